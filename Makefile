@@ -1,0 +1,64 @@
+# The shop's commands. Two matter most:
+#   make up    install the tools, build, start LocalStack, deploy, seed, print the API URL
+#   make test  unit tests + executor tests + integration tests against the local stack
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ENV := source infra/local/env.sh
+OUTPUTS := .local/stack-outputs.json
+# Reads one stack output from $(OUTPUTS).
+output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
+
+.PHONY: help install build start deploy-local seed up down status test unit-test executor-test \
+        integration-test lint deploy clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install: ## Install pinned tools into .local/ (LocalStack, SAM, cargo-lambda, cfn-lint, DynamoDB Local)
+	@infra/local/install.sh
+
+start: install ## Start LocalStack on 127.0.0.1:4566 (no-op when it is already healthy)
+	@infra/local/start.sh
+
+deploy-local: start ## Build with cargo-lambda (sam build) and deploy the template to LocalStack
+	@infra/scripts/deploy-local.sh
+
+seed: ## Load the demo catalog into the products table (repeatable)
+	@$(ENV) && cargo run --quiet -p shopctl -- seed --products-table "$(call output,ProductsTableName)" --file infra/seed/catalog.json
+
+up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints the API URL
+	@base="$(call output,ApiBaseUrl)"; \
+	echo; echo "Shop API: $$base"; echo; \
+	echo "  curl -s $$base/products?limit=3"; \
+	echo "  TOKEN=\$$(curl -s -X POST $$base/sessions | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"; \
+	echo "  curl -s -X PUT -H \"Authorization: Bearer \$$TOKEN\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-RUST-M"; \
+	echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" $$base/cart"; echo
+
+down: ## Stop LocalStack and everything it started
+	@infra/local/stop.sh
+
+test: up unit-test executor-test integration-test ## Unit + executor + integration tests (brings the stack up first)
+
+unit-test: ## Rust unit tests (in-memory fakes, no AWS)
+	@cargo test --workspace --exclude shop-tests
+
+executor-test: start ## Tests of our LocalStack Lambda executor plugin
+	@infra/local/test.sh
+
+integration-test: ## Tests against the deployed local stack, through API Gateway
+	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests -- --test-threads 4
+
+lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template
+	@cargo fmt --all -- --check
+	@cargo clippy --workspace --all-targets -- -D warnings
+	@$(ENV) && cfn-lint infra/template.yaml
+	@$(ENV) && sam validate --lint --template-file infra/template.yaml --config-file infra/samconfig.toml
+
+deploy: ## Build for arm64 and deploy to your AWS account (uses your AWS credentials)
+	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && sam build --template-file infra/template.yaml --config-file infra/samconfig.toml \
+	  --parameter-overrides Architecture=arm64 && sam deploy --config-file infra/samconfig.toml
+
+clean: down ## Stop LocalStack and remove build outputs and local state (keeps installed tools)
+	@rm -rf .aws-sam target/lambda .local/localstack/var/lib/localstack/state .local/stack-outputs.json
