@@ -1,0 +1,276 @@
+"""End-to-end tests of the Lambda host executor against the LocalStack on 127.0.0.1:4566.
+
+Run with infra/local/test.sh (starts nothing: LocalStack must be up, see infra/local/start.sh).
+Every function uses tests/fixtures/bootstrap, a Python custom runtime whose behaviour is chosen
+by the event ("action") and, for init failures, by the INIT_MODE environment variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import time
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+REGION = os.environ.get("AWS_REGION", "us-east-1")
+FIXTURE = Path(__file__).parent / "fixtures" / "bootstrap"
+ROLE = "arn:aws:iam::000000000000:role/lambda-host-executor-test"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _client(service: str):
+    return boto3.client(
+        service,
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        config=Config(read_timeout=120, retries={"max_attempts": 0}, max_pool_connections=20),
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def localstack_up():
+    try:
+        health = requests.get(f"{ENDPOINT}/_localstack/health", timeout=3).json()
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(
+            f"LocalStack is not reachable at {ENDPOINT} ({e}). Start it with infra/local/start.sh",
+            pytrace=False,
+        )
+    if health.get("services", {}).get("lambda") not in ("available", "running"):
+        pytest.fail(f"LocalStack at {ENDPOINT} has no lambda service: {health}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def lam():
+    return _client("lambda")
+
+
+@pytest.fixture(scope="session")
+def logs():
+    return _client("logs")
+
+
+@pytest.fixture(scope="session")
+def code_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        info = zipfile.ZipInfo("bootstrap")
+        # deliberately not executable: the executor must chmod it (zip tools often drop modes)
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, FIXTURE.read_bytes())
+    return buf.getvalue()
+
+
+@pytest.fixture
+def make_function(lam, code_zip):
+    created: list[str] = []
+
+    def _make(suffix: str, timeout: int = 10, env: dict | None = None) -> str:
+        name = f"hostexec-{RUN_ID}-{suffix}"
+        lam.create_function(
+            FunctionName=name,
+            Runtime="provided.al2023",
+            Handler="bootstrap",
+            Role=ROLE,
+            Code={"ZipFile": code_zip},
+            Timeout=timeout,
+            MemorySize=128,
+            Environment={"Variables": env or {}},
+        )
+        created.append(name)
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+        return name
+
+    yield _make
+    for name in created:
+        try:
+            lam.delete_function(FunctionName=name)
+        except Exception:  # noqa: BLE001 - best-effort cleanup
+            pass
+
+
+def invoke(lam, name: str, event: dict, **kwargs) -> tuple[dict, dict, str]:
+    """Returns (response, parsed payload, tail of the invocation's logs)."""
+    resp = lam.invoke(FunctionName=name, Payload=json.dumps(event).encode(), LogType="Tail", **kwargs)
+    payload = json.loads(resp["Payload"].read() or b"null")
+    tail = base64.b64decode(resp.get("LogResult") or b"").decode(errors="replace")
+    return resp, payload, tail
+
+
+def wait_for_log(logs, name: str, needle: str, timeout: float = 15.0) -> str:
+    group = f"/aws/lambda/{name}"
+    deadline = time.time() + timeout
+    seen = ""
+    while time.time() < deadline:
+        try:
+            events = logs.filter_log_events(logGroupName=group)["events"]
+            seen = "".join(e["message"] for e in events)
+            if needle in seen:
+                return seen
+        except logs.exceptions.ResourceNotFoundException:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{needle!r} not in CloudWatch Logs group {group} after {timeout}s; got:\n{seen}")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is as good as gone
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+def test_echo_sees_event_env_and_runtime_headers(lam, make_function):
+    name = make_function("echo", timeout=7, env={"CUSTOM_VAR": "custom-value"})
+    client_context = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
+    before_ms = time.time() * 1000
+    resp, body, tail = invoke(lam, name, {"action": "echo", "n": 1}, ClientContext=client_context)
+
+    assert "FunctionError" not in resp, body
+    assert body["event"] == {"action": "echo", "n": 1}
+    env = body["env"]
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["CUSTOM_VAR"] == "custom-value"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
+    assert env["AWS_REGION"] == REGION
+    assert env["_HANDLER"] == "bootstrap"
+    assert env["LAMBDA_TASK_ROOT"] == body["cwd"]
+    assert body["function_arn"].endswith(f":function:{name}")
+    assert body["trace_id"].startswith("Root=")
+    assert json.loads(body["client_context"]) == {"custom": {"k": "v"}}
+    # deadline = now + Timeout (7 s)
+    assert before_ms + 5000 < int(body["deadline_ms"]) < before_ms + 9000
+    assert f"START RequestId: {body['request_id']}" in tail
+    assert f"REPORT RequestId: {body['request_id']}" in tail
+
+    # the environment is reused (warm): same process, second invocation
+    _, body2, _ = invoke(lam, name, {"action": "echo"})
+    assert body2["pid"] == body["pid"]
+    assert body2["invocations"] == 2
+
+
+def test_timeout_fails_invocation_and_replaces_process(lam, logs, make_function):
+    name = make_function("timeout", timeout=1)
+    _, warm, _ = invoke(lam, name, {"action": "echo"})
+
+    started = time.time()
+    resp, body, tail = invoke(lam, name, {"action": "sleep", "seconds": 3})
+    elapsed = time.time() - started
+    assert resp.get("FunctionError") == "Unhandled"
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    assert elapsed < 2.5, f"timeout not enforced at 1 s (took {elapsed:.2f} s)"
+    assert "Task timed out after 1.00 seconds" in tail
+
+    # the timed-out process was killed; the next invocation runs in a fresh one
+    assert not pid_alive(warm["pid"])
+    resp, body, _ = invoke(lam, name, {"action": "echo"})
+    assert "FunctionError" not in resp, body
+    assert body["pid"] != warm["pid"]
+    assert body["invocations"] == 1
+
+    wait_for_log(logs, name, "Task timed out after 1.00 seconds")
+
+
+def test_crash_is_runtime_exit_error_and_recovers(lam, make_function):
+    name = make_function("crash")
+    _, first, _ = invoke(lam, name, {"action": "echo"})
+
+    resp, body, tail = invoke(lam, name, {"action": "crash", "code": 3})
+    assert resp.get("FunctionError") == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: exit status 3" in body["errorMessage"]
+    assert "about to crash" in tail
+
+    resp, body, _ = invoke(lam, name, {"action": "echo"})
+    assert "FunctionError" not in resp, body
+    assert body["pid"] != first["pid"]
+    assert body["invocations"] == 1
+
+
+def test_function_error_keeps_error_type(lam, make_function):
+    name = make_function("fnerror")
+    resp, body, _ = invoke(lam, name, {"action": "error", "errorType": "PaymentDeclined"})
+    assert resp.get("FunctionError") == "Unhandled"
+    assert body == {"errorType": "PaymentDeclined", "errorMessage": "failed on purpose"}
+    # a handled error does not cost the environment
+    _, first, _ = invoke(lam, name, {"action": "echo"})
+    _, again, _ = invoke(lam, name, {"action": "echo"})
+    assert first["pid"] == again["pid"]
+
+
+@pytest.mark.parametrize(
+    "mode, error_type, message",
+    [
+        ("error", "Fixture.InitFailed", "init failed on purpose"),
+        ("exit", "Runtime.ExitError", "Runtime exited with error: exit status 5"),
+    ],
+)
+def test_init_failure_is_surfaced(lam, logs, make_function, mode, error_type, message):
+    name = make_function(f"init-{mode}", env={"INIT_MODE": mode})
+    for _ in range(2):  # every attempt re-runs init and fails the same way
+        resp, body, _ = invoke(lam, name, {"action": "echo"})
+        assert resp.get("FunctionError") == "Unhandled", body
+        assert body["errorType"] == error_type
+        assert message in body["errorMessage"]
+    # what init printed is in CloudWatch Logs, although no invocation result carried it
+    wait_for_log(logs, name, f"mode={mode}")
+
+
+def test_concurrent_invocations_use_several_environments(lam, make_function):
+    name = make_function("concurrent")
+    sleep_s = 2.0
+    n = 5
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(lambda _: invoke(lam, name, {"action": "sleep", "seconds": sleep_s}), range(n)))
+    elapsed = time.time() - started
+
+    pids = set()
+    for resp, body, _ in results:
+        assert "FunctionError" not in resp, body
+        pids.add(body["pid"])
+    assert len(pids) == n, f"expected {n} environments, got pids {pids}"
+    assert elapsed < 2 * sleep_s, f"{n} parallel {sleep_s}s invocations took {elapsed:.2f}s"
+
+    # deleting the function stops its environments: every bootstrap process goes away
+    lam.delete_function(FunctionName=name)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(pid_alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not [p for p in pids if pid_alive(p)], "bootstrap processes survived delete_function"
+
+
+def test_output_lands_in_cloudwatch_logs(lam, logs, make_function):
+    name = make_function("logs")
+    marker = f"marker-{uuid.uuid4().hex}"
+    resp, body, tail = invoke(lam, name, {"action": "log", "lines": [marker, "second line"]})
+    assert "FunctionError" not in resp, body
+    assert marker in tail and f"stderr: {marker}" in tail
+
+    seen = wait_for_log(logs, name, f"stderr: {marker}")
+    assert marker in seen
+    assert f"START RequestId: {body['request_id']}" in seen
+    assert f"END RequestId: {body['request_id']}" in seen
+    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+    assert streams and "[$LATEST]" in streams[0]["logStreamName"]
