@@ -1,0 +1,285 @@
+//! cart-api: anonymous sessions and their carts.
+//!
+//! - `POST /sessions` → 201 `{"token", "expiresAt"}`
+//! - `GET /cart` → the priced cart
+//! - `PUT /cart/items/{sku}` with `{"quantity": n}` → the priced cart
+//! - `DELETE /cart/items/{sku}` → the priced cart (idempotent)
+//! - `DELETE /cart` → 204
+//!
+//! Cart routes need `Authorization: Bearer <token>`. Writes are optimistic: read the cart and
+//! its version, apply the change, write conditionally on the version, retry with jittered
+//! backoff when another writer got there first. Every write slides the expiry of the cart
+//! and of the session. Prices always come from the current catalog.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, rfc3339};
+use crate::domain::{Cart, CartError, Quantity, Sku};
+use crate::http::{
+    ApiError, Route, bearer_token, empty_response, json_response, match_route, parse_json_body,
+    serve,
+};
+use crate::session::{AuthError, Session, SessionToken, authenticate, fill_random};
+use crate::store::{ProductStore, SessionStore, StoreError};
+
+/// Name of the function (log field, crate and binary name).
+pub const FUNCTION_NAME: &str = "cart-api";
+
+/// Attempts of a conditional cart write before answering `CART_CONFLICT`. With jittered
+/// backoff this lets 20+ concurrent writers to one cart all land.
+pub const MAX_WRITE_ATTEMPTS: u32 = 30;
+
+/// The resources this function serves.
+pub const ROUTES: &[Route] = &[
+    Route {
+        resource: "/sessions",
+        methods: &["POST"],
+    },
+    Route {
+        resource: "/cart",
+        methods: &["GET", "DELETE"],
+    },
+    Route {
+        resource: "/cart/items/{sku}",
+        methods: &["PUT", "DELETE"],
+    },
+];
+
+/// The cart API over a product store and a session store.
+#[derive(Debug)]
+pub struct CartApi<P, S> {
+    products: P,
+    sessions: S,
+    session_ttl_seconds: i64,
+    clock: Clock,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewSession {
+    token: String,
+    expires_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PutItemBody {
+    // Kept as a raw JSON value so that "not an integer" is INVALID_QUANTITY, not a type error.
+    quantity: serde_json::Value,
+}
+
+impl<P: ProductStore, S: SessionStore> CartApi<P, S> {
+    /// The API over the two stores; sessions live `session_ttl_seconds` after the last write.
+    pub fn new(products: P, sessions: S, session_ttl_seconds: i64) -> Self {
+        Self {
+            products,
+            sessions,
+            session_ttl_seconds,
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The session store (tests and tools).
+    pub fn sessions(&self) -> &S {
+        &self.sessions
+    }
+
+    /// Handles one API Gateway request.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        serve(FUNCTION_NAME, &req, |req| self.route(req)).await
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let route = match_route(ROUTES, req)?;
+        if route.resource == "/sessions" {
+            return self.create_session().await;
+        }
+        let now = self.clock.now();
+        let session = self.authenticate(req, now).await?;
+        match (route.resource, route.method.as_str()) {
+            ("/cart", "GET") => self.get_cart(&session, now).await,
+            ("/cart", _) => self.clear_cart(&session, now).await,
+            (_, "PUT") => self.put_item(&session, now, route.param("sku"), req).await,
+            _ => self.remove_item(&session, now, route.param("sku")).await,
+        }
+    }
+
+    async fn authenticate(&self, req: &Request, now: i64) -> Result<Session, ApiError> {
+        let token = bearer_token(req)?;
+        authenticate(&self.sessions, token, now)
+            .await
+            .map_err(|err| match err {
+                AuthError::Malformed | AuthError::Unknown => {
+                    ApiError::Unauthorized("unknown session token".to_owned())
+                }
+                AuthError::Expired => {
+                    ApiError::Unauthorized("session expired: create a new one".to_owned())
+                }
+                AuthError::Store(err) => err.into(),
+            })
+    }
+
+    async fn create_session(&self) -> Result<Response<Body>, ApiError> {
+        let token = SessionToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let session = Session::new_anonymous(&token, self.clock.now(), self.session_ttl_seconds);
+        self.sessions.create_session(&session).await?;
+        tracing::info!(session = %short(&session), "session created");
+        let body = NewSession {
+            token: token.expose().to_owned(),
+            expires_at: rfc3339(session.expires_at),
+        };
+        Ok(json_response(StatusCode::CREATED, &body))
+    }
+
+    async fn get_cart(&self, session: &Session, now: i64) -> Result<Response<Body>, ApiError> {
+        let cart = self.sessions.get_cart(&session.id, now).await?;
+        self.priced_response(&cart).await
+    }
+
+    async fn clear_cart(&self, session: &Session, now: i64) -> Result<Response<Body>, ApiError> {
+        self.sessions.delete_cart(&session.id).await?;
+        self.sessions
+            .touch_session(&session.id, now.saturating_add(self.session_ttl_seconds))
+            .await?;
+        Ok(empty_response(StatusCode::NO_CONTENT))
+    }
+
+    async fn put_item(
+        &self,
+        session: &Session,
+        now: i64,
+        sku: &str,
+        req: &Request,
+    ) -> Result<Response<Body>, ApiError> {
+        let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
+        let body: PutItemBody = parse_json_body(req)?;
+        let quantity = body
+            .quantity
+            .as_i64()
+            .ok_or_else(|| {
+                format!(
+                    "quantity must be an integer from 1 to 99, got {}",
+                    body.quantity
+                )
+            })
+            .and_then(|n| Quantity::new(n).map_err(|e| e.to_string()))
+            .map_err(ApiError::InvalidQuantity)?;
+        let product = self
+            .products
+            .get(&sku)
+            .await?
+            .ok_or_else(|| ApiError::ProductNotFound(sku.to_string()))?;
+        if quantity.get() > product.stock {
+            return Err(ApiError::InsufficientStock {
+                sku: sku.to_string(),
+                requested: quantity.get(),
+                available: product.stock,
+            });
+        }
+        let cart = self
+            .update_cart(session, now, |cart| {
+                if cart.lines.get(&sku) == Some(&quantity) {
+                    return Ok(false);
+                }
+                cart.set_line(sku.clone(), quantity)
+                    .map_err(|CartError::TooManyLines { max }| ApiError::CartFull { max })?;
+                Ok(true)
+            })
+            .await?;
+        self.priced_response(&cart).await
+    }
+
+    async fn remove_item(
+        &self,
+        session: &Session,
+        now: i64,
+        sku: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
+        let cart = self
+            .update_cart(session, now, |cart| Ok(cart.remove_line(&sku)))
+            .await?;
+        self.priced_response(&cart).await
+    }
+
+    /// Read-modify-write of the cart, conditional on its version, retried on conflicts.
+    /// `change` returns whether it changed anything; if not, nothing is written.
+    async fn update_cart(
+        &self,
+        session: &Session,
+        now: i64,
+        mut change: impl FnMut(&mut Cart) -> Result<bool, ApiError>,
+    ) -> Result<Cart, ApiError> {
+        let expires_at = now.saturating_add(self.session_ttl_seconds);
+        for attempt in 1..=MAX_WRITE_ATTEMPTS {
+            let mut cart = self.sessions.get_cart(&session.id, now).await?;
+            if !change(&mut cart)? {
+                return Ok(cart);
+            }
+            match self
+                .sessions
+                .put_cart(&session.id, &cart, now, expires_at)
+                .await
+            {
+                Ok(()) => {
+                    cart.version += 1;
+                    self.sessions.touch_session(&session.id, expires_at).await?;
+                    return Ok(cart);
+                }
+                Err(StoreError::VersionConflict { expected }) => {
+                    tracing::debug!(attempt, expected, "cart write conflict, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        tracing::warn!(attempts = MAX_WRITE_ATTEMPTS, "cart write kept conflicting");
+        Err(ApiError::CartConflict {
+            attempts: MAX_WRITE_ATTEMPTS,
+        })
+    }
+
+    async fn priced_response(&self, cart: &Cart) -> Result<Response<Body>, ApiError> {
+        let products = self.products.batch_get(&cart.skus()).await?;
+        let priced = cart
+            .price(&products)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if !priced.unavailable.is_empty() {
+            tracing::warn!(skus = ?priced.unavailable, "cart lines whose product left the catalog");
+        }
+        Ok(json_response(StatusCode::OK, &priced))
+    }
+}
+
+/// Full-jitter exponential backoff: a random delay up to `min(5 ms * 2^(attempt-1), 100 ms)`,
+/// at least 1 ms.
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 5u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(100);
+    let mut random = [0u8; 8];
+    let jitter = if fill_random(&mut random).is_ok() {
+        u64::from_le_bytes(random) % cap_ms
+    } else {
+        cap_ms / 2
+    };
+    Duration::from_millis(jitter.max(1))
+}
+
+/// First characters of the session id, enough to follow one session through the logs.
+fn short(session: &Session) -> &str {
+    session.id.as_str().get(..12).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

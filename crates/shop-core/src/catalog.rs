@@ -1,0 +1,227 @@
+//! catalog-api: read-only product listing and lookup.
+//!
+//! - `GET /products?limit=N&cursor=C` → `{"items": [Product], "nextCursor": "..." | null}`
+//! - `GET /products/{sku}` → Product, or 404 `PRODUCT_NOT_FOUND`
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::domain::{Product, Sku};
+use crate::http::{ApiError, Route, json_response, match_route, query_param, serve};
+use crate::store::ProductStore;
+
+/// Name of the function (log field, crate and binary name).
+pub const FUNCTION_NAME: &str = "catalog-api";
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_PAGE_SIZE: u16 = 20;
+/// Largest page size.
+pub const MAX_PAGE_SIZE: u16 = 100;
+
+/// The resources this function serves.
+pub const ROUTES: &[Route] = &[
+    Route {
+        resource: "/products",
+        methods: &["GET"],
+    },
+    Route {
+        resource: "/products/{sku}",
+        methods: &["GET"],
+    },
+];
+
+/// The catalog API over a product store.
+#[derive(Debug)]
+pub struct CatalogApi<P> {
+    products: P,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductList {
+    items: Vec<Product>,
+    next_cursor: Option<String>,
+}
+
+impl<P: ProductStore> CatalogApi<P> {
+    /// The API over `products`.
+    pub fn new(products: P) -> Self {
+        Self { products }
+    }
+
+    /// Handles one API Gateway request.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        serve(FUNCTION_NAME, &req, |req| self.route(req)).await
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let route = match_route(ROUTES, req)?;
+        match route.resource {
+            "/products" => self.list(req).await,
+            _ => self.get(route.param("sku")).await,
+        }
+    }
+
+    async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let limit = parse_limit(query_param(req, "limit"))?;
+        let start_after = query_param(req, "cursor").map(decode_cursor).transpose()?;
+        let page = self.products.list(limit, start_after.as_ref()).await?;
+        let body = ProductList {
+            items: page.items,
+            next_cursor: page.last_evaluated.as_ref().map(encode_cursor),
+        };
+        Ok(json_response(StatusCode::OK, &body))
+    }
+
+    async fn get(&self, sku: &str) -> Result<Response<Body>, ApiError> {
+        let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
+        let product = self
+            .products
+            .get(&sku)
+            .await?
+            .ok_or_else(|| ApiError::ProductNotFound(sku.to_string()))?;
+        Ok(json_response(StatusCode::OK, &product))
+    }
+}
+
+fn parse_limit(value: Option<&str>) -> Result<u16, ApiError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_PAGE_SIZE);
+    };
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+        .ok_or_else(|| {
+            ApiError::InvalidLimit(format!(
+                "limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {value:?}"
+            ))
+        })
+}
+
+/// The opaque cursor handed to clients: base64url of the last SKU of the page.
+pub fn encode_cursor(last: &Sku) -> String {
+    URL_SAFE_NO_PAD.encode(last.as_str())
+}
+
+/// Reads a cursor back; anything this API did not issue is `INVALID_CURSOR`.
+pub fn decode_cursor(cursor: &str) -> Result<Sku, ApiError> {
+    let invalid =
+        || ApiError::InvalidCursor(format!("cursor {cursor:?} was not issued by this API"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    Sku::parse(&text).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::InMemoryProductStore;
+    use crate::test_support::{body_json, get, product};
+
+    fn api(n: usize) -> CatalogApi<InMemoryProductStore> {
+        CatalogApi::new(InMemoryProductStore::with_products(
+            (0..n).map(|i| product(&format!("SKU-{i:03}"), 100, 5)),
+        ))
+    }
+
+    #[tokio::test]
+    async fn lists_all_products_page_by_page() {
+        let api = api(45);
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let query: Vec<(&str, &str)> = match &cursor {
+                Some(c) => vec![("limit", "20"), ("cursor", c)],
+                None => vec![("limit", "20")],
+            };
+            let response = api.handle(get("/products", &query)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = body_json(&response);
+            let items = body["items"].as_array().cloned().unwrap_or_default();
+            assert!(items.len() <= 20);
+            seen.extend(
+                items
+                    .iter()
+                    .filter_map(|p| p["sku"].as_str().map(str::to_owned)),
+            );
+            match body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 45);
+        seen.dedup();
+        assert_eq!(seen.len(), 45, "no product twice");
+    }
+
+    #[tokio::test]
+    async fn default_page_is_20_and_product_json_has_money() {
+        let response = api(30).handle(get("/products", &[])).await;
+        let body = body_json(&response);
+        assert_eq!(body["items"].as_array().map(Vec::len), Some(20));
+        assert_eq!(
+            body["items"][0]["price"],
+            serde_json::json!({"amount": 100, "currency": "EUR"})
+        );
+        assert!(body["nextCursor"].is_string());
+        assert_eq!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.as_bytes()),
+            Some(&b"*"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_limit_and_cursor_are_400() {
+        let api = api(3);
+        for (name, value, code) in [
+            ("limit", "0", "INVALID_LIMIT"),
+            ("limit", "101", "INVALID_LIMIT"),
+            ("limit", "ten", "INVALID_LIMIT"),
+            ("limit", "-1", "INVALID_LIMIT"),
+            ("cursor", "!!!", "INVALID_CURSOR"),
+            ("cursor", "bm90IGEgc2t1", "INVALID_CURSOR"),
+        ] {
+            let response = api.handle(get("/products", &[(name, value)])).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}={value}");
+            assert_eq!(
+                body_json(&response)["error"]["code"],
+                code,
+                "{name}={value}"
+            );
+        }
+        let response = api.handle(get("/products", &[("limit", "100")])).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(body_json(&response)["nextCursor"].is_null());
+    }
+
+    #[tokio::test]
+    async fn get_one_product() {
+        let api = api(3);
+        let response = api.handle(get("/products/SKU-001", &[])).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            body_json(&response),
+            serde_json::json!({"sku": "SKU-001", "name": "Product SKU-001", "description": "About SKU-001",
+                               "price": {"amount": 100, "currency": "EUR"}, "stock": 5})
+        );
+        let response = api.handle(get("/products/NOPE", &[])).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(body_json(&response)["error"]["code"], "PRODUCT_NOT_FOUND");
+        let response = api.handle(get("/products/not-valid", &[])).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body_json(&response)["error"]["code"], "INVALID_SKU");
+    }
+
+    #[test]
+    fn cursor_round_trip() {
+        let sku = Sku::parse("SKU-9").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(decode_cursor(&encode_cursor(&sku)).ok(), Some(sku));
+    }
+}

@@ -1,0 +1,166 @@
+//! The API's one error type: every failure a handler can return maps to a status and the
+//! JSON body `{"error": {"code": "SCREAMING_SNAKE", "message": "..."}}`.
+
+use lambda_http::http::StatusCode;
+
+use crate::store::StoreError;
+
+/// Every error an API handler returns to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON.
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body is larger than the limit.
+    #[error("request body is {size} bytes, the limit is {limit} bytes")]
+    BodyTooLarge {
+        /// Size received.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The body is JSON but not the expected shape (missing field, wrong type).
+    #[error("invalid request body: {0}")]
+    InvalidRequest(String),
+    /// A SKU in the path is malformed.
+    #[error("{0}")]
+    InvalidSku(String),
+    /// A quantity outside 1..=99 or not an integer.
+    #[error("{0}")]
+    InvalidQuantity(String),
+    /// A bad `limit` query parameter.
+    #[error("{0}")]
+    InvalidLimit(String),
+    /// A `cursor` this API did not issue.
+    #[error("{0}")]
+    InvalidCursor(String),
+    /// Missing, malformed, unknown or expired bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// No such route.
+    #[error("no route for {method} {path}")]
+    NotFound {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+    },
+    /// The route exists but not with this method.
+    #[error("method {method} is not allowed on {resource}; allowed: {allowed}")]
+    MethodNotAllowed {
+        /// Request method.
+        method: String,
+        /// Resource template.
+        resource: String,
+        /// Allowed methods, comma separated (also the `Allow` header).
+        allowed: String,
+    },
+    /// Unknown SKU.
+    #[error("product {0} does not exist")]
+    ProductNotFound(String),
+    /// More requested than in stock.
+    #[error("only {available} of {sku} available, {requested} requested")]
+    InsufficientStock {
+        /// The product.
+        sku: String,
+        /// Quantity asked for.
+        requested: u32,
+        /// Current stock.
+        available: u32,
+    },
+    /// The cart already has the maximum number of lines.
+    #[error("a cart holds at most {max} different products")]
+    CartFull {
+        /// The limit.
+        max: usize,
+    },
+    /// Conditional writes kept losing to concurrent writers.
+    #[error("the cart was modified concurrently {attempts} times in a row; retry the request")]
+    CartConflict {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Something on our side failed; the details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_)
+            | Self::BodyTooLarge { .. }
+            | Self::InvalidRequest(_)
+            | Self::InvalidSku(_)
+            | Self::InvalidQuantity(_)
+            | Self::InvalidLimit(_)
+            | Self::InvalidCursor(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound { .. } | Self::ProductNotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InsufficientStock { .. } | Self::CartFull { .. } | Self::CartConflict { .. } => {
+                StatusCode::CONFLICT
+            }
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "INVALID_JSON",
+            Self::BodyTooLarge { .. } => "BODY_TOO_LARGE",
+            Self::InvalidRequest(_) => "INVALID_REQUEST",
+            Self::InvalidSku(_) => "INVALID_SKU",
+            Self::InvalidQuantity(_) => "INVALID_QUANTITY",
+            Self::InvalidLimit(_) => "INVALID_LIMIT",
+            Self::InvalidCursor(_) => "INVALID_CURSOR",
+            Self::Unauthorized(_) => "UNAUTHORIZED",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
+            Self::ProductNotFound(_) => "PRODUCT_NOT_FOUND",
+            Self::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
+            Self::CartFull { .. } => "CART_FULL",
+            Self::CartConflict { .. } => "CART_CONFLICT",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The JSON body sent to the client.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}})
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_are_not_in_the_body() {
+        let err = ApiError::Internal("secret table name".to_owned());
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            err.body(),
+            serde_json::json!({"error": {"code": "INTERNAL_ERROR", "message": "internal error"}})
+        );
+    }
+
+    #[test]
+    fn stock_message_says_how_many_are_available() {
+        let err = ApiError::InsufficientStock {
+            sku: "MUG".to_owned(),
+            requested: 5,
+            available: 2,
+        };
+        assert_eq!(err.status(), StatusCode::CONFLICT);
+        assert_eq!(err.to_string(), "only 2 of MUG available, 5 requested");
+    }
+}

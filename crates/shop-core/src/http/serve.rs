@@ -1,0 +1,62 @@
+//! The envelope around every API request: a tracing span with the request and correlation
+//! ids, one error-to-response mapping, one completion log line, the correlation header.
+
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use tracing::Instrument as _;
+
+use super::{ApiError, CORRELATION_ID_HEADER, correlation_id, error_response};
+
+/// Runs `handler` for `req` inside a request span and turns its result into the response.
+pub async fn serve<'r, F, Fut>(
+    function: &'static str,
+    req: &'r Request,
+    handler: F,
+) -> Response<Body>
+where
+    F: FnOnce(&'r Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let correlation_id = correlation_id(req);
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "request",
+        function,
+        request_id = %request_id,
+        correlation_id = %correlation_id,
+        method = %req.method(),
+        path = %req.raw_http_path(),
+    );
+    let started = Instant::now();
+    let result = handler(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        let mut response = match result {
+            Ok(response) => response,
+            Err(err) => {
+                match &err {
+                    ApiError::Internal(detail) => {
+                        tracing::error!(code = err.code(), error = %detail, "request failed")
+                    }
+                    _ => tracing::info!(code = err.code(), error = %err, "request rejected"),
+                }
+                error_response(&err)
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&correlation_id) {
+            response.headers_mut().insert(CORRELATION_ID_HEADER, value);
+        }
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            status = response.status().as_u16(),
+            duration_ms,
+            "request completed"
+        );
+        response
+    })
+}

@@ -1,0 +1,483 @@
+//! DynamoDB implementations of the store traits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+use super::{ProductPage, ProductStore, SessionStore, StoreError, cart_pk, session_pk};
+use crate::domain::{Cart, Currency, Money, Product, Quantity, Sku};
+use crate::session::{Session, SessionId};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// BatchGetItem accepts at most 100 keys per call.
+const BATCH_GET_MAX_KEYS: usize = 100;
+/// Rounds of retrying `UnprocessedKeys` before giving up.
+const BATCH_GET_MAX_ROUNDS: u32 = 5;
+
+fn backend<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |err| StoreError::Backend {
+        operation,
+        message: DisplayErrorContext(&err).to_string(),
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Reads typed attributes out of an item, naming the item and attribute on failure.
+struct ItemReader<'a> {
+    item: &'a Item,
+    key: &'a str,
+}
+
+impl ItemReader<'_> {
+    fn malformed(&self, problem: String) -> StoreError {
+        StoreError::Malformed {
+            key: self.key.to_owned(),
+            problem,
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<&str, StoreError> {
+        match self.item.get(name) {
+            Some(AttributeValue::S(value)) => Ok(value),
+            Some(_) => Err(self.malformed(format!("attribute {name} is not a string"))),
+            None => Err(self.malformed(format!("attribute {name} is missing"))),
+        }
+    }
+
+    fn optional_string(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(_) => self.string(name).map(|v| Some(v.to_owned())),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        match self.item.get(name) {
+            Some(AttributeValue::N(value)) => value
+                .parse()
+                .map_err(|_| self.malformed(format!("attribute {name} = {value} is out of range"))),
+            Some(_) => Err(self.malformed(format!("attribute {name} is not a number"))),
+            None => Err(self.malformed(format!("attribute {name} is missing"))),
+        }
+    }
+}
+
+fn product_from_item(item: &Item) -> Result<Product, StoreError> {
+    let key = match item.get("sku") {
+        Some(AttributeValue::S(sku)) => sku.as_str(),
+        _ => "<no sku>",
+    };
+    let r = ItemReader { item, key };
+    let sku = Sku::parse(r.string("sku")?).map_err(|e| r.malformed(e.to_string()))?;
+    let currency =
+        Currency::parse(r.string("currency")?).map_err(|e| r.malformed(e.to_string()))?;
+    Ok(Product {
+        sku,
+        name: r.string("name")?.to_owned(),
+        description: r.optional_string("description")?.unwrap_or_default(),
+        price: Money::new(r.number("price_minor")?, currency),
+        stock: r.number("stock")?,
+    })
+}
+
+fn product_to_item(product: &Product) -> Item {
+    HashMap::from([
+        ("sku".to_owned(), s(product.sku.as_str())),
+        ("name".to_owned(), s(&product.name)),
+        ("description".to_owned(), s(&product.description)),
+        ("price_minor".to_owned(), n(product.price.amount_minor)),
+        ("currency".to_owned(), s(product.price.currency.as_str())),
+        ("stock".to_owned(), n(product.stock)),
+    ])
+}
+
+fn sku_key(sku: &Sku) -> Item {
+    HashMap::from([("sku".to_owned(), s(sku.as_str()))])
+}
+
+/// The catalog in a DynamoDB table keyed by `sku`.
+#[derive(Debug, Clone)]
+pub struct DynamoProductStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoProductStore {
+    /// A store on `table`, using `client` (build the client once per process).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl ProductStore for DynamoProductStore {
+    async fn get(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(sku_key(sku)))
+            .send()
+            .await
+            .map_err(backend("GetItem products"))?;
+        output.item().map(product_from_item).transpose()
+    }
+
+    async fn batch_get(&self, skus: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+        let mut unique: Vec<&Sku> = skus.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut found = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_MAX_KEYS) {
+            let mut keys: Vec<Item> = chunk.iter().map(|sku| sku_key(sku)).collect();
+            for round in 0..BATCH_GET_MAX_ROUNDS {
+                if keys.is_empty() {
+                    break;
+                }
+                if round > 0 {
+                    tokio::time::sleep(Duration::from_millis(20 << round)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .build()
+                    .map_err(|e| StoreError::Backend {
+                        operation: "BatchGetItem products",
+                        message: e.to_string(),
+                    })?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(backend("BatchGetItem products"))?;
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let product = product_from_item(item)?;
+                    found.insert(product.sku.clone(), product);
+                }
+                keys = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Backend {
+                    operation: "BatchGetItem products",
+                    message: format!(
+                        "{} keys still unprocessed after {BATCH_GET_MAX_ROUNDS} rounds",
+                        keys.len()
+                    ),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn list(&self, limit: u16, start_after: Option<&Sku>) -> Result<ProductPage, StoreError> {
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start_after.map(sku_key))
+            .send()
+            .await
+            .map_err(backend("Scan products"))?;
+        let items = output
+            .items()
+            .iter()
+            .map(product_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let last_evaluated = match output.last_evaluated_key().and_then(|k| k.get("sku")) {
+            Some(AttributeValue::S(sku)) => {
+                Some(Sku::parse(sku).map_err(|e| StoreError::Malformed {
+                    key: sku.clone(),
+                    problem: e.to_string(),
+                })?)
+            }
+            _ => None,
+        };
+        Ok(ProductPage {
+            items,
+            last_evaluated,
+        })
+    }
+
+    async fn put(&self, product: &Product) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(product_to_item(product)))
+            .send()
+            .await
+            .map_err(backend("PutItem products"))?;
+        Ok(())
+    }
+}
+
+/// Sessions and carts in one DynamoDB table keyed by `pk`, with TTL on `expires_at`.
+#[derive(Debug, Clone)]
+pub struct DynamoSessionStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoSessionStore {
+    /// A store on `table`, using `client` (build the client once per process).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn pk_key(pk: String) -> Item {
+        HashMap::from([("pk".to_owned(), s(pk))])
+    }
+}
+
+fn session_from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError> {
+    let key = session_pk(id);
+    let r = ItemReader { item, key: &key };
+    Ok(Session {
+        id: id.clone(),
+        created_at: r.number("created_at")?,
+        expires_at: r.number("expires_at")?,
+        user_id: r.optional_string("user_id")?,
+    })
+}
+
+fn cart_from_item(id: &SessionId, item: &Item, now: i64) -> Result<Cart, StoreError> {
+    let key = cart_pk(id);
+    let r = ItemReader { item, key: &key };
+    let version: u64 = r.number("version")?;
+    let expires_at: i64 = r.number("expires_at")?;
+    if expires_at <= now {
+        // Expired but not yet swept by TTL: empty, but keep the version for the next write.
+        return Ok(Cart {
+            lines: BTreeMap::new(),
+            version,
+        });
+    }
+    let Some(AttributeValue::M(stored)) = item.get("lines") else {
+        return Err(r.malformed("attribute lines is missing or not a map".to_owned()));
+    };
+    let mut lines = BTreeMap::new();
+    for (sku, quantity) in stored {
+        let sku = Sku::parse(sku).map_err(|e| r.malformed(e.to_string()))?;
+        let quantity = match quantity {
+            AttributeValue::N(q) => q.parse::<i64>().ok().and_then(|q| Quantity::new(q).ok()),
+            _ => None,
+        }
+        .ok_or_else(|| r.malformed(format!("line {sku} has an invalid quantity")))?;
+        lines.insert(sku, quantity);
+    }
+    Ok(Cart { lines, version })
+}
+
+impl SessionStore for DynamoSessionStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let pk = session_pk(&session.id);
+        let mut item = HashMap::from([
+            ("pk".to_owned(), s(&pk)),
+            ("created_at".to_owned(), n(session.created_at)),
+            ("expires_at".to_owned(), n(session.expires_at)),
+        ]);
+        if let Some(user_id) = &session.user_id {
+            item.insert("user_id".to_owned(), s(user_id));
+        }
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::AlreadyExists(pk))
+            }
+            Err(err) => Err(backend("PutItem session")(err)),
+        }
+    }
+
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(session_pk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend("GetItem session"))?;
+        output
+            .item()
+            .map(|item| session_from_item(id, item))
+            .transpose()
+    }
+
+    async fn touch_session(&self, id: &SessionId, expires_at: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(session_pk(id))))
+            .update_expression("SET expires_at = :e")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":e", n(expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The session is gone: nothing to refresh (and no stub item is created).
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(backend("UpdateItem session")(err)),
+        }
+    }
+
+    async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(cart_pk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend("GetItem cart"))?;
+        match output.item() {
+            Some(item) => cart_from_item(id, item, now),
+            None => Ok(Cart::default()),
+        }
+    }
+
+    async fn put_cart(
+        &self,
+        id: &SessionId,
+        cart: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let lines: Item = cart
+            .lines
+            .iter()
+            .map(|(sku, q)| (sku.as_str().to_owned(), n(q.get())))
+            .collect();
+        let item = HashMap::from([
+            ("pk".to_owned(), s(cart_pk(id))),
+            ("lines".to_owned(), AttributeValue::M(lines)),
+            ("version".to_owned(), n(cart.version + 1)),
+            ("updated_at".to_owned(), n(now)),
+            ("expires_at".to_owned(), n(expires_at)),
+        ]);
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = if cart.version == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(cart.version))
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::VersionConflict {
+                    expected: cart.version,
+                })
+            }
+            Err(err) => Err(backend("PutItem cart")(err)),
+        }
+    }
+
+    async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(cart_pk(id))))
+            .send()
+            .await
+            .map_err(backend("DeleteItem cart"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_item_round_trip() {
+        let product = Product {
+            sku: Sku::parse("MUG-01").unwrap_or_else(|e| unreachable!("{e}")),
+            name: "Mug".to_owned(),
+            description: "A mug".to_owned(),
+            price: Money::new(899, Currency::EUR),
+            stock: 12,
+        };
+        let item = product_to_item(&product);
+        assert_eq!(
+            item.get("price_minor"),
+            Some(&AttributeValue::N("899".to_owned()))
+        );
+        assert_eq!(
+            item.get("currency"),
+            Some(&AttributeValue::S("EUR".to_owned()))
+        );
+        assert_eq!(product_from_item(&item).ok(), Some(product));
+    }
+
+    #[test]
+    fn malformed_product_names_the_attribute() {
+        let mut item = HashMap::from([("sku".to_owned(), s("MUG-01"))]);
+        item.insert("name".to_owned(), n(5));
+        let err = product_from_item(&item)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("MUG-01") && err.contains("currency"), "{err}");
+    }
+}

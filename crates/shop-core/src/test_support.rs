@@ -1,0 +1,61 @@
+//! Helpers shared by the unit tests.
+
+use std::collections::HashMap;
+
+use lambda_http::http::Request as HttpRequest;
+use lambda_http::{Body, Request, RequestExt as _, Response};
+
+use crate::domain::{Currency, Money, Product, Sku};
+
+pub fn sku(value: &str) -> Sku {
+    Sku::parse(value).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+pub fn product(value: &str, price_minor: i64, stock: u32) -> Product {
+    Product {
+        sku: sku(value),
+        name: format!("Product {value}"),
+        description: format!("About {value}"),
+        price: Money::new(price_minor, Currency::EUR),
+        stock,
+    }
+}
+
+/// A request as `cargo lambda watch` would pass it (no API Gateway context): routed by path.
+pub fn request(method: &str, path: &str, token: Option<&str>, body: &str) -> Request {
+    let mut builder = HttpRequest::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::from(body)
+    };
+    builder.body(body).unwrap_or_default()
+}
+
+pub fn get(path: &str, query: &[(&str, &str)]) -> Request {
+    let query: HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    request("GET", path, None, "").with_query_string_parameters(query)
+}
+
+pub fn body_json(response: &Response<Body>) -> serde_json::Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Reads `events/<function>/<name>.json` and turns it into a request exactly as the Lambda
+/// runtime does.
+pub fn event(function: &str, name: &str) -> Request {
+    let path = format!(
+        "{}/../../events/{function}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| unreachable!("{path}: {e}"));
+    let parsed: lambda_http::request::LambdaRequest =
+        serde_json::from_str(&text).unwrap_or_else(|e| unreachable!("{path}: {e}"));
+    Request::from(parsed)
+}

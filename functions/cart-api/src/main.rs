@@ -1,0 +1,29 @@
+//! cart-api Lambda: wiring only. The handler lives in `shop_core::cart`.
+
+use lambda_http::{Error, Request, service_fn};
+use shop_core::cart::{CartApi, FUNCTION_NAME};
+use shop_core::config::Config;
+use shop_core::store::{DynamoProductStore, DynamoSessionStore};
+use shop_core::telemetry;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init(FUNCTION_NAME);
+    let config = Config::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    // Built once per execution environment; no network calls until the first request.
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let api = CartApi::new(
+        DynamoProductStore::new(dynamodb.clone(), config.products_table),
+        DynamoSessionStore::new(dynamodb, config.sessions_table),
+        config.session_ttl_seconds,
+    );
+    let api = &api;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Error>(api.handle(req).await)
+    }))
+    .await
+}

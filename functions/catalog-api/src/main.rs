@@ -1,0 +1,25 @@
+//! catalog-api Lambda: wiring only. The handler lives in `shop_core::catalog`.
+
+use lambda_http::{Error, Request, service_fn};
+use shop_core::catalog::{CatalogApi, FUNCTION_NAME};
+use shop_core::config::Config;
+use shop_core::store::DynamoProductStore;
+use shop_core::telemetry;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init(FUNCTION_NAME);
+    let config = Config::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    // Built once per execution environment; no network calls until the first request.
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let api = CatalogApi::new(DynamoProductStore::new(dynamodb, config.products_table));
+    let api = &api;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Error>(api.handle(req).await)
+    }))
+    .await
+}
