@@ -130,7 +130,10 @@ else
     mkdir -p "$LOCAL_DIR/build"
     cp -r "$PLUGIN_SRC" "$LOCAL_DIR/build/lambda_host_executor"
     rm -rf "$LOCAL_DIR/build/lambda_host_executor/build" "$LOCAL_DIR/build/lambda_host_executor/"*.egg-info
-    "$VENV_LS/bin/pip" install -q --no-deps --no-build-isolation --force-reinstall "$LOCAL_DIR/build/lambda_host_executor"
+    # build with the venv's setuptools (no download); old setuptools without `wheel` (the
+    # Python 3.11 fallback) needs pip's isolated build instead
+    "$VENV_LS/bin/pip" install -q --no-deps --no-build-isolation --force-reinstall "$LOCAL_DIR/build/lambda_host_executor" 2>/dev/null \
+        || "$VENV_LS/bin/pip" install -q --no-deps --force-reinstall "$LOCAL_DIR/build/lambda_host_executor"
     # the entry point must be visible and the executor must import against this LocalStack
     if ! "$VENV_LS/bin/python" - <<'PY'
 import sys

@@ -148,7 +148,7 @@ def test_echo_sees_event_env_and_runtime_headers(lam, make_function):
     assert "FunctionError" not in resp, body
     assert body["event"] == {"action": "echo", "n": 1}
     env = body["env"]
-    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["AWS_ENDPOINT_URL"] == ENDPOINT.rstrip("/")
     assert env["CUSTOM_VAR"] == "custom-value"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
