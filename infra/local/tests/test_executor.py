@@ -78,14 +78,14 @@ def code_zip() -> bytes:
 def make_function(lam, code_zip):
     created: list[str] = []
 
-    def _make(suffix: str, timeout: int = 10, env: dict | None = None) -> str:
+    def _make(suffix: str, timeout: int = 10, env: dict | None = None, code: bytes | None = None) -> str:
         name = f"hostexec-{RUN_ID}-{suffix}"
         lam.create_function(
             FunctionName=name,
             Runtime="provided.al2023",
             Handler="bootstrap",
             Role=ROLE,
-            Code={"ZipFile": code_zip},
+            Code={"ZipFile": code or code_zip},
             Timeout=timeout,
             MemorySize=128,
             Environment={"Variables": env or {}},
@@ -235,6 +235,17 @@ def test_init_failure_is_surfaced(lam, logs, make_function, mode, error_type, me
         assert message in body["errorMessage"]
     # what init printed is in CloudWatch Logs, although no invocation result carried it
     wait_for_log(logs, name, f"mode={mode}")
+
+
+def test_missing_bootstrap_is_invalid_entrypoint(lam, make_function):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("handler.txt", "no bootstrap here")
+    name = make_function("nobootstrap", code=buf.getvalue())
+    resp, body, _ = invoke(lam, name, {"action": "echo"})
+    assert resp.get("FunctionError") == "Unhandled"
+    assert body["errorType"] == "Runtime.InvalidEntrypoint"
+    assert "Couldn't find valid bootstrap" in body["errorMessage"]
 
 
 def test_concurrent_invocations_use_several_environments(lam, make_function):

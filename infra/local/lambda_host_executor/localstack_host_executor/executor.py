@@ -114,8 +114,10 @@ class _Invocation:
 class _Generation:
     """One ``bootstrap`` process and the Runtime API server it talks to."""
 
-    def __init__(self, executor: HostRuntimeExecutor, number: int, ready: Future):
+    def __init__(self, executor: HostRuntimeExecutor, number: int, ready: Future, request_id: str | None = None):
         self.executor = executor
+        # request id for init-failure messages (known when a process is replaced before an invoke)
+        self.request_hint = request_id or str(uuid.uuid4())
         self.number = number
         self.ready = ready  # resolved on the first /next, failed on init error / early exit
         self.cond = threading.Condition()
@@ -222,7 +224,9 @@ class _Generation:
                 self.proc.pid,
                 reason,
             )
-            self._fail_startup(_error_payload("Runtime.ExitError", f"RequestId: {uuid.uuid4()} Error: Runtime exited with error: {reason}"))
+            self._fail_startup(
+                _error_payload("Runtime.ExitError", f"RequestId: {self.request_hint} Error: Runtime exited with error: {reason}")
+            )
             return
         if inv is not None and not inv.done:
             message = f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}"
@@ -734,10 +738,10 @@ class HostRuntimeExecutor(RuntimeExecutor):
             env.pop(key, None)
         return env
 
-    def _spawn(self, ready: Future) -> _Generation:
+    def _spawn(self, ready: Future, request_id: str | None = None) -> _Generation:
         """Start a new process generation (caller holds self._lock)."""
         self._generations += 1
-        gen = _Generation(self, self._generations, ready)
+        gen = _Generation(self, self._generations, ready, request_id)
         self._generation = gen
         self.executor_endpoint.container_address = HOST
         self.executor_endpoint.container_port = gen.port
@@ -747,7 +751,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
             gen._fail_startup(
                 _error_payload(
                     "Runtime.InvalidEntrypoint",
-                    f"RequestId: {uuid.uuid4()} Error: Couldn't find valid bootstrap(s): [{bootstrap}]",
+                    f"RequestId: {gen.request_hint} Error: Couldn't find valid bootstrap(s): [{bootstrap}]",
                 )
             )
             return gen
@@ -757,7 +761,10 @@ class HostRuntimeExecutor(RuntimeExecutor):
         except OSError as e:
             gen.dead = True
             gen._fail_startup(
-                _error_payload("Runtime.InvalidEntrypoint", f"RequestId: {uuid.uuid4()} Error: fork/exec {bootstrap}: {e.strerror or e}")
+                _error_payload(
+                    "Runtime.InvalidEntrypoint",
+                    f"RequestId: {gen.request_hint} Error: fork/exec {bootstrap}: {e.strerror or e}",
+                )
             )
             return gen
         LOG.debug(
@@ -778,7 +785,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 raise LambdaRuntimeException("environment stopped")
             old = self._generation
             ready: Future = Future()
-            gen = self._spawn(ready)
+            gen = self._spawn(ready, request_id)
         if old is not None:
             threading.Thread(target=old.close, daemon=True).start()
         try:
