@@ -33,7 +33,7 @@ up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints
 	echo; echo "Shop API: $$base"; echo; \
 	echo "  curl -s $$base/products?limit=3"; \
 	echo "  TOKEN=\$$(curl -s -X POST $$base/sessions | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"; \
-	echo "  curl -s -X PUT -H \"Authorization: Bearer \$$TOKEN\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-RUST-M"; \
+	echo "  curl -s -X PUT -H \"Authorization: Bearer \$$TOKEN\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-BLK-M"; \
 	echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" $$base/cart"; echo
 
 down: ## Stop LocalStack and everything it started
@@ -54,11 +54,11 @@ lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint
 	@cargo fmt --all -- --check
 	@cargo clippy --workspace --all-targets -- -D warnings
 	@$(ENV) && cfn-lint infra/template.yaml
-	@$(ENV) && sam validate --lint --template-file infra/template.yaml --config-file infra/samconfig.toml
+	@$(ENV) && sam validate --lint --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml"
 
 deploy: ## Build for arm64 and deploy to your AWS account (uses your AWS credentials)
-	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && sam build --template-file infra/template.yaml --config-file infra/samconfig.toml \
-	  --parameter-overrides Architecture=arm64 && sam deploy --config-file infra/samconfig.toml
+	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && sam build --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml" \
+	  --parameter-overrides Architecture=arm64 && sam deploy --config-file "$(CURDIR)/infra/samconfig.toml"
 
 clean: down ## Stop LocalStack and remove build outputs and local state (keeps installed tools)
 	@rm -rf .aws-sam target/lambda .local/localstack/var/lib/localstack/state .local/stack-outputs.json

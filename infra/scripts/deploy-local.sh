@@ -13,7 +13,7 @@ bucket=${ARTIFACT_BUCKET:-shop-sam-artifacts}
 
 # The same template and samconfig.toml as for AWS: the "local" config environment only
 # switches the architecture and a few parameters, and points the SDK at LocalStack.
-sam build --config-env local --config-file infra/samconfig.toml --template-file infra/template.yaml
+sam build --config-env local --config-file "$repo/infra/samconfig.toml" --template-file infra/template.yaml
 
 python_tools="$LOCAL_DIR/venv-tools/bin/python"
 "$python_tools" - "$bucket" <<'PY'
@@ -24,7 +24,7 @@ if name not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
     s3.create_bucket(Bucket=name)
 PY
 
-sam deploy --config-env local --config-file infra/samconfig.toml \
+sam deploy --config-env local --config-file "$repo/infra/samconfig.toml" \
   --stack-name "$stack" --s3-bucket "$bucket" \
   --no-confirm-changeset --no-fail-on-empty-changeset --no-progressbar
 
