@@ -208,6 +208,18 @@ def test_crash_is_runtime_exit_error_and_recovers(lam, make_function):
     assert body["invocations"] == 1
 
 
+def test_process_that_exits_while_idle_is_replaced(lam, make_function):
+    name = make_function("idle-exit")
+    resp, first, _ = invoke(lam, name, {"action": "exit_after"})
+    assert "FunctionError" not in resp, first
+    # sent at once: it usually reaches the dying process, which never picks it up; the
+    # executor must then run it in a fresh process instead of failing it
+    resp, body, _ = invoke(lam, name, {"action": "echo"})
+    assert "FunctionError" not in resp, body
+    assert body["pid"] != first["pid"]
+    assert body["invocations"] == 1
+
+
 def test_function_error_keeps_error_type(lam, make_function):
     name = make_function("fnerror")
     resp, body, _ = invoke(lam, name, {"action": "error", "errorType": "PaymentDeclined"})

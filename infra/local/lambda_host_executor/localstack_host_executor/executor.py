@@ -35,7 +35,7 @@ import subprocess
 import threading
 import time
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -203,6 +203,8 @@ class _Generation:
 
     def _wait_loop(self) -> None:
         returncode = self.proc.wait()
+        with self.cond:
+            self.dead = True  # no new invocations for this process from now on
         # let the reader collect the last words of the process
         deadline = time.monotonic() + 0.5
         while not self.eof and time.monotonic() < deadline:
@@ -214,8 +216,19 @@ class _Generation:
         with self.cond:
             self.dead = True
             inv = self.current or self.pending
+            unseen = inv is not None and not inv.done and not inv.handed_out and not self.closed
+            if unseen:
+                # the process died before it asked for this invocation: the function never saw
+                # it, so it is run in a fresh process instead of failing
+                self.pending = None
             self.cond.notify_all()
         if self.closed:
+            return
+        if unseen and self.ready.done():
+            if inv.timer:
+                inv.timer.cancel()
+            LOG.debug("Lambda %s: idle bootstrap exited (%s); re-dispatching %s", self.executor.function_name, reason, inv.request_id)
+            threading.Thread(target=self.executor.redispatch, args=(inv,), daemon=True).start()
             return
         if not self.ready.done():
             LOG.info(
@@ -435,6 +448,8 @@ class _Generation:
             self.closed = True
             self.dead = True
             self.cond.notify_all()
+        if not self.ready.done():
+            self.ready.cancel()  # unblocks a start-up that is waiting for this process
         self.terminate()
         try:
             self.server.shutdown()
@@ -561,6 +576,15 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
             client_context=executor.take_client_context(),
         )
         if not gen.submit(inv):
+            if gen.dead and not gen.closed and inv.future is not None:
+                # the process died between invocations (after invoke() checked on it):
+                # fail this invocation; the next one starts a fresh process
+                code = gen.proc.poll() if gen.proc is not None else None
+                reason = _exit_description(code) if code is not None else "runtime not running"
+                message = f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}"
+                gen.finish(inv, _error_payload("Runtime.ExitError", message), is_error=True, extra_lines=[message])
+                self._status(HTTPStatus.ACCEPTED)
+                return
             self._status(HTTPStatus.CONFLICT, "environment busy or gone")
             return
         self._status(HTTPStatus.ACCEPTED)
@@ -778,6 +802,31 @@ class HostRuntimeExecutor(RuntimeExecutor):
         )
         return gen
 
+    def redispatch(self, inv: _Invocation) -> None:
+        """Run an invocation whose process died before picking it up in a fresh process."""
+
+        def fail(payload: bytes) -> None:
+            if inv.future is not None and not inv.future.done():
+                try:
+                    inv.future.set_result(InvocationResult(request_id=inv.request_id, payload=payload, is_error=True, logs=""))
+                except Exception:
+                    pass
+
+        try:
+            result = self._restart(inv.request_id)
+        except Exception as e:  # noqa: BLE001 - stopped meanwhile
+            fail(_error_payload("Runtime.Unknown", f"RequestId: {inv.request_id} Error: {e}"))
+            return
+        if result is not None:
+            fail(result.payload)
+            return
+        with self._lock:
+            gen = self._generation
+        inv.started = time.perf_counter()
+        inv.deadline_ms = int(time.time() * 1000 + inv.timeout_s * 1000)
+        if gen is None or not gen.submit(inv):
+            fail(_error_payload("Runtime.Unknown", f"RequestId: {inv.request_id} Error: runtime not available"))
+
     def _restart(self, request_id: str) -> InvocationResult | None:
         """Replace a dead process before an invocation; an error result if the new one fails to init."""
         with self._lock:
@@ -793,6 +842,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
             return None
         except StatusErrorException as e:
             return InvocationResult(request_id=request_id, payload=e.payload, is_error=True, logs="")
+        except CancelledError as e:  # stop() while the new process was starting
+            raise LambdaRuntimeException("environment stopped during start-up") from e
         except FutureTimeoutError:
             gen.kill()
             with gen.cond:
