@@ -311,8 +311,7 @@ class _Generation:
     def add_line(self, line: str) -> None:
         with self.log_lock:
             self._drain_locked()
-            text = "".join(self.window)
-            if text and not text.endswith("\n"):
+            if self.window and not self.window[-1].endswith("\n"):
                 self.window.append("\n")
             self.window.append(line + "\n")
             self.executor.remember(line + "\n")
