@@ -30,7 +30,10 @@ impl Stack {
             PathBuf::from,
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("cannot read stack outputs at {}: {e}; run `make up` first", path.display())
+            panic!(
+                "cannot read stack outputs at {}: {e}; run `make up` first",
+                path.display()
+            )
         });
         let outputs: HashMap<String, String> =
             serde_json::from_str(&text).expect("stack outputs are a JSON object of strings");
@@ -120,7 +123,10 @@ impl Stack {
             .table_name(self.output("ProductsTableName"))
             .item("sku", AttributeValue::S(sku.to_owned()))
             .item("name", AttributeValue::S(format!("Test product {sku}")))
-            .item("description", AttributeValue::S("Integration test fixture".into()))
+            .item(
+                "description",
+                AttributeValue::S("Integration test fixture".into()),
+            )
             .item("price_minor", AttributeValue::N(price_minor.to_string()))
             .item("currency", AttributeValue::S("EUR".into()))
             .item("stock", AttributeValue::N(stock.to_string()))
@@ -153,7 +159,11 @@ pub struct ApiResponse {
 
 impl ApiResponse {
     pub fn expect_status(&self, status: StatusCode) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
@@ -162,7 +172,11 @@ impl ApiResponse {
         self.expect_status(status);
         assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
         let message = self.body["error"]["message"].as_str().unwrap_or_default();
-        assert!(!message.is_empty(), "an error names the problem: {}", self.body);
+        assert!(
+            !message.is_empty(),
+            "an error names the problem: {}",
+            self.body
+        );
         self
     }
 }

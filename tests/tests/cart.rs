@@ -75,7 +75,12 @@ async fn items_are_added_updated_and_removed_with_totals_from_catalog_prices() {
     assert_eq!(cart.body["total"]["amount"], 1_250 + 1_500);
 
     let cart = stack
-        .call(Method::DELETE, &format!("/cart/items/{a}"), Some(&token), None)
+        .call(
+            Method::DELETE,
+            &format!("/cart/items/{a}"),
+            Some(&token),
+            None,
+        )
         .await;
     cart.expect_status(StatusCode::OK);
     assert_eq!(cart.body["items"].as_array().expect("items").len(), 1);
@@ -109,7 +114,10 @@ async fn cart_routes_need_a_valid_unexpired_session() {
         .table_name(stack.output("SessionsTableName"))
         .key("pk", AttributeValue::S(token_key("SESSION", &token)))
         .update_expression("SET expires_at = :past")
-        .expression_attribute_values(":past", AttributeValue::N((now_epoch_seconds() - 60).to_string()))
+        .expression_attribute_values(
+            ":past",
+            AttributeValue::N((now_epoch_seconds() - 60).to_string()),
+        )
         .send()
         .await
         .expect("expire the session");
@@ -153,13 +161,21 @@ async fn bad_quantities_unknown_skus_and_low_stock_are_refused_with_reasons() {
 
     let refused = stack.put_item(&token, &sku, 6).await;
     refused.expect_error(StatusCode::CONFLICT, "INSUFFICIENT_STOCK");
-    let message = refused.body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains('5'), "says how many are available: {message}");
+    let message = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains('5'),
+        "says how many are available: {message}"
+    );
 
     // Nothing was half-written by the refused requests.
     let cart = stack.get("/cart", Some(&token)).await;
     assert_eq!(cart.body["itemCount"], 0);
-    stack.put_item(&token, &sku, 5).await.expect_status(StatusCode::OK);
+    stack
+        .put_item(&token, &sku, 5)
+        .await
+        .expect_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -171,14 +187,22 @@ async fn malformed_and_oversized_bodies_are_a_400_naming_the_problem() {
     let path = format!("/cart/items/{sku}");
 
     stack
-        .call(Method::PUT, &path, Some(&token), Some("{\"quantity\": ".into()))
+        .call(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some("{\"quantity\": ".into()),
+        )
         .await
         .expect_error(StatusCode::BAD_REQUEST, "INVALID_JSON");
     stack
         .call(Method::PUT, &path, Some(&token), Some("{}".into()))
         .await
         .expect_status(StatusCode::BAD_REQUEST);
-    let huge = format!(r#"{{"quantity": 1, "padding": "{}"}}"#, "x".repeat(64 * 1024));
+    let huge = format!(
+        r#"{{"quantity": 1, "padding": "{}"}}"#,
+        "x".repeat(64 * 1024)
+    );
     stack
         .call(Method::PUT, &path, Some(&token), Some(huge))
         .await
@@ -198,7 +222,12 @@ async fn twenty_concurrent_writes_to_one_cart_all_land() {
     for (n, sku) in skus.iter().enumerate() {
         let (stack, token, sku) = (stack.clone(), token.clone(), sku.clone());
         let quantity = i64::try_from(n % 5 + 1).expect("small");
-        writes.spawn(async move { (stack.put_item(&token, &sku, quantity).await.status, quantity) });
+        writes.spawn(async move {
+            (
+                stack.put_item(&token, &sku, quantity).await.status,
+                quantity,
+            )
+        });
     }
     let mut expected_units = 0;
     while let Some(result) = writes.join_next().await {
@@ -208,7 +237,12 @@ async fn twenty_concurrent_writes_to_one_cart_all_land() {
     }
 
     let cart = stack.get("/cart", Some(&token)).await;
-    assert_eq!(cart.body["items"].as_array().expect("items").len(), 20, "{}", cart.body);
+    assert_eq!(
+        cart.body["items"].as_array().expect("items").len(),
+        20,
+        "{}",
+        cart.body
+    );
     assert_eq!(cart.body["itemCount"], expected_units);
     assert_eq!(cart.body["total"]["amount"], expected_units * 100);
 }
@@ -222,21 +256,48 @@ async fn every_cart_write_sets_and_refreshes_the_ttl() {
     let session_key = token_key("SESSION", &token);
     let cart_key = token_key("CART", &token);
 
-    let session = stack.session_table_item(&session_key).await.expect("session item");
+    let session = stack
+        .session_table_item(&session_key)
+        .await
+        .expect("session item");
     let first_session_expiry = number(&session, "expires_at");
-    assert!(first_session_expiry > now_epoch_seconds(), "a TTL in the future");
+    assert!(
+        first_session_expiry > now_epoch_seconds(),
+        "a TTL in the future"
+    );
 
-    stack.put_item(&token, &sku, 1).await.expect_status(StatusCode::OK);
-    let cart = stack.session_table_item(&cart_key).await.expect("cart item");
+    stack
+        .put_item(&token, &sku, 1)
+        .await
+        .expect_status(StatusCode::OK);
+    let cart = stack
+        .session_table_item(&cart_key)
+        .await
+        .expect("cart item");
     let first_cart_expiry = number(&cart, "expires_at");
     assert!(first_cart_expiry > now_epoch_seconds());
 
     // TTLs are in whole seconds: wait past the next second, then write again.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    stack.put_item(&token, &sku, 2).await.expect_status(StatusCode::OK);
+    stack
+        .put_item(&token, &sku, 2)
+        .await
+        .expect_status(StatusCode::OK);
 
-    let cart = stack.session_table_item(&cart_key).await.expect("cart item");
-    assert!(number(&cart, "expires_at") > first_cart_expiry, "cart TTL refreshed");
-    let session = stack.session_table_item(&session_key).await.expect("session item");
-    assert!(number(&session, "expires_at") > first_session_expiry, "session TTL refreshed");
+    let cart = stack
+        .session_table_item(&cart_key)
+        .await
+        .expect("cart item");
+    assert!(
+        number(&cart, "expires_at") > first_cart_expiry,
+        "cart TTL refreshed"
+    );
+    let session = stack
+        .session_table_item(&session_key)
+        .await
+        .expect("session item");
+    assert!(
+        number(&session, "expires_at") > first_session_expiry,
+        "session TTL refreshed"
+    );
 }

@@ -23,9 +23,15 @@ async fn listing_pages_through_the_whole_catalog_without_gaps_or_repeats() {
         assert!(items.len() <= 7, "a page holds at most `limit` items");
         for item in items {
             let sku = item["sku"].as_str().expect("sku").to_owned();
-            assert!(item["price"]["amount"].is_i64(), "price in minor units: {item}");
+            assert!(
+                item["price"]["amount"].is_i64(),
+                "price in minor units: {item}"
+            );
             assert_eq!(item["price"]["currency"], "EUR");
-            assert!(seen.insert(sku), "a product appears on one page only: {item}");
+            assert!(
+                seen.insert(sku),
+                "a product appears on one page only: {item}"
+            );
         }
         pages += 1;
         match page.body["nextCursor"].as_str() {
@@ -51,15 +57,23 @@ async fn default_page_size_is_twenty() {
 #[tokio::test]
 async fn a_bad_limit_or_cursor_is_a_400_naming_it() {
     let stack = Stack::load().await;
-    for path in ["/products?limit=0", "/products?limit=101", "/products?limit=abc"] {
+    for path in [
+        "/products?limit=0",
+        "/products?limit=101",
+        "/products?limit=abc",
+    ] {
         let response = stack.get(path, None).await;
         response.expect_status(StatusCode::BAD_REQUEST);
-        let message = response.body["error"]["message"].as_str().unwrap_or_default();
+        let message = response.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains("limit"), "{path}: {}", response.body);
     }
     let response = stack.get("/products?cursor=%25%25not-a-cursor", None).await;
     response.expect_status(StatusCode::BAD_REQUEST);
-    let message = response.body["error"]["message"].as_str().unwrap_or_default();
+    let message = response.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
     assert!(message.contains("cursor"), "{}", response.body);
 }
 
