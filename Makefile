@@ -47,7 +47,8 @@ unit-test: ## Rust unit tests (in-memory fakes, no AWS)
 executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
-integration-test: ## Tests against the deployed local stack, through API Gateway
+integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway
+	@$(ENV) && cargo test -p shop-core --test dynamo_stores -- --ignored
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests -- --test-threads 4
 
 lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template
