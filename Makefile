@@ -11,7 +11,7 @@ OUTPUTS := .local/stack-outputs.json
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
 .PHONY: help install build start deploy-local seed up down status test unit-test executor-test \
-        integration-test lint deploy clean
+        integration-test lint deploy clean bench
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ executor-test: start ## Tests of our LocalStack Lambda executor plugin
 integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway
 	@$(ENV) && cargo test -p shop-core --test dynamo_stores -- --ignored
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests -- --test-threads 4
+
+bench: up ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
+	@bench/install-hey.sh
+	@$(ENV) && "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
 
 lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template
 	@cargo fmt --all -- --check

@@ -1,0 +1,116 @@
+"""Cost per 1 million requests on AWS, from the measured durations, memory and DynamoDB units.
+
+Prices are list prices, us-east-1, assumed (not fetched at run time) as of PRICES_DATE. Change
+them here; everything else is derived from the measurements.
+"""
+
+from __future__ import annotations
+
+import math
+
+PRICES_DATE = "2025-11 (us-east-1 list prices; not fetched at run time)"
+PRICES = {
+    "lambda_arm64_gb_s": 0.0000133334,  # first 7.5 B GB-s/month
+    "lambda_request": 0.20 / 1e6,
+    "apigw_rest_request": 3.50 / 1e6,  # first 333 M/month
+    "ddb_on_demand_rru": 0.125 / 1e6,  # on-demand, since the 2024-11-01 price cut
+    "ddb_on_demand_wru": 0.625 / 1e6,
+    "cw_logs_ingest_gb": 0.50,
+}
+MEMORY_MB = 128
+MILLION = 1_000_000
+
+# The routes a request of each sample event stands for (API functions: through API Gateway).
+API_FUNCTIONS = {"catalog-api", "cart-api", "auth-api", "checkout-api", "orders-api"}
+
+
+def _lambda_cost(billed_ms: float, memory_mb: int) -> float:
+    return billed_ms / 1000 * memory_mb / 1024 * PRICES["lambda_arm64_gb_s"] + PRICES["lambda_request"]
+
+
+def per_event(function: str, event: str, stats: dict, memory_mb: int = MEMORY_MB) -> dict:
+    """Cost of one million requests like ``event``, from its warm measurements."""
+    p50 = stats["duration_ms"]["p50"]
+    billed_ms = max(1, math.ceil(p50))  # 1 ms granularity, rounded up
+    lam = _lambda_cost(billed_ms, memory_mb) * MILLION
+    api = PRICES["apigw_rest_request"] * MILLION if function in API_FUNCTIONS else 0.0
+    rru, wru = stats["read_units_per_invocation"], stats["write_units_per_invocation"]
+    ddb = (rru * PRICES["ddb_on_demand_rru"] + wru * PRICES["ddb_on_demand_wru"]) * MILLION
+    log_bytes = stats.get("log_bytes_per_invocation") or 0
+    logs = log_bytes * MILLION / 1e9 * PRICES["cw_logs_ingest_gb"]
+    return {
+        "function": function,
+        "event": event,
+        "billed_ms": billed_ms,
+        "memory_mb": memory_mb,
+        "rru": rru,
+        "wru": wru,
+        "lambda_usd": lam,
+        "apigw_usd": api,
+        "dynamodb_usd": ddb,
+        "logs_usd": logs,
+        "total_usd": lam + api + ddb + logs,
+    }
+
+
+# A shopping journey made of routes that exist today (checkout itself is not built yet).
+JOURNEY = [
+    ("cart-api", "create-session", 1),
+    ("catalog-api", "list-products", 1),
+    ("catalog-api", "get-product", 2),
+    ("cart-api", "put-item", 3),
+    ("cart-api", "get-cart", 1),
+]
+
+
+def estimate(functions: list[dict]) -> dict:
+    rows = []
+    by_key = {}
+    for f in functions:
+        warm = f.get("warm") or {}
+        for event, stats in (warm.get("per_event") or {}).items():
+            if not stats.get("n"):
+                continue
+            stats = dict(stats, log_bytes_per_invocation=warm.get("log_bytes_per_invocation"))
+            row = per_event(f["function"], event, stats, f.get("memory_mb") or MEMORY_MB)
+            rows.append(row)
+            by_key[(f["function"], event)] = row
+    journey_parts, journey_total, missing = [], 0.0, []
+    for function, event, times in JOURNEY:
+        row = by_key.get((function, event))
+        if row is None:
+            missing.append(f"{function}/{event}")
+            continue
+        journey_parts.append({"function": function, "event": event, "times": times, "usd": row["total_usd"] * times})
+        journey_total += row["total_usd"] * times
+    init = []
+    for f in functions:
+        cold = f.get("cold") or {}
+        med = (cold.get("init_ms") or {}).get("median")
+        if med is not None:
+            billed = max(1, math.ceil(med))
+            init.append({"function": f["function"], "init_billed_ms": billed,
+                         "usd_per_million_cold_starts": billed / 1000 * MEMORY_MB / 1024 * PRICES["lambda_arm64_gb_s"] * MILLION})
+    return {
+        "prices": PRICES,
+        "prices_date": PRICES_DATE,
+        "assumptions": [
+            "arm64, 128 MB; billed duration = measured warm p50 (x86_64, this machine, against LocalStack's "
+            "DynamoDB Local) rounded up to 1 ms",
+            "DynamoDB units = ConsumedCapacity reported by the emulator per call (ReturnConsumedCapacity=TOTAL "
+            "added by the bench proxy), on-demand pricing",
+            "API Gateway REST per request; the stage cache (billed hourly) and data transfer are not included",
+            "CloudWatch Logs = ingestion of the function's own log lines; Lambda's START/END/REPORT lines not counted",
+            "INIT is billed on cold starts (all functions, since 2025-08-01): listed separately per million cold starts",
+        ],
+        "per_request": rows,
+        "journey": {
+            "label": "cart journey per 1 M (checkout itself not built yet): " +
+                     ", ".join(f"{t}x {fn}/{ev}" for fn, ev, t in JOURNEY),
+            "parts": journey_parts,
+            "missing": missing,
+            "total_usd": journey_total if not missing else None,
+        },
+        "checkout": "not built yet: Step Functions transitions, SNS/SQS requests and the consumers are not in the stack",
+        "init": init,
+    }

@@ -1,0 +1,226 @@
+"""Per-function measurements: cold starts, warm invocations, memory, sizes.
+
+Every function under ``functions/*/`` is measured with its real release ``bootstrap``
+(``target/lambda/<fn>/bootstrap``), the environment variables of the deployed function
+(read from LocalStack), and the sample events in ``events/<fn>/*.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import statistics
+from pathlib import Path
+
+from harness import FunctionProcess, TimingProxy
+
+TOKEN_PLACEHOLDER = re.compile(r"REPLACE-with-the-token-from-POST-sessions-\d+")
+
+
+def pct(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "p50": pct(values, 50),
+        "p90": pct(values, 90),
+        "p99": pct(values, 99),
+    }
+
+
+def logical_id(function: str) -> str:
+    """``cart-api`` -> ``CartApiFunction`` (the template's naming rule)."""
+    return "".join(part.capitalize() for part in function.split("-")) + "Function"
+
+
+def discover(repo: Path) -> list[str]:
+    return sorted(p.parent.name for p in (repo / "functions").glob("*/Cargo.toml"))
+
+
+def load_events(repo: Path, function: str, substitutions: dict[str, str]) -> list[tuple[str, bytes]]:
+    events = []
+    for path in sorted((repo / "events" / function).glob("*.json")):
+        text = path.read_text()
+        if "token" in substitutions:
+            text = TOKEN_PLACEHOLDER.sub(substitutions["token"], text)
+        events.append((path.stem, text.encode()))
+    return events
+
+
+def function_env(deployed: dict, proxy: TimingProxy, name: str) -> dict[str, str]:
+    """The environment Lambda gives a provided.al2023 process, with the deployed variables."""
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SESSION_TOKEN": "test",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(deployed.get("MemorySize", 128)),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]bench",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
+        "_HANDLER": "bootstrap",
+    }
+    env.update(deployed.get("Environment", {}).get("Variables", {}))
+    # LocalStack, through the timing proxy (the deployed value points at LocalStack directly)
+    env["AWS_ENDPOINT_URL"] = proxy.url
+    return env
+
+
+def _status(result: bytes) -> str:
+    try:
+        doc = json.loads(result)
+    except ValueError:
+        return "?"
+    if isinstance(doc, dict):
+        if "statusCode" in doc:
+            return str(doc["statusCode"])
+        if "errorType" in doc:
+            return doc["errorType"]
+        if "batchItemFailures" in doc:
+            return f"{len(doc['batchItemFailures'])} failed"
+    return "ok"
+
+
+def _aws(proxy: TimingProxy, inv) -> tuple[float, list]:
+    calls = proxy.calls_between(inv.handed_out, inv.returned)
+    return sum(c.ms for c in calls), calls
+
+
+def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy, events, cold: int, warm: int,
+            workdir: Path, loadavg) -> dict:
+    bootstrap = repo / "target" / "lambda" / function / "bootstrap"
+    out: dict = {"function": function, "events": [name for name, _ in events]}
+    if not bootstrap.exists():
+        out["skipped"] = f"no release bootstrap at {bootstrap.relative_to(repo)}"
+        return out
+    if deployed is None:
+        out["skipped"] = f"not deployed ({logical_id(function)} not in the stack; run make up)"
+        return out
+    name = deployed["FunctionName"]
+    arn = deployed["FunctionArn"]
+    env = function_env(deployed, proxy, name)
+    log = workdir / f"{function}.log"
+    log.unlink(missing_ok=True)
+    out["deployed_name"] = name
+    out["memory_mb"] = deployed.get("MemorySize", 128)
+
+    # --- cold starts: a fresh process each --------------------------------------------------
+    inits, firsts, first_aws, first_over, rss_first, init_calls, load = [], [], [], [], [], 0, []
+    for i in range(cold):
+        load.append(loadavg())
+        p = FunctionProcess(str(bootstrap), env, arn, str(log))
+        try:
+            inits.append(p.wait_ready())
+            init_calls += len(proxy.calls_between(p.spawned, p.api.first_next))
+            if events:
+                inv = p.invoke(events[i % len(events)][1])
+                aws_ms, _ = _aws(proxy, inv)
+                firsts.append(inv.ms)
+                first_aws.append(aws_ms)
+                first_over.append(inv.ms - aws_ms)
+            rss = p.peak_rss_kb()
+            if rss:
+                rss_first.append(rss / 1024)
+        finally:
+            p.stop()
+    out["cold"] = {
+        "runs": cold,
+        "init_ms": summary(inits),
+        "first_invoke_ms": summary(firsts),
+        "first_invoke_aws_ms": summary(first_aws),
+        "first_invoke_beyond_aws_ms": summary(first_over),
+        "aws_calls_during_init": init_calls,
+        "peak_rss_mb_after_first": summary(rss_first),
+    }
+
+    # --- warm: one process, every event N times (round robin) --------------------------------
+    if not events:
+        out["warm"] = {"note": f"no sample events in events/{function}/"}
+        return out
+    p = FunctionProcess(str(bootstrap), env, arn, str(log))
+    per_event: dict[str, dict] = {name: {"ms": [], "aws_ms": [], "over_ms": [], "status": {}, "calls": {},
+                                         "rru": 0.0, "wru": 0.0, "n": 0} for name, _ in events}
+    try:
+        p.wait_ready()
+        for _, payload in events:  # one untimed round: connections and lazy state warmed
+            p.invoke(payload)
+        log_start = log.stat().st_size
+        for _ in range(warm):
+            load.append(loadavg())
+            for ev_name, payload in events:
+                inv = p.invoke(payload)
+                aws_ms, calls = _aws(proxy, inv)
+                e = per_event[ev_name]
+                e["n"] += 1
+                e["ms"].append(inv.ms)
+                e["aws_ms"].append(aws_ms)
+                e["over_ms"].append(inv.ms - aws_ms)
+                st = _status(inv.result)
+                e["status"][st] = e["status"].get(st, 0) + 1
+                for c in calls:
+                    e["calls"][c.operation] = e["calls"].get(c.operation, 0) + 1
+                    e["rru"] += c.read_units
+                    e["wru"] += c.write_units
+        log_bytes = log.stat().st_size - log_start
+        rss = p.peak_rss_kb()
+    finally:
+        p.stop()
+    all_ms = [v for e in per_event.values() for v in e["ms"]]
+    all_over = [v for e in per_event.values() for v in e["over_ms"]]
+    total = sum(e["n"] for e in per_event.values())
+    out["warm"] = {
+        "rounds": warm,
+        "invocations": total,
+        "duration_ms": summary(all_ms),
+        "beyond_aws_ms": summary(all_over),
+        "peak_rss_mb": rss / 1024 if rss else None,
+        "log_bytes_per_invocation": log_bytes / total if total else None,
+        "per_event": {
+            name: {
+                "n": e["n"],
+                "status": e["status"],
+                "duration_ms": summary(e["ms"]),
+                "aws_ms": summary(e["aws_ms"]),
+                "beyond_aws_ms": summary(e["over_ms"]),
+                "aws_calls_per_invocation": {op: n / e["n"] for op, n in sorted(e["calls"].items())},
+                "read_units_per_invocation": e["rru"] / e["n"],
+                "write_units_per_invocation": e["wru"] / e["n"],
+            }
+            for name, e in per_event.items()
+        },
+    }
+    out["loadavg_1m"] = summary(load)
+    return out
+
+
+def sizes(repo: Path, function: str) -> dict:
+    out = {}
+    for arch, base in (("x86_64", repo / "target" / "lambda"), ("arm64", repo / "target" / "lambda-arm64")):
+        binary, zipped = base / function / "bootstrap", base / function / "bootstrap.zip"
+        out[arch] = {
+            "binary_bytes": binary.stat().st_size if binary.exists() else None,
+            "zip_bytes": zipped.stat().st_size if zipped.exists() else None,
+        }
+    return out

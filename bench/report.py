@@ -1,0 +1,196 @@
+"""Markdown for bench/results.md (and the README's "Measured figures")."""
+
+from __future__ import annotations
+
+
+def _f(v, digits=2):
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def _mmm(s: dict | None, digits=2) -> str:
+    """median (min..max)"""
+    if not s or not s.get("n"):
+        return "–"
+    return f"{_f(s['median'], digits)} ({_f(s['min'], digits)}..{_f(s['max'], digits)})"
+
+
+def _pp(s: dict | None, digits=2) -> str:
+    if not s or not s.get("n"):
+        return "–"
+    return " / ".join(_f(s[k], digits) for k in ("p50", "p90", "p99"))
+
+
+def _mb(b):
+    return "–" if b is None else f"{b / 1e6:.2f}"
+
+
+def busy(result: dict) -> list[str]:
+    """Reasons to distrust the run (empty when the machine looked quiet)."""
+    cores = result["machine"]["cores"] or 1
+    notes = []
+    loads = [result["loadavg_start"][0], result["loadavg_end"][0]]
+    for f in result["functions"]:
+        la = f.get("loadavg_1m") or {}
+        if la.get("n"):
+            loads.append(la["max"])
+        init = (f.get("cold") or {}).get("init_ms") or {}
+        if init.get("n") and init["min"] > 0 and init["max"] / init["min"] > 3:
+            notes.append(f"{f['function']}: init spread {init['min']:.1f}..{init['max']:.1f} ms (max/min > 3)")
+    peak = max(loads)
+    if peak > 0.5 * cores:
+        notes.insert(0, f"load average up to {peak:.2f} on {cores} cores during the run")
+    return notes
+
+
+def _target_rows(result: dict) -> list[str]:
+    t = result["targets"]
+    rows = []
+
+    def judge(value, limit):
+        if value is None:
+            return "not measured"
+        if value <= limit:
+            return f"met ({value:.2f})"
+        return f"**missed** by {value - limit:.2f} ({value:.2f})"
+
+    for f in result["functions"]:
+        if f.get("skipped"):
+            rows.append(f"| {f['function']} | {f['skipped']} | | | | |")
+            continue
+        cold, warm, sizes = f.get("cold", {}), f.get("warm", {}), f.get("sizes", {})
+        zips = [sizes.get(a, {}).get("zip_bytes") for a in ("x86_64", "arm64")]
+        zip_txt = " / ".join(judge(z / 1e6, t["zip_mb"]) if z else "not measured" for z in zips)
+        rss = max(filter(None, [warm.get("peak_rss_mb"), (cold.get("peak_rss_mb_after_first") or {}).get("max")]),
+                  default=None)
+        rows.append(
+            f"| {f['function']} | {judge((cold.get('init_ms') or {}).get('median'), t['init_ms'])} "
+            f"| {judge((cold.get('first_invoke_beyond_aws_ms') or {}).get('median'), t['first_invoke_beyond_aws_ms'])} "
+            f"| {judge(rss, t['peak_rss_mb'])} | {zip_txt} "
+            f"| {judge((warm.get('beyond_aws_ms') or {}).get('p50'), t['warm_beyond_aws_p50_ms'])} |"
+        )
+    return rows
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    p = result["parameters"]
+    out = [
+        f"Run {result['date']} at `{result['git']}` on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, "
+        f"Linux {m['kernel']}, {m['rustc']}. Load average {result['loadavg_start'][0]:.2f} at start, "
+        f"{result['loadavg_end'][0]:.2f} at end. {p['cold_starts']} cold starts and {p['warm_rounds']} warm "
+        f"rounds of every sample event per function; `make bench` took {result.get('elapsed_s', 0):.0f} s.",
+        "",
+    ]
+    if result.get("busy"):
+        out += ["**Busy machine — read the spreads, not just the medians:** " + "; ".join(result["busy"]) + ".", ""]
+    else:
+        out += ["The machine looked quiet during the run (load average below half the cores, init spread max/min ≤ 3).", ""]
+
+    out += [
+        "### Per function (release bootstrap, real SDK clients and logging, against LocalStack)",
+        "",
+        "| function | init ms | 1st invoke ms | 1st invoke beyond AWS ms | warm ms p50/p90/p99 "
+        "| warm beyond AWS ms p50/p90/p99 | peak RSS MB | binary MB | zip MB x86_64 | zip MB arm64 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in result["functions"]:
+        s = f.get("sizes", {})
+        if f.get("skipped"):
+            out.append(f"| {f['function']} | {f['skipped']} | | | | | | {_mb(s.get('x86_64', {}).get('binary_bytes'))} "
+                       f"| {_mb(s.get('x86_64', {}).get('zip_bytes'))} | {_mb(s.get('arm64', {}).get('zip_bytes'))} |")
+            continue
+        cold, warm = f.get("cold", {}), f.get("warm", {})
+        out.append(
+            f"| {f['function']} | {_mmm(cold.get('init_ms'))} | {_mmm(cold.get('first_invoke_ms'))} "
+            f"| {_mmm(cold.get('first_invoke_beyond_aws_ms'))} | {_pp(warm.get('duration_ms'))} "
+            f"| {_pp(warm.get('beyond_aws_ms'))} | {_f(warm.get('peak_rss_mb'), 1)} "
+            f"| {_mb(s.get('x86_64', {}).get('binary_bytes'))} | {_mb(s.get('x86_64', {}).get('zip_bytes'))} "
+            f"| {_mb(s.get('arm64', {}).get('zip_bytes'))} |"
+        )
+    arm = result.get("build", {}).get("arm64")
+    out += ["", "Medians with (min..max). " + (f"arm64: {arm}." if arm else "")]
+    calls = [f"{f['function']}: {f['cold']['aws_calls_during_init']}" for f in result["functions"] if f.get("cold")]
+    out += [f"AWS calls made during init (should be 0): {', '.join(calls)}.", ""]
+
+    out += [
+        "### Targets",
+        "",
+        f"| function | init ≤ {result['targets']['init_ms']} ms (median) "
+        f"| 1st invoke ≤ {result['targets']['first_invoke_beyond_aws_ms']} ms beyond AWS "
+        f"| peak RSS ≤ {result['targets']['peak_rss_mb']} MB | zip ≤ {result['targets']['zip_mb']} MB (x86_64 / arm64) "
+        f"| warm beyond AWS p50 ≤ {result['targets']['warm_beyond_aws_p50_ms']} ms |",
+        "|---|---|---|---|---|---|",
+    ] + _target_rows(result) + [""]
+
+    out += [
+        "### Warm invocations per sample event",
+        "",
+        "| function / event | status | ms p50 | AWS ms p50 | beyond AWS ms p50/p90/p99 | AWS calls per invocation | RRU | WRU |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in result["functions"]:
+        for ev, s in ((f.get("warm") or {}).get("per_event") or {}).items():
+            calls = ", ".join(f"{op} {n:g}" for op, n in s["aws_calls_per_invocation"].items()) or "none"
+            status = ", ".join(f"{k}×{v}" for k, v in s["status"].items())
+            out.append(
+                f"| {f['function']} / {ev} | {status} | {_f(s['duration_ms'].get('p50'))} | {_f(s['aws_ms'].get('p50'))} "
+                f"| {_pp(s['beyond_aws_ms'])} | {calls} | {_f(s['read_units_per_invocation'], 1)} "
+                f"| {_f(s['write_units_per_invocation'], 1)} |"
+            )
+    out += [""]
+
+    out += [
+        "### End to end through LocalStack (API Gateway REST → executor → function → DynamoDB Local)",
+        "",
+        "| scenario | requests × concurrency | rps | latency ms p50 / p99 | in function ms p50 / p99 "
+        "| in function (mean) | emulator + gateway (mean) | HTTP status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in result["e2e"]:
+        if e.get("status") != "measured":
+            out.append(f"| {e['name']} | {e['status']} | | | | | | |")
+            continue
+        lat, fn = e["latency_ms"], e["function_duration_ms"]
+        share = e.get("share_in_function")
+        emu = (e["mean_latency_ms"] - e["mean_function_ms"]) if e.get("mean_function_ms") else None
+        out.append(
+            f"| {e['name']} | {e['requests']} × {e['concurrency']} | {_f(e['throughput_rps'], 0)} "
+            f"| {_f(lat.get('p50'), 1)} / {_f(lat.get('p99'), 1)} | {_f(fn.get('p50'), 1)} / {_f(fn.get('p99'), 1)} "
+            f"| {_f(e.get('mean_function_ms'), 1)} ms ({_f(share * 100 if share else None, 0)} %) | {_f(emu, 1)} ms "
+            f"| {', '.join(f'{k}×{v}' for k, v in e['http_status'].items())} |"
+        )
+    out += [
+        "",
+        "In-function time is the executor's REPORT `Duration` (the function's share includes its DynamoDB Local "
+        "calls); the rest is LocalStack's API Gateway, Lambda service and our executor's hand-off.",
+        "",
+    ]
+
+    c = result["cost"]
+    out += [
+        f"### Cost estimate on AWS per 1 million requests (arm64, 128 MB; prices {c['prices_date']})",
+        "",
+        "| function / event | billed ms | RRU | WRU | Lambda $ | API Gateway $ | DynamoDB $ | Logs $ | total $ |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in c["per_request"]:
+        out.append(
+            f"| {r['function']} / {r['event']} | {r['billed_ms']} | {_f(r['rru'], 1)} | {_f(r['wru'], 1)} "
+            f"| {_f(r['lambda_usd'])} | {_f(r['apigw_usd'])} | {_f(r['dynamodb_usd'])} | {_f(r['logs_usd'])} "
+            f"| {_f(r['total_usd'])} |"
+        )
+    j = c["journey"]
+    total = _f(j["total_usd"]) if j["total_usd"] is not None else f"incomplete (missing {', '.join(j['missing'])})"
+    out += [
+        "",
+        f"- **{j['label']}: ${total}**",
+        f"- **Checkout: {c['checkout']}.**",
+        "- INIT per 1 M cold starts: " + ", ".join(
+            f"{i['function']} {i['init_billed_ms']} ms → ${i['usd_per_million_cold_starts']:.2f}" for i in c["init"]),
+        "- Prices: " + ", ".join(f"{k} ${v:g}" for k, v in c["prices"].items()),
+        "- Assumptions: " + "; ".join(c["assumptions"]) + ".",
+        "",
+        "Method: " + "; ".join(f"**{k}** = {v}" for k, v in result["method"].items()) + ".",
+        "",
+    ]
+    return "\n".join(out)

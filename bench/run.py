@@ -1,0 +1,187 @@
+"""``make bench``: measures every function and the API end to end, writes bench/results.{json,md}.
+
+Run with the LocalStack venv's Python after ``make up`` (the Makefile does both). Figures
+are printed and written, never asserted: a benchmark does not gate anything.
+
+Environment knobs: BENCH_COLD (cold starts per function, default 15), BENCH_WARM (rounds of
+every sample event, default 40), BENCH_E2E_REQUESTS (per scenario, default 400),
+BENCH_CONCURRENCY (default 4), BENCH_SKIP_BUILD=1, BENCH_SKIP_E2E=1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import boto3  # noqa: E402  (LocalStack venv)
+
+import cost  # noqa: E402
+import e2e  # noqa: E402
+import functions as fns  # noqa: E402
+import report  # noqa: E402
+from harness import TimingProxy  # noqa: E402
+
+TARGETS = {
+    "init_ms": 8.0,
+    "first_invoke_beyond_aws_ms": 2.0,
+    "peak_rss_mb": 12.0,
+    "zip_mb": 3.0,
+    "warm_beyond_aws_p50_ms": 0.3,
+}
+
+METHOD = {
+    "init": "spawn of the release bootstrap -> its first GET /runtime/invocation/next on our Runtime API (bench/harness.py)",
+    "invocation": "event written to the runtime's /next -> its /response request line arrived",
+    "beyond_aws": "invocation duration minus the time of the AWS calls made inside it; AWS calls are timed by a loopback "
+                  "proxy the function's SDK talks to (AWS_ENDPOINT_URL), from its request line arriving to its response "
+                  "written, so SDK serialisation, signing, retries' back-off, JSON (de)serialisation, routing, logging "
+                  "and the Runtime API round trip all count as ours",
+    "rss": "VmHWM of the process from /proc/<pid>/status",
+}
+
+
+def loadavg() -> float:
+    return os.getloadavg()[0]
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem_gb = round(kb / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "kernel": platform.release(),
+        "rustc": subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip(),
+    }
+
+
+def build() -> dict:
+    notes = {}
+    cargo_lambda = REPO / ".local" / "venv-tools" / "bin" / "cargo-lambda"
+    base = [str(cargo_lambda), "lambda", "build", "--release", "--output-format", "zip"]
+    bins = []
+    for f in fns.discover(REPO):
+        bins += ["--bin", f]
+    t0 = time.time()
+    subprocess.run(base + bins, cwd=REPO, check=True)
+    notes["x86_64_build_s"] = round(time.time() - t0, 1)
+    installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
+    if "aarch64-unknown-linux-gnu" in installed:
+        t0 = time.time()
+        subprocess.run(base + ["--arm64", "--lambda-dir", "target/lambda-arm64"] + bins, cwd=REPO, check=True)
+        notes["arm64_build_s"] = round(time.time() - t0, 1)
+    else:
+        notes["arm64"] = ("not measured: the aarch64-unknown-linux-gnu std is not installed "
+                          "(rustup target add aarch64-unknown-linux-gnu, then make bench)")
+    return notes
+
+
+def deployed_functions(outputs: dict) -> dict[str, dict]:
+    cfn = boto3.client("cloudformation")
+    lam = boto3.client("lambda")
+    resources = cfn.describe_stack_resources(StackName=outputs.get("StackName", "shop"))["StackResources"]
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources
+                if r["ResourceType"] == "AWS::Lambda::Function"}
+    out = {}
+    for f in fns.discover(REPO):
+        name = physical.get(fns.logical_id(f))
+        if name:
+            out[f] = lam.get_function_configuration(FunctionName=name)
+    return out
+
+
+def main() -> int:
+    cold = int(os.environ.get("BENCH_COLD", "15"))
+    warm = int(os.environ.get("BENCH_WARM", "40"))
+    requests = int(os.environ.get("BENCH_E2E_REQUESTS", "400"))
+    concurrency = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+    started = time.time()
+    result: dict = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip(),
+        "machine": machine(),
+        "method": METHOD,
+        "targets": TARGETS,
+        "parameters": {"cold_starts": cold, "warm_rounds": warm, "e2e_requests": requests,
+                       "e2e_concurrency": concurrency},
+        "loadavg_start": os.getloadavg(),
+    }
+    result["build"] = {"skipped": True} if os.environ.get("BENCH_SKIP_BUILD") else build()
+
+    outputs = json.loads((REPO / ".local" / "stack-outputs.json").read_text())
+    deployed = deployed_functions(outputs)
+    token = e2e.new_session(outputs["ApiBaseUrl"])
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566").rstrip("/").split("//", 1)[1]
+    host, _, port = endpoint.partition(":")
+    proxy = TimingProxy(host, int(port or 80))
+    workdir = REPO / "target" / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    result["functions"] = []
+    for f in fns.discover(REPO):
+        print(f"bench: {f} ...", file=sys.stderr, flush=True)
+        events = fns.load_events(REPO, f, {"token": token})
+        m = fns.measure(REPO, f, deployed.get(f), proxy, events, cold, warm, workdir, loadavg)
+        m["sizes"] = fns.sizes(REPO, f)
+        result["functions"].append(m)
+    proxy.close()
+
+    if os.environ.get("BENCH_SKIP_E2E"):
+        result["e2e"] = [{"name": "end to end", "status": "skipped (BENCH_SKIP_E2E)"}]
+    else:
+        print("bench: end to end through LocalStack ...", file=sys.stderr, flush=True)
+        result["e2e"] = e2e.run(outputs, boto3.client("logs"), requests, concurrency)
+
+    result["cost"] = cost.estimate(result["functions"])
+    result["loadavg_end"] = os.getloadavg()
+    result["busy"] = report.busy(result)
+    result["elapsed_s"] = round(time.time() - started, 1)
+
+    (HERE / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = report.markdown(result)
+    (HERE / "results.md").write_text(md)
+    update_readme(md)
+    print(md)
+    return 0
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(md: str) -> None:
+    """Puts the table just printed between the README's bench markers (if it has them)."""
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        print("bench: README.md has no bench markers; results are in bench/results.md", file=sys.stderr)
+        return
+    readme.write_text(text[: start + len(README_START)] + "\n" + md + "\n" + text[end:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
