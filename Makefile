@@ -11,7 +11,7 @@ OUTPUTS := .local/stack-outputs.json
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
 .PHONY: help install build start deploy-local seed up down status test unit-test executor-test \
-        integration-test lint deploy clean bench
+        integration-test lint deploy clean bench redrive
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,8 +25,9 @@ start: install ## Start LocalStack on 127.0.0.1:4566 (no-op when it is already h
 deploy-local: start ## Build with cargo-lambda (sam build) and deploy the template to LocalStack
 	@infra/scripts/deploy-local.sh
 
-seed: ## Load the demo catalog into the products table (repeatable)
-	@$(ENV) && cargo run --quiet -p shopctl -- seed --products-table "$(call output,ProductsTableName)" --file infra/seed/catalog.json
+seed: ## Load the demo catalog and the local demo users (demo@shop.local, admin@shop.local) (repeatable)
+	@$(ENV) && cargo run --quiet -p shopctl -- seed --products-table "$(call output,ProductsTableName)" --file infra/seed/catalog.json \
+	  --users-table "$(call output,UsersTableName)"
 
 up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints the API URL
 	@base="$(call output,ApiBaseUrl)"; \
@@ -39,7 +40,8 @@ up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints
 down: ## Stop LocalStack and everything it started
 	@infra/local/stop.sh
 
-test: up unit-test executor-test integration-test ## Unit + executor + integration tests (brings the stack up first)
+test: up ## Unit + executor + integration tests (brings the stack up first), with a summary line
+	@infra/scripts/run-tests.sh
 
 unit-test: ## Rust unit tests (in-memory fakes, no AWS)
 	@cargo test --workspace --exclude shop-tests
@@ -54,6 +56,10 @@ integration-test: ## Tests against LocalStack: DynamoDB stores, then the deploye
 bench: up ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
 	@bench/install-hey.sh
 	@$(ENV) && "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
+
+redrive: ## Move the messages of a consumer's DLQ back to its queue: make redrive QUEUE=fraud-detector [TARGET=aws]
+	@if [ "$${TARGET:-local}" = aws ]; then infra/scripts/redrive.py "$(QUEUE)"; \
+	 else $(ENV) && "$$LOCAL_DIR/venv-tools/bin/python" infra/scripts/redrive.py "$(QUEUE)"; fi
 
 lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template
 	@cargo fmt --all -- --check
