@@ -6,6 +6,7 @@
 //! handlers of the API functions: [`catalog`] and [`cart`]. The Lambda binaries only wire
 //! these together.
 
+pub mod aws;
 pub mod cart;
 pub mod catalog;
 pub mod clock;

@@ -11,10 +11,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
     let config = Config::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    // Built once per execution environment; no network calls until the first request.
-    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    // Built once per execution environment; no network calls or CA bundle reads in init.
+    let sdk_config = shop_core::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CatalogApi::new(DynamoProductStore::new(dynamodb, config.products_table));
     let api = &api;
