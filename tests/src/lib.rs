@@ -20,6 +20,9 @@ pub struct Stack {
     outputs: HashMap<String, String>,
     http: reqwest::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
+    lambda: aws_sdk_lambda::Client,
 }
 
 impl Stack {
@@ -42,6 +45,9 @@ impl Stack {
             outputs,
             http: reqwest::Client::new(),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
         }
     }
 
@@ -53,6 +59,18 @@ impl Stack {
 
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         &self.dynamodb
+    }
+
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
+    }
+
+    pub fn sns(&self) -> &aws_sdk_sns::Client {
+        &self.sns
+    }
+
+    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
+        &self.lambda
     }
 
     /// Sends a request to the API; `path` starts with `/` and is relative to the stage.
@@ -209,4 +227,318 @@ pub fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
         Some(AttributeValue::N(n)) => n.parse().expect("a DynamoDB number"),
         other => panic!("attribute {name} is not a number: {other:?}"),
     }
+}
+
+/// Polls `check` every 250 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// A fresh e-mail for a test account.
+pub fn unique_email(tag: &str) -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{tag}-{hex}@test.local")
+}
+
+/// A fresh random id (UUID-shaped) for events and correlation ids.
+pub fn unique_id() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("random bytes");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A well-formed session token (32 random bytes, base64url) that the API never issued.
+pub fn random_token() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The consumers: crate name and stack output prefix.
+pub const CONSUMERS: [(&str, &str); 4] = [
+    ("audit-log", "AuditLog"),
+    ("analytics", "Analytics"),
+    ("fraud-detector", "FraudDetector"),
+    ("notifier", "Notifier"),
+];
+
+impl Stack {
+    /// `POST /auth/register`.
+    pub async fn register(&self, email: &str, password: &str) -> ApiResponse {
+        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        self.call(Method::POST, "/auth/register", None, Some(body))
+            .await
+    }
+
+    /// `POST /auth/login`, optionally with the bearer token of an anonymous session and a
+    /// correlation id.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        token: Option<&str>,
+        correlation_id: Option<&str>,
+    ) -> ApiResponse {
+        let url = format!("{}/auth/login", self.output("ApiBaseUrl"));
+        let mut request = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"email": email, "password": password}).to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(id) = correlation_id {
+            request = request.header("x-correlation-id", id);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        ApiResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Registers a fresh account and logs in; returns (email, token).
+    pub async fn new_user(&self, tag: &str, password: &str) -> (String, String) {
+        let email = unique_email(tag);
+        self.register(&email, password)
+            .await
+            .expect_status(StatusCode::CREATED);
+        let response = self.login(&email, password, None, None).await;
+        response.expect_status(StatusCode::OK);
+        let token = response.body["token"].as_str().expect("a token").to_owned();
+        (email, token)
+    }
+
+    /// Whether `consumer` has finished processing `event_id` (its idempotency record).
+    pub async fn processed_by(&self, consumer: &str, event_id: &str) -> bool {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.output("IdempotencyTableName"))
+            .key("pk", AttributeValue::S(format!("{consumer}#{event_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get an idempotency record")
+            .item;
+        matches!(item.as_ref().and_then(|i| i.get("status")), Some(AttributeValue::S(s)) if s == "DONE")
+    }
+
+    /// Audit entries with this correlation id: (event id, event type).
+    pub async fn audit_by_correlation(&self, correlation_id: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(self.output("AuditTableName"))
+                .filter_expression("correlation_id = :c")
+                .expression_attribute_values(":c", AttributeValue::S(correlation_id.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the audit table");
+            for item in page.items() {
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                found.push((text("event_id"), text("event_type")));
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return found,
+            }
+        }
+    }
+
+    /// Whether the audit table has an entry for `event_id`.
+    pub async fn audited(&self, event_id: &str) -> bool {
+        self.dynamodb
+            .get_item()
+            .table_name(self.output("AuditTableName"))
+            .key("event_id", AttributeValue::S(event_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get an audit entry")
+            .item
+            .is_some()
+    }
+
+    /// A daily counter of the analytics table (0 when absent).
+    pub async fn counter(&self, day: &str, name: &str) -> i64 {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.output("AnalyticsTableName"))
+            .key("day", AttributeValue::S(day.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get a counter item")
+            .item;
+        item.and_then(|i| match i.get(name) {
+            Some(AttributeValue::N(n)) => n.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0)
+    }
+
+    /// Notifications recorded for `email`: their kinds.
+    pub async fn notifications(&self, email: &str) -> Vec<String> {
+        let output = self
+            .dynamodb
+            .query()
+            .table_name(self.output("NotificationsTableName"))
+            .key_condition_expression("recipient = :r")
+            .expression_attribute_values(":r", AttributeValue::S(email.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query notifications");
+        output
+            .items()
+            .iter()
+            .filter_map(|i| match i.get("kind") {
+                Some(AttributeValue::S(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Publishes a raw message to the events topic, with `eventType` as a message attribute
+    /// (as the producers do).
+    pub async fn publish_raw(&self, body: &str, event_type: &str) {
+        let attribute = aws_sdk_sns::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(event_type)
+            .build()
+            .expect("an attribute");
+        self.sns
+            .publish()
+            .topic_arn(self.output("EventsTopicArn"))
+            .message(body)
+            .message_attributes("eventType", attribute)
+            .send()
+            .await
+            .expect("publish to the events topic");
+    }
+
+    /// (visible, in flight) messages of a queue.
+    pub async fn queue_depth(&self, url: &str) -> (i64, i64) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .unwrap_or_default();
+        let get = |a: A| attributes.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0);
+        (
+            get(A::ApproximateNumberOfMessages),
+            get(A::ApproximateNumberOfMessagesNotVisible),
+        )
+    }
+
+    /// The bodies of the messages now visible in a queue, without consuming them
+    /// (received with a zero visibility timeout).
+    pub async fn peek(&self, url: &str) -> Vec<String> {
+        let mut bodies = Vec::new();
+        for _ in 0..3 {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .expect("receive from a queue");
+            bodies.extend(
+                output
+                    .messages()
+                    .iter()
+                    .filter_map(|m| m.body().map(str::to_owned)),
+            );
+        }
+        bodies
+    }
+
+    /// Invokes a function directly; returns (function error, payload).
+    pub async fn invoke(&self, function: &str, payload: &Value) -> (Option<String>, Value) {
+        let output = self
+            .lambda
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+            .send()
+            .await
+            .expect("invoke the function");
+        let body = output
+            .payload()
+            .map(|p| serde_json::from_slice(p.as_ref()).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null);
+        (output.function_error().map(str::to_owned), body)
+    }
+}
+
+/// An event envelope as the producers publish it.
+pub fn envelope(
+    event_id: &str,
+    event_type: &str,
+    occurred_at: &str,
+    correlation_id: &str,
+    detail: &Value,
+) -> String {
+    serde_json::json!({
+        "eventId": event_id,
+        "eventType": event_type,
+        "eventVersion": 1,
+        "occurredAt": occurred_at,
+        "correlationId": correlation_id,
+        "source": "shop-tests",
+        "detail": detail,
+    })
+    .to_string()
 }

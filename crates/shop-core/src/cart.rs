@@ -17,13 +17,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{Principal, UserStore, principal_of};
 use crate::clock::{Clock, rfc3339};
 use crate::domain::{Cart, CartError, Quantity, Sku};
 use crate::http::{
-    ApiError, Route, bearer_token, empty_response, json_response, match_route, parse_json_body,
-    serve,
+    ApiError, Route, empty_response, json_response, match_route, parse_json_body, serve,
 };
-use crate::session::{AuthError, Session, SessionToken, authenticate, fill_random};
+use crate::session::{Session, SessionToken, fill_random};
 use crate::store::{ProductStore, SessionStore, StoreError};
 
 /// Name of the function (log field, crate and binary name).
@@ -51,9 +51,10 @@ pub const ROUTES: &[Route] = &[
 
 /// The cart API over a product store and a session store.
 #[derive(Debug)]
-pub struct CartApi<P, S> {
+pub struct CartApi<P, S, U> {
     products: P,
     sessions: S,
+    users: U,
     session_ttl_seconds: i64,
     clock: Clock,
 }
@@ -71,12 +72,14 @@ struct PutItemBody {
     quantity: serde_json::Value,
 }
 
-impl<P: ProductStore, S: SessionStore> CartApi<P, S> {
-    /// The API over the two stores; sessions live `session_ttl_seconds` after the last write.
-    pub fn new(products: P, sessions: S, session_ttl_seconds: i64) -> Self {
+impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
+    /// The API over the stores; sessions live `session_ttl_seconds` after the last write.
+    /// `users` is read for account locks of signed-in sessions.
+    pub fn new(products: P, sessions: S, users: U, session_ttl_seconds: i64) -> Self {
         Self {
             products,
             sessions,
+            users,
             session_ttl_seconds,
             clock: Clock::System,
         }
@@ -105,28 +108,13 @@ impl<P: ProductStore, S: SessionStore> CartApi<P, S> {
             return self.create_session().await;
         }
         let now = self.clock.now();
-        let session = self.authenticate(req, now).await?;
+        let session = principal_of(req, &self.sessions, &self.users, now).await?;
         match (route.resource, route.method.as_str()) {
             ("/cart", "GET") => self.get_cart(&session, now).await,
             ("/cart", _) => self.clear_cart(&session, now).await,
             (_, "PUT") => self.put_item(&session, now, route.param("sku"), req).await,
             _ => self.remove_item(&session, now, route.param("sku")).await,
         }
-    }
-
-    async fn authenticate(&self, req: &Request, now: i64) -> Result<Session, ApiError> {
-        let token = bearer_token(req)?;
-        authenticate(&self.sessions, token, now)
-            .await
-            .map_err(|err| match err {
-                AuthError::Malformed | AuthError::Unknown => {
-                    ApiError::Unauthorized("unknown session token".to_owned())
-                }
-                AuthError::Expired => {
-                    ApiError::Unauthorized("session expired: create a new one".to_owned())
-                }
-                AuthError::Store(err) => err.into(),
-            })
     }
 
     async fn create_session(&self) -> Result<Response<Body>, ApiError> {
@@ -141,22 +129,25 @@ impl<P: ProductStore, S: SessionStore> CartApi<P, S> {
         Ok(json_response(StatusCode::CREATED, &body))
     }
 
-    async fn get_cart(&self, session: &Session, now: i64) -> Result<Response<Body>, ApiError> {
-        let cart = self.sessions.get_cart(&session.id, now).await?;
+    async fn get_cart(&self, session: &Principal, now: i64) -> Result<Response<Body>, ApiError> {
+        let cart = self.sessions.get_cart(&session.cart_id(), now).await?;
         self.priced_response(&cart).await
     }
 
-    async fn clear_cart(&self, session: &Session, now: i64) -> Result<Response<Body>, ApiError> {
-        self.sessions.delete_cart(&session.id).await?;
+    async fn clear_cart(&self, session: &Principal, now: i64) -> Result<Response<Body>, ApiError> {
+        self.sessions.delete_cart(&session.cart_id()).await?;
         self.sessions
-            .touch_session(&session.id, now.saturating_add(self.session_ttl_seconds))
+            .touch_session(
+                &session.session_id,
+                now.saturating_add(self.session_ttl_seconds),
+            )
             .await?;
         Ok(empty_response(StatusCode::NO_CONTENT))
     }
 
     async fn put_item(
         &self,
-        session: &Session,
+        session: &Principal,
         now: i64,
         sku: &str,
         req: &Request,
@@ -201,7 +192,7 @@ impl<P: ProductStore, S: SessionStore> CartApi<P, S> {
 
     async fn remove_item(
         &self,
-        session: &Session,
+        session: &Principal,
         now: i64,
         sku: &str,
     ) -> Result<Response<Body>, ApiError> {
@@ -216,24 +207,26 @@ impl<P: ProductStore, S: SessionStore> CartApi<P, S> {
     /// `change` returns whether it changed anything; if not, nothing is written.
     async fn update_cart(
         &self,
-        session: &Session,
+        session: &Principal,
         now: i64,
         mut change: impl FnMut(&mut Cart) -> Result<bool, ApiError>,
     ) -> Result<Cart, ApiError> {
         let expires_at = now.saturating_add(self.session_ttl_seconds);
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
-            let mut cart = self.sessions.get_cart(&session.id, now).await?;
+            let mut cart = self.sessions.get_cart(&session.cart_id(), now).await?;
             if !change(&mut cart)? {
                 return Ok(cart);
             }
             match self
                 .sessions
-                .put_cart(&session.id, &cart, now, expires_at)
+                .put_cart(&session.cart_id(), &cart, now, expires_at)
                 .await
             {
                 Ok(()) => {
                     cart.version += 1;
-                    self.sessions.touch_session(&session.id, expires_at).await?;
+                    self.sessions
+                        .touch_session(&session.session_id, expires_at)
+                        .await?;
                     return Ok(cart);
                 }
                 Err(StoreError::VersionConflict { expected }) => {

@@ -55,8 +55,7 @@ impl SessionToken {
 
     /// The identifier the session is stored under.
     pub fn id(&self) -> SessionId {
-        let digest = Sha256::digest(self.0.as_bytes());
-        SessionId(digest.iter().map(|b| format!("{b:02x}")).collect())
+        SessionId::digest_of(&self.0)
     }
 }
 
@@ -65,6 +64,12 @@ impl SessionToken {
 pub struct SessionId(String);
 
 impl SessionId {
+    /// The lowercase hex SHA-256 of `input`.
+    pub fn digest_of(input: &str) -> Self {
+        let digest = Sha256::digest(input.as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// The hex digest.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -97,6 +102,10 @@ pub struct Session {
     pub expires_at: i64,
     /// The signed-in user, if any (anonymous sessions have none).
     pub user_id: Option<String>,
+    /// The signed-in user's e-mail (account locks are keyed by it).
+    pub email: Option<String>,
+    /// The signed-in user's role (`customer` or `admin`).
+    pub role: Option<String>,
 }
 
 impl Session {
@@ -107,6 +116,25 @@ impl Session {
             created_at: now,
             expires_at: now.saturating_add(ttl_seconds),
             user_id: None,
+            email: None,
+            role: None,
+        }
+    }
+
+    /// A new session of a signed-in user.
+    pub fn new_for_user(
+        token: &SessionToken,
+        now: i64,
+        ttl_seconds: i64,
+        user_id: &str,
+        email: &str,
+        role: &str,
+    ) -> Self {
+        Self {
+            user_id: Some(user_id.to_owned()),
+            email: Some(email.to_owned()),
+            role: Some(role.to_owned()),
+            ..Self::new_anonymous(token, now, ttl_seconds)
         }
     }
 
@@ -128,6 +156,12 @@ pub enum AuthError {
     /// The session expired (the item may not have been deleted yet).
     #[error("session expired")]
     Expired,
+    /// The session is valid but its account is locked.
+    #[error("account locked until {until}")]
+    Locked {
+        /// Epoch seconds.
+        until: i64,
+    },
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,11 +1,16 @@
-//! Every sample event under `events/` must stay a valid API Gateway REST proxy request as the
-//! Lambda runtime deserialises it, and must route to an existing resource of its function.
+//! Every sample event under `events/` must stay valid as the Lambda runtime deserialises it:
+//! API Gateway REST proxy requests must route to an existing resource of their function,
+//! authorizer events must parse as TOKEN authorizer requests (and one with an authorizer
+//! context must yield a principal), and SQS batches must carry event envelopes.
 
 use std::path::{Path, PathBuf};
 
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Request, RequestExt as _};
+use shop_core::auth::Principal;
+use shop_core::auth::authorizer::TokenAuthorizerEvent;
 use shop_core::http::{Route, match_route};
+use shop_core::messaging::{SqsEvent, parse_record};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
@@ -15,7 +20,24 @@ fn routes_of(function: &str) -> Option<&'static [Route]> {
     match function {
         "catalog-api" => Some(shop_core::catalog::ROUTES),
         "cart-api" => Some(shop_core::cart::ROUTES),
+        "auth-api" => Some(shop_core::auth::api::ROUTES),
         _ => None,
+    }
+}
+
+enum Kind {
+    Api(&'static [Route]),
+    Authorizer,
+    Consumer,
+}
+
+fn kind_of(function: &str) -> Result<Kind, String> {
+    match function {
+        "authorizer" => Ok(Kind::Authorizer),
+        "audit-log" | "analytics" | "fraud-detector" | "notifier" => Ok(Kind::Consumer),
+        _ => routes_of(function)
+            .map(Kind::Api)
+            .ok_or_else(|| format!("events/{function}: no such function")),
     }
 }
 
@@ -32,14 +54,34 @@ fn every_event_deserialises_and_routes() -> Result<(), Box<dyn std::error::Error
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        let routes =
-            routes_of(&function).ok_or_else(|| format!("events/{function}: no such function"))?;
+        let kind = kind_of(&function)?;
         for file in std::fs::read_dir(&function_dir)? {
             let file = file?.path();
             if file.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
             let text = std::fs::read_to_string(&file)?;
+            let routes = match kind {
+                Kind::Api(routes) => routes,
+                Kind::Authorizer => {
+                    let event: TokenAuthorizerEvent = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    assert_eq!(event.kind, "TOKEN", "{}", file.display());
+                    assert!(event.method_arn.starts_with("arn:aws:execute-api:"));
+                    checked += 1;
+                    continue;
+                }
+                Kind::Consumer => {
+                    let event: SqsEvent = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    assert!(!event.records.is_empty(), "{}", file.display());
+                    for record in &event.records {
+                        parse_record(record).map_err(|e| format!("{}: {e}", file.display()))?;
+                    }
+                    checked += 1;
+                    continue;
+                }
+            };
             let event: LambdaRequest =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
             let req = Request::from(event);
@@ -55,9 +97,16 @@ fn every_event_deserialises_and_routes() -> Result<(), Box<dyn std::error::Error
                 "{}",
                 file.display()
             );
+            if file.to_string_lossy().contains("with-authorizer-context") {
+                assert!(
+                    Principal::from_authorizer_context(&req).is_some(),
+                    "{}: the authorizer context yields a principal",
+                    file.display()
+                );
+            }
             checked += 1;
         }
     }
-    assert!(checked >= 10, "expected the sample events, found {checked}");
+    assert!(checked >= 22, "expected the sample events, found {checked}");
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! cart-api Lambda: wiring only. The handler lives in `shop_core::cart`.
 
 use lambda_http::{Error, Request, service_fn};
+use shop_core::auth::DynamoUserStore;
 use shop_core::cart::{CartApi, FUNCTION_NAME};
-use shop_core::config::Config;
+use shop_core::config::{Config, env_required};
 use shop_core::store::{DynamoProductStore, DynamoSessionStore};
 use shop_core::telemetry;
 
@@ -11,12 +12,16 @@ async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
     let config = Config::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    // Signed-in sessions are checked for account locks.
+    let users_table = env_required("USERS_TABLE")
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
     let sdk_config = shop_core::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CartApi::new(
         DynamoProductStore::new(dynamodb.clone(), config.products_table),
-        DynamoSessionStore::new(dynamodb, config.sessions_table),
+        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table),
+        DynamoUserStore::new(dynamodb, users_table),
         config.session_ttl_seconds,
     );
     let api = &api;

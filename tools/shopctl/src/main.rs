@@ -1,10 +1,13 @@
 //! `shopctl`: operator commands against the deployed tables.
 //!
 //! ```text
-//! shopctl seed --products-table <name> [--file infra/seed/catalog.json]
+//! shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]
 //! ```
 //! Upserts every product of the file (so running it twice gives the same state, and stock is
-//! reset to the file's values). Uses the normal AWS SDK environment (`AWS_REGION`,
+//! reset to the file's values). With `--users-table`, also creates (or resets) the demo
+//! accounts `demo@shop.local` / `demo-password` and `admin@shop.local` / `admin-password`
+//! (role `admin`): only against a local endpoint (`AWS_ENDPOINT_URL` on localhost), never
+//! against AWS. Uses the normal AWS SDK environment (`AWS_REGION`,
 //! `AWS_ENDPOINT_URL` for LocalStack, credentials).
 #![allow(
     clippy::print_stdout,
@@ -19,7 +22,7 @@ use std::process::ExitCode;
 use shop_core::domain::Product;
 use shop_core::store::{DynamoProductStore, ProductStore, StoreError};
 
-const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json]";
+const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]";
 const DEFAULT_CATALOG: &str = "infra/seed/catalog.json";
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,10 @@ enum CliError {
     DuplicateSku { path: PathBuf, sku: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("demo users are for local stacks only: AWS_ENDPOINT_URL must be a localhost URL")]
+    NotLocal,
+    #[error("seeding demo users failed: {0}")]
+    Users(#[from] shop_core::auth::SeedError),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -47,6 +54,7 @@ enum Command {
     Seed {
         products_table: String,
         file: PathBuf,
+        users_table: Option<String>,
     },
     Help,
 }
@@ -61,6 +69,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliErro
     }
     let mut products_table = None;
     let mut file = PathBuf::from(DEFAULT_CATALOG);
+    let mut users_table = None;
     while let Some(flag) = args.next() {
         let mut value = || {
             args.next()
@@ -69,6 +78,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliErro
         match flag.as_str() {
             "--products-table" => products_table = Some(value()?),
             "--file" => file = PathBuf::from(value()?),
+            "--users-table" => users_table = Some(value()?),
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
         }
@@ -78,6 +88,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliErro
     Ok(Command::Seed {
         products_table,
         file,
+        users_table,
     })
 }
 
@@ -113,7 +124,11 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Seed {
             products_table,
             file,
+            users_table,
         } => {
+            if users_table.is_some() && !is_local_endpoint(std::env::var("AWS_ENDPOINT_URL").ok()) {
+                return Err(CliError::NotLocal);
+            }
             let products = load_catalog(file.clone())?;
             let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .load()
@@ -128,9 +143,40 @@ async fn run(command: Command) -> Result<(), CliError> {
                 products.len(),
                 file.display()
             );
+            if let Some(users_table) = users_table {
+                let users = shop_core::auth::DynamoUserStore::new(
+                    aws_sdk_dynamodb::Client::new(&sdk_config),
+                    &users_table,
+                );
+                let now = shop_core::clock::Clock::System.now();
+                let seeded = shop_core::auth::seed_demo_users(
+                    &users,
+                    &shop_core::auth::PasswordHasher::default(),
+                    now,
+                )
+                .await?;
+                for user in seeded {
+                    println!("demo user {} ({}) in {users_table}", user.email, user.role);
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Whether `endpoint` is a LocalStack-style URL on this machine.
+fn is_local_endpoint(endpoint: Option<String>) -> bool {
+    endpoint.is_some_and(|url| {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .unwrap_or_default();
+        ["localhost", "127.0.0.1", "[::1]"].iter().any(|host| {
+            rest == *host
+                || rest.starts_with(&format!("{host}:"))
+                || rest.starts_with(&format!("{host}/"))
+        })
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -169,7 +215,8 @@ mod tests {
             cmd,
             Some(Command::Seed {
                 products_table: "t".into(),
-                file: DEFAULT_CATALOG.into()
+                file: DEFAULT_CATALOG.into(),
+                users_table: None,
             })
         );
         let cmd = parse_args(args(&["seed", "--file", "x.json", "--products-table", "t"])).ok();
@@ -177,7 +224,24 @@ mod tests {
             cmd,
             Some(Command::Seed {
                 products_table: "t".into(),
-                file: "x.json".into()
+                file: "x.json".into(),
+                users_table: None,
+            })
+        );
+        let cmd = parse_args(args(&[
+            "seed",
+            "--products-table",
+            "t",
+            "--users-table",
+            "u",
+        ]))
+        .ok();
+        assert_eq!(
+            cmd,
+            Some(Command::Seed {
+                products_table: "t".into(),
+                file: DEFAULT_CATALOG.into(),
+                users_table: Some("u".into()),
             })
         );
         for bad in [
@@ -192,6 +256,25 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn demo_users_only_for_local_endpoints() {
+        for local in [
+            "http://127.0.0.1:4566",
+            "http://localhost:4566",
+            "http://localhost",
+        ] {
+            assert!(is_local_endpoint(Some(local.to_owned())), "{local}");
+        }
+        for remote in [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "http://localhost.evil.com",
+            "",
+        ] {
+            assert!(!is_local_endpoint(Some(remote.to_owned())), "{remote}");
+        }
+        assert!(!is_local_endpoint(None));
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use crate::test_support::{body_json, event, product, request};
 const START: i64 = 1_800_000_000;
 const TTL: i64 = 3_600;
 
-type Api = CartApi<InMemoryProductStore, InMemorySessionStore>;
+type Api = CartApi<InMemoryProductStore, InMemorySessionStore, crate::auth::InMemoryUserStore>;
 
 fn api() -> (Api, Clock) {
     let clock = Clock::manual(START);
@@ -23,8 +23,13 @@ fn api() -> (Api, Clock) {
         .into_iter()
         .chain((0..25).map(|i| product(&format!("BULK-{i:02}"), 100, 99))),
     );
-    let api =
-        CartApi::new(products, InMemorySessionStore::default(), TTL).with_clock(clock.clone());
+    let api = CartApi::new(
+        products,
+        InMemorySessionStore::default(),
+        crate::auth::InMemoryUserStore::default(),
+        TTL,
+    )
+    .with_clock(clock.clone());
     (api, clock)
 }
 
@@ -283,7 +288,12 @@ async fn line_limit_is_enforced() {
     let products = InMemoryProductStore::with_products(
         (0..=crate::domain::MAX_CART_LINES).map(|i| product(&format!("P-{i}"), 1, 9)),
     );
-    let api = CartApi::new(products, InMemorySessionStore::default(), TTL);
+    let api = CartApi::new(
+        products,
+        InMemorySessionStore::default(),
+        crate::auth::InMemoryUserStore::default(),
+        TTL,
+    );
     let token = {
         let response = api.handle(request("POST", "/sessions", None, "")).await;
         body_json(&response)["token"]

@@ -78,6 +78,26 @@ impl Cart {
         self.lines.remove(sku).is_some()
     }
 
+    /// Adds the lines of `other` (an anonymous cart being merged into a user's cart on
+    /// login): quantities of a SKU in both add up, capped at [`Quantity::MAX`]; lines that
+    /// would exceed [`MAX_CART_LINES`] are left out. Returns whether anything changed.
+    pub fn merge_from(&mut self, other: &Cart) -> bool {
+        let mut changed = false;
+        for (sku, quantity) in &other.lines {
+            let merged = match self.lines.get(sku) {
+                Some(existing) => {
+                    let sum = existing.0.saturating_add(quantity.0).min(Quantity::MAX);
+                    Quantity(sum)
+                }
+                None => *quantity,
+            };
+            if self.lines.get(sku) != Some(&merged) && self.set_line(sku.clone(), merged).is_ok() {
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// The SKUs of all lines.
     pub fn skus(&self) -> Vec<Sku> {
         self.lines.keys().cloned().collect()
@@ -182,6 +202,25 @@ mod tests {
             price: Money::new(price, currency),
             stock: 10,
         }
+    }
+
+    #[test]
+    fn merging_adds_quantities_capped_at_99() {
+        let mut user = Cart::default();
+        assert!(user.set_line(sku("A"), qty(2)).is_ok());
+        assert!(user.set_line(sku("B"), qty(90)).is_ok());
+        let mut anonymous = Cart::default();
+        assert!(anonymous.set_line(sku("A"), qty(3)).is_ok());
+        assert!(anonymous.set_line(sku("B"), qty(20)).is_ok());
+        assert!(anonymous.set_line(sku("C"), qty(1)).is_ok());
+        assert!(user.merge_from(&anonymous));
+        assert_eq!(user.lines.get(&sku("A")), Some(&qty(5)));
+        assert_eq!(user.lines.get(&sku("B")), Some(&qty(99)));
+        assert_eq!(user.lines.get(&sku("C")), Some(&qty(1)));
+        assert!(
+            !user.merge_from(&Cart::default()),
+            "an empty cart changes nothing"
+        );
     }
 
     #[test]

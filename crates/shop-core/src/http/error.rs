@@ -37,6 +37,12 @@ pub enum ApiError {
     /// Missing, malformed, unknown or expired bearer token.
     #[error("{0}")]
     Unauthorized(String),
+    /// A valid session or correct credentials of an account that is locked.
+    #[error("this account is temporarily locked; try again later")]
+    AccountLocked,
+    /// Registration with an e-mail that already has an account.
+    #[error("an account with this e-mail already exists")]
+    EmailTaken,
     /// No such route.
     #[error("no route for {method} {path}")]
     NotFound {
@@ -97,11 +103,13 @@ impl ApiError {
             | Self::InvalidLimit(_)
             | Self::InvalidCursor(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::AccountLocked => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::ProductNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InsufficientStock { .. } | Self::CartFull { .. } | Self::CartConflict { .. } => {
-                StatusCode::CONFLICT
-            }
+            Self::InsufficientStock { .. }
+            | Self::CartFull { .. }
+            | Self::CartConflict { .. }
+            | Self::EmailTaken => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +125,8 @@ impl ApiError {
             Self::InvalidLimit(_) => "INVALID_LIMIT",
             Self::InvalidCursor(_) => "INVALID_CURSOR",
             Self::Unauthorized(_) => "UNAUTHORIZED",
+            Self::AccountLocked => "ACCOUNT_LOCKED",
+            Self::EmailTaken => "EMAIL_TAKEN",
             Self::NotFound { .. } => "NOT_FOUND",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::ProductNotFound(_) => "PRODUCT_NOT_FOUND",

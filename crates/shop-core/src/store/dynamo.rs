@@ -267,6 +267,8 @@ fn session_from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError>
         created_at: r.number("created_at")?,
         expires_at: r.number("expires_at")?,
         user_id: r.optional_string("user_id")?,
+        email: r.optional_string("email")?,
+        role: r.optional_string("role")?,
     })
 }
 
@@ -306,8 +308,14 @@ impl SessionStore for DynamoSessionStore {
             ("created_at".to_owned(), n(session.created_at)),
             ("expires_at".to_owned(), n(session.expires_at)),
         ]);
-        if let Some(user_id) = &session.user_id {
-            item.insert("user_id".to_owned(), s(user_id));
+        for (name, value) in [
+            ("user_id", &session.user_id),
+            ("email", &session.email),
+            ("role", &session.role),
+        ] {
+            if let Some(value) = value {
+                item.insert(name.to_owned(), s(value));
+            }
         }
         let result = self
             .client
@@ -369,6 +377,17 @@ impl SessionStore for DynamoSessionStore {
             }
             Err(err) => Err(backend("UpdateItem session")(err)),
         }
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(session_pk(id))))
+            .send()
+            .await
+            .map_err(backend("DeleteItem session"))?;
+        Ok(())
     }
 
     async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {

@@ -110,6 +110,11 @@ impl SessionStore for InMemorySessionStore {
         Ok(())
     }
 
+    async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
+        lock(&self.sessions).remove(id);
+        Ok(())
+    }
+
     async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
         // Let other tasks run between a read and the write that follows it, as real I/O
         // would, so that concurrent writers really conflict.

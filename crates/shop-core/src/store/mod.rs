@@ -4,8 +4,10 @@
 //! - products table, key `sku` (S); attributes `name`, `description` (S), `price_minor` (N),
 //!   `currency` (S), `stock` (N).
 //! - sessions table, key `pk` (S), TTL attribute `expires_at` (N):
-//!   `SESSION#<sha256 hex>` items (`created_at`, `expires_at`, optional `user_id`) and
-//!   `CART#<sha256 hex>` items (`lines` M of sku → N, `version`, `updated_at`, `expires_at`).
+//!   `SESSION#<sha256 hex>` items (`created_at`, `expires_at`, optional `user_id`, `email`,
+//!   `role`) and `CART#<sha256 hex>` items (`lines` M of sku → N, `version`, `updated_at`,
+//!   `expires_at`). A signed-in user's cart is keyed by [`crate::auth::user_cart_id`]
+//!   instead of the session, so it follows the user from session to session.
 
 mod dynamo;
 mod memory;
@@ -101,6 +103,10 @@ pub trait SessionStore: Send + Sync {
         expires_at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Deletes the session (logout; idempotent).
+    fn delete_session(&self, id: &SessionId)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The session's cart with its version; an empty cart at version 0 if none is stored.
     /// A stored cart past its expiry reads as empty but keeps its version, so the next
     /// conditional write still lines up.
@@ -133,4 +139,34 @@ pub fn session_pk(id: &SessionId) -> String {
 /// Partition key of a cart item.
 pub fn cart_pk(id: &SessionId) -> String {
     format!("CART#{id}")
+}
+
+impl<T: SessionStore> SessionStore for std::sync::Arc<T> {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        (**self).create_session(session).await
+    }
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        (**self).get_session(id).await
+    }
+    async fn touch_session(&self, id: &SessionId, expires_at: i64) -> Result<(), StoreError> {
+        (**self).touch_session(id, expires_at).await
+    }
+    async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
+        (**self).delete_session(id).await
+    }
+    async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
+        (**self).get_cart(id, now).await
+    }
+    async fn put_cart(
+        &self,
+        id: &SessionId,
+        cart: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        (**self).put_cart(id, cart, now, expires_at).await
+    }
+    async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
+        (**self).delete_cart(id).await
+    }
 }

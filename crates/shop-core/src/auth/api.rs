@@ -1,0 +1,418 @@
+//! auth-api: accounts and sign-in.
+//!
+//! - `POST /auth/register` `{"email","password"}` → 201 `{"userId","email"}`; 409
+//!   `EMAIL_TAKEN`; 400 `INVALID_REQUEST` for a malformed e-mail or a password outside
+//!   8..=128 characters.
+//! - `POST /auth/login` `{"email","password"}` → 200 `{"token","expiresAt","userId","email",
+//!   "role"}`; 401 `UNAUTHORIZED` with one generic message whatever was wrong (unknown
+//!   e-mail or wrong password: no account enumeration); 403 `ACCOUNT_LOCKED` while the
+//!   fraud detector's lock is in force. A bearer token of an anonymous session, if sent,
+//!   has its cart merged into the user's cart and is then ended.
+//! - `POST /auth/logout` (bearer) → 204; the session is deleted.
+//!
+//! Login publishes `LoginSucceeded` / `LoginFailed` after the state change (the new session
+//! and the merged cart are written first). Publishing is best effort with a short timeout:
+//! a failure is logged and never fails the login.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
+use crate::clock::{Clock, rfc3339};
+use crate::domain::Cart;
+use crate::http::{
+    ApiError, Route, correlation_id, empty_response, json_response, match_route, parse_json_body,
+    serve,
+};
+use crate::messaging::{
+    EventEnvelope, EventPublisher, EventType, new_event_id, publish_best_effort,
+};
+use crate::session::{Session, SessionToken};
+use crate::store::{SessionStore, StoreError};
+
+/// Name of the function (log field, crate and binary name, event `source`).
+pub const FUNCTION_NAME: &str = "auth-api";
+
+/// The one message of every failed login.
+pub const LOGIN_FAILED_MESSAGE: &str = "invalid email or password";
+
+/// Longest time a login waits for the event to be published.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_millis(1_500);
+
+/// Password length accepted at registration.
+pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// Attempts of the conditional write that merges an anonymous cart.
+const MERGE_ATTEMPTS: u32 = 10;
+
+/// The resources this function serves.
+pub const ROUTES: &[Route] = &[
+    Route {
+        resource: "/auth/register",
+        methods: &["POST"],
+    },
+    Route {
+        resource: "/auth/login",
+        methods: &["POST"],
+    },
+    Route {
+        resource: "/auth/logout",
+        methods: &["POST"],
+    },
+];
+
+#[derive(Debug, Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Registered {
+    user_id: String,
+    email: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoggedIn {
+    token: String,
+    expires_at: String,
+    user_id: String,
+    email: String,
+    role: String,
+}
+
+/// Where a login came from (event detail).
+#[derive(Debug, Clone, Default)]
+struct Origin {
+    source_ip: String,
+    user_agent: String,
+    correlation_id: String,
+}
+
+fn origin(req: &Request) -> Origin {
+    let (source_ip, context_agent) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => (
+            context.identity.source_ip.clone().unwrap_or_default(),
+            context.identity.user_agent.clone(),
+        ),
+        _ => (String::new(), None),
+    };
+    let user_agent = context_agent
+        .or_else(|| {
+            req.headers()
+                .get(lambda_http::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    Origin {
+        source_ip,
+        user_agent: user_agent.chars().take(256).collect(),
+        correlation_id: correlation_id(req),
+    }
+}
+
+/// The auth API over sessions, users and the event topic.
+#[derive(Debug)]
+pub struct AuthApi<S, U, P> {
+    sessions: S,
+    users: U,
+    publisher: P,
+    hasher: PasswordHasher,
+    session_ttl_seconds: i64,
+    clock: Clock,
+}
+
+impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
+    /// The API; sessions live `session_ttl_seconds` after the last write.
+    pub fn new(sessions: S, users: U, publisher: P, session_ttl_seconds: i64) -> Self {
+        Self {
+            sessions,
+            users,
+            publisher,
+            hasher: PasswordHasher::default(),
+            session_ttl_seconds,
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the password hasher (tests use cheap parameters).
+    #[must_use]
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The session store (tests).
+    pub fn sessions(&self) -> &S {
+        &self.sessions
+    }
+
+    /// The user store (tests, seeding).
+    pub fn users(&self) -> &U {
+        &self.users
+    }
+
+    /// The publisher (tests).
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// Handles one API Gateway request.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        serve(FUNCTION_NAME, &req, |req| self.route(req)).await
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let route = match_route(ROUTES, req)?;
+        match route.resource {
+            "/auth/register" => self.register(req).await,
+            "/auth/login" => self.login(req).await,
+            _ => self.logout(req).await,
+        }
+    }
+
+    /// Creates an account (shared with `shopctl seed`).
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        role: &str,
+    ) -> Result<User, ApiError> {
+        let email = normalize_email(email).ok_or_else(|| {
+            ApiError::InvalidRequest("email must look like name@domain".to_owned())
+        })?;
+        if !PASSWORD_LENGTH.contains(&password.chars().count()) {
+            return Err(ApiError::InvalidRequest(format!(
+                "password must have {} to {} characters",
+                PASSWORD_LENGTH.start(),
+                PASSWORD_LENGTH.end()
+            )));
+        }
+        let password_hash = self
+            .hasher
+            .hash(password)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let user = User {
+            user_id: new_event_id(),
+            email,
+            password_hash,
+            role: role.to_owned(),
+            created_at: self.clock.now(),
+        };
+        match self.users.create_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::AlreadyExists(_)) => Err(ApiError::EmailTaken),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn register(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let credentials: Credentials = parse_json_body(req)?;
+        let user = self
+            .create_user(&credentials.email, &credentials.password, ROLE_CUSTOMER)
+            .await?;
+        tracing::info!(user_id = %user.user_id, "user registered");
+        Ok(json_response(
+            StatusCode::CREATED,
+            &Registered {
+                user_id: user.user_id,
+                email: user.email,
+            },
+        ))
+    }
+
+    async fn login(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let credentials: Credentials = parse_json_body(req)?;
+        let origin = origin(req);
+        let now = self.clock.now();
+        let Some(email) = normalize_email(&credentials.email) else {
+            self.hasher.verify_dummy(&credentials.password);
+            return Err(ApiError::Unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
+        };
+        let (user, locked_until) = tokio::join!(
+            self.users.get_user(&email),
+            self.users.locked_until(&email, now)
+        );
+        let (user, locked_until) = (user?, locked_until?);
+        if let Some(until) = locked_until {
+            tracing::info!(locked_until = until, "login refused: account locked");
+            self.publish_failure(&email, user.as_ref(), "ACCOUNT_LOCKED", &origin, now)
+                .await;
+            return Err(ApiError::AccountLocked);
+        }
+        let user = match user {
+            Some(user)
+                if self
+                    .hasher
+                    .verify(&credentials.password, &user.password_hash) =>
+            {
+                user
+            }
+            Some(user) => {
+                self.publish_failure(&email, Some(&user), "INVALID_CREDENTIALS", &origin, now)
+                    .await;
+                return Err(ApiError::Unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
+            }
+            None => {
+                self.hasher.verify_dummy(&credentials.password);
+                self.publish_failure(&email, None, "INVALID_CREDENTIALS", &origin, now)
+                    .await;
+                return Err(ApiError::Unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
+            }
+        };
+
+        // The state change: a fresh session (never reuse the caller's token: no session
+        // fixation) and the anonymous cart merged into the user's.
+        let token = SessionToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let session = Session::new_for_user(
+            &token,
+            now,
+            self.session_ttl_seconds,
+            &user.user_id,
+            &user.email,
+            &user.role,
+        );
+        self.sessions.create_session(&session).await?;
+        let merged = self.merge_anonymous_cart(req, &user, now).await?;
+
+        // Only now the event.
+        let event = EventEnvelope::new(
+            EventType::LoginSucceeded,
+            FUNCTION_NAME,
+            &origin.correlation_id,
+            now,
+            serde_json::json!({
+                "userId": user.user_id,
+                "email": user.email,
+                "role": user.role,
+                "sourceIp": origin.source_ip,
+                "userAgent": origin.user_agent,
+                "mergedCartLines": merged,
+            }),
+        );
+        publish_best_effort(&self.publisher, &event, PUBLISH_TIMEOUT).await;
+        tracing::info!(user_id = %user.user_id, merged_cart_lines = merged, "login succeeded");
+        Ok(json_response(
+            StatusCode::OK,
+            &LoggedIn {
+                token: token.expose().to_owned(),
+                expires_at: rfc3339(session.expires_at),
+                user_id: user.user_id,
+                email: user.email,
+                role: user.role,
+            },
+        ))
+    }
+
+    async fn publish_failure(
+        &self,
+        email: &str,
+        user: Option<&User>,
+        reason: &str,
+        origin: &Origin,
+        now: i64,
+    ) {
+        let event = EventEnvelope::new(
+            EventType::LoginFailed,
+            FUNCTION_NAME,
+            &origin.correlation_id,
+            now,
+            serde_json::json!({
+                "email": email,
+                "userId": user.map(|u| u.user_id.as_str()),
+                "reason": reason,
+                "sourceIp": origin.source_ip,
+                "userAgent": origin.user_agent,
+            }),
+        );
+        tracing::info!(reason, "login failed");
+        publish_best_effort(&self.publisher, &event, PUBLISH_TIMEOUT).await;
+    }
+
+    /// Merges the cart of the caller's anonymous session (if the request carries a valid
+    /// one) into the user's cart, then ends that session. Returns the number of lines
+    /// merged.
+    async fn merge_anonymous_cart(
+        &self,
+        req: &Request,
+        user: &User,
+        now: i64,
+    ) -> Result<usize, ApiError> {
+        let Ok(token) = crate::http::bearer_token(req) else {
+            return Ok(0);
+        };
+        let Ok(anonymous) = crate::session::authenticate(&self.sessions, token, now).await else {
+            return Ok(0);
+        };
+        if anonymous.user_id.is_some() {
+            return Ok(0);
+        }
+        let source = self.sessions.get_cart(&anonymous.id, now).await?;
+        let lines = source.lines.len();
+        if lines > 0 {
+            let target = super::user_cart_id(&user.user_id);
+            let expires_at = now.saturating_add(self.session_ttl_seconds);
+            let mut written = false;
+            for _ in 0..MERGE_ATTEMPTS {
+                let mut cart: Cart = self.sessions.get_cart(&target, now).await?;
+                if !cart.merge_from(&source) {
+                    written = true;
+                    break;
+                }
+                match self
+                    .sessions
+                    .put_cart(&target, &cart, now, expires_at)
+                    .await
+                {
+                    Ok(()) => {
+                        written = true;
+                        break;
+                    }
+                    Err(StoreError::VersionConflict { .. }) => {}
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            if !written {
+                return Err(ApiError::CartConflict {
+                    attempts: MERGE_ATTEMPTS,
+                });
+            }
+            self.sessions.delete_cart(&anonymous.id).await?;
+        }
+        self.sessions.delete_session(&anonymous.id).await?;
+        Ok(lines)
+    }
+
+    async fn logout(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let now = self.clock.now();
+        // A locked account may still end its session: only the session is checked here.
+        let session_id = match super::Principal::from_authorizer_context(req) {
+            Some(principal) => principal.session_id,
+            None => {
+                let token = crate::http::bearer_token(req)?;
+                crate::session::authenticate(&self.sessions, token, now)
+                    .await
+                    .map_err(super::auth_error_to_api)?
+                    .id
+            }
+        };
+        self.sessions.delete_session(&session_id).await?;
+        tracing::info!("logged out");
+        Ok(empty_response(StatusCode::NO_CONTENT))
+    }
+}

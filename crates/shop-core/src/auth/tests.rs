@@ -1,0 +1,375 @@
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
+
+use super::api::{AuthApi, LOGIN_FAILED_MESSAGE};
+use super::authorizer::{Authorizer, TokenAuthorizerEvent, stage_wildcard};
+use super::*;
+use crate::clock::Clock;
+use crate::domain::{Cart, Quantity};
+use crate::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
+use crate::store::InMemorySessionStore;
+use crate::test_support::{body_json, request, sku};
+
+const START: i64 = 1_800_000_000;
+const TTL: i64 = 3_600;
+
+/// Records events, and the user's cart as it was when each event was published.
+#[derive(Debug, Default)]
+struct Recording {
+    inner: InMemoryPublisher,
+    sessions: Arc<InMemorySessionStore>,
+    carts_at_publish: std::sync::Mutex<Vec<usize>>,
+}
+
+impl EventPublisher for Recording {
+    async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
+        if let Some(user_id) = event.detail_str("userId") {
+            let cart = self
+                .sessions
+                .get_cart(&user_cart_id(user_id), START)
+                .await
+                .unwrap_or_default();
+            self.carts_at_publish
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(cart.lines.len());
+        }
+        self.inner.publish(event).await
+    }
+}
+
+type Api = AuthApi<Arc<InMemorySessionStore>, Arc<InMemoryUserStore>, Arc<Recording>>;
+
+fn api() -> Api {
+    let sessions = Arc::new(InMemorySessionStore::default());
+    let publisher = Arc::new(Recording {
+        sessions: Arc::clone(&sessions),
+        ..Recording::default()
+    });
+    let Ok(hasher) = PasswordHasher::new(64, 1, 1) else {
+        unreachable!("cheap test params")
+    };
+    AuthApi::new(
+        sessions,
+        Arc::new(InMemoryUserStore::default()),
+        publisher,
+        TTL,
+    )
+    .with_hasher(hasher)
+    .with_clock(Clock::manual(START))
+}
+
+impl EventPublisher for Arc<Recording> {
+    async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
+        (**self).publish(event).await
+    }
+}
+
+fn credentials(email: &str, password: &str) -> String {
+    serde_json::json!({"email": email, "password": password}).to_string()
+}
+
+async fn register(api: &Api, email: &str, password: &str) -> StatusCode {
+    api.handle(request(
+        "POST",
+        "/auth/register",
+        None,
+        &credentials(email, password),
+    ))
+    .await
+    .status()
+}
+
+async fn login(
+    api: &Api,
+    email: &str,
+    password: &str,
+    token: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let response = api
+        .handle(request(
+            "POST",
+            "/auth/login",
+            token,
+            &credentials(email, password),
+        ))
+        .await;
+    (response.status(), body_json(&response))
+}
+
+#[tokio::test]
+async fn register_then_login_publishes_login_succeeded() {
+    let api = api();
+    assert_eq!(
+        register(&api, " Ann@Example.com ", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register(&api, "ann@example.com", "other-pass").await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        register(&api, "not-an-email", "s3cret-pass").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        register(&api, "bob@example.com", "short").await,
+        StatusCode::BAD_REQUEST
+    );
+
+    let (status, body) = login(&api, "ANN@example.com", "s3cret-pass", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(body["email"], "ann@example.com");
+    assert_eq!(body["role"], "customer");
+
+    let principal = authenticate(api.sessions(), api.users(), &token, START).await;
+    let Ok(principal) = principal else {
+        unreachable!("the new session authenticates: {principal:?}")
+    };
+    assert_eq!(principal.user_id.as_deref(), body["userId"].as_str());
+
+    let events = api.publisher().inner.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "LoginSucceeded");
+    assert_eq!(events[0].source, "auth-api");
+    assert_eq!(events[0].detail_str("userId"), body["userId"].as_str());
+}
+
+#[tokio::test]
+async fn failed_logins_get_one_generic_answer_and_publish_login_failed() {
+    let api = api();
+    assert_eq!(
+        register(&api, "ann@example.com", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    let (wrong_password, a) = login(&api, "ann@example.com", "wrong-pass", None).await;
+    let (unknown_user, b) = login(&api, "nobody@example.com", "s3cret-pass", None).await;
+    assert_eq!(wrong_password, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_user, StatusCode::UNAUTHORIZED);
+    assert_eq!(a, b, "no account enumeration");
+    assert_eq!(a["error"]["message"], LOGIN_FAILED_MESSAGE);
+    let events = api.publisher().inner.events();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.event_type == "LoginFailed"));
+    assert_eq!(events[1].detail_str("email"), Some("nobody@example.com"));
+    assert_eq!(events[0].detail_str("reason"), Some("INVALID_CREDENTIALS"));
+}
+
+#[tokio::test]
+async fn login_succeeds_when_publishing_fails() {
+    let api = api();
+    assert_eq!(
+        register(&api, "ann@example.com", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    api.publisher().inner.set_failing(true);
+    let (status, _) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(api.publisher().inner.events().is_empty());
+}
+
+#[tokio::test]
+async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
+    let api = api();
+    assert_eq!(
+        register(&api, "ann@example.com", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    let Ok(token) = crate::session::SessionToken::generate() else {
+        unreachable!("randomness")
+    };
+    let anonymous = crate::session::Session::new_anonymous(&token, START, TTL);
+    assert!(api.sessions().create_session(&anonymous).await.is_ok());
+    let mut cart = Cart::default();
+    let one = Quantity::new(2).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(cart.set_line(sku("MUG"), one).is_ok());
+    assert!(cart.set_line(sku("TSHIRT"), one).is_ok());
+    assert!(
+        api.sessions()
+            .put_cart(&anonymous.id, &cart, START, START + TTL)
+            .await
+            .is_ok()
+    );
+
+    let (status, body) = login(&api, "ann@example.com", "s3cret-pass", Some(token.expose())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let user_id = body["userId"].as_str().unwrap_or_default();
+    let merged = api.sessions().get_cart(&user_cart_id(user_id), START).await;
+    assert_eq!(merged.map(|c| c.lines.len()).ok(), Some(2));
+    assert_eq!(
+        *api.publisher()
+            .carts_at_publish
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        vec![2],
+        "the event went out after the merge"
+    );
+    // The anonymous session is over.
+    let old = crate::session::authenticate(api.sessions(), token.expose(), START).await;
+    assert!(matches!(old, Err(crate::session::AuthError::Unknown)));
+}
+
+#[tokio::test]
+async fn a_locked_account_gets_403_at_login_and_on_its_sessions() {
+    let api = api();
+    assert_eq!(
+        register(&api, "ann@example.com", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    let (_, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        api.users()
+            .lock("ann@example.com", START + 60, "e1", 5, START)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        api.users()
+            .lock("ann@example.com", START + 90, "e2", 6, START)
+            .await
+            .ok(),
+        Some(false)
+    );
+    let (status, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "ACCOUNT_LOCKED");
+    let result = authenticate(api.sessions(), api.users(), &token, START).await;
+    assert!(matches!(
+        result,
+        Err(crate::session::AuthError::Locked { .. })
+    ));
+    // After the lock: fine again.
+    let result = authenticate(api.sessions(), api.users(), &token, START + 61).await;
+    assert!(result.is_ok());
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let api = api();
+    assert_eq!(
+        register(&api, "ann@example.com", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    let (_, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    let response = api
+        .handle(request("POST", "/auth/logout", Some(&token), ""))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = api
+        .handle(request("POST", "/auth/logout", Some(&token), ""))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+fn authorizer_event(header: Option<&str>) -> TokenAuthorizerEvent {
+    TokenAuthorizerEvent {
+        kind: "TOKEN".to_owned(),
+        authorization_token: header.map(str::to_owned),
+        method_arn: "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/cart".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn authorizer_allows_denies_and_rejects() {
+    let api = api();
+    assert_eq!(
+        register(&api, "ann@example.com", "s3cret-pass").await,
+        StatusCode::CREATED
+    );
+    let (_, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    let authorizer = Authorizer::new(Arc::clone(api.sessions()), Arc::clone(api.users()))
+        .with_clock(Clock::manual(START));
+
+    let allowed = authorizer
+        .authorize(&authorizer_event(Some(&format!("Bearer {token}"))))
+        .await;
+    let Ok(allowed) = allowed else {
+        unreachable!("{allowed:?}")
+    };
+    assert_eq!(allowed.policy_document.statement[0].effect, "Allow");
+    assert_eq!(
+        allowed.policy_document.statement[0].resource,
+        "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/*/*"
+    );
+    assert_eq!(allowed.context["email"], "ann@example.com");
+    assert_eq!(
+        allowed.principal_id,
+        body["userId"].as_str().unwrap_or_default()
+    );
+
+    for bad in [
+        None,
+        Some("Bearer"),
+        Some("Basic abc"),
+        Some("Bearer not-a-token"),
+        Some(&*format!("Bearer {}", "A".repeat(43))),
+    ] {
+        let result = authorizer.authorize(&authorizer_event(bad)).await;
+        assert_eq!(
+            result.err().map(|e| e.to_string()),
+            Some("Unauthorized".to_owned()),
+            "{bad:?}"
+        );
+    }
+
+    assert!(
+        api.users()
+            .lock("ann@example.com", START + 60, "e1", 5, START)
+            .await
+            .is_ok()
+    );
+    let denied = authorizer
+        .authorize(&authorizer_event(Some(&format!("Bearer {token}"))))
+        .await;
+    assert_eq!(
+        denied
+            .ok()
+            .map(|r| r.policy_document.statement[0].effect.clone()),
+        Some("Deny".to_owned())
+    );
+}
+
+#[test]
+fn wildcard_covers_the_stage() {
+    assert_eq!(
+        stage_wildcard("arn:aws:execute-api:r:1:api/v1/POST/auth/logout"),
+        "arn:aws:execute-api:r:1:api/v1/*/*"
+    );
+    assert_eq!(stage_wildcard("weird"), "weird");
+}
+
+#[test]
+fn emails_are_normalised() {
+    assert_eq!(
+        normalize_email("  Ann@Example.COM "),
+        Some("ann@example.com".to_owned())
+    );
+    for bad in ["", "ann", "@x", "ann@", "a@b@c", "a b@c"] {
+        assert_eq!(normalize_email(bad), None, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn demo_users_are_seeded_repeatably_and_can_log_in() {
+    let api = api();
+    let Ok(hasher) = PasswordHasher::new(64, 1, 1) else {
+        unreachable!("cheap test params")
+    };
+    let first = seed_demo_users(api.users(), &hasher, START).await;
+    let again = seed_demo_users(api.users(), &hasher, START + 5).await;
+    let (Ok(first), Ok(again)) = (first, again) else {
+        unreachable!("seeding works")
+    };
+    assert_eq!(first[0].user_id, again[0].user_id, "ids are kept");
+    let (status, body) = login(&api, "admin@shop.local", "admin-password", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["role"], "admin");
+    let (status, _) = login(&api, "demo@shop.local", "demo-password", None).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -1,0 +1,215 @@
+//! notifier: records the customer-facing message of events that need one (account locked;
+//! later order placed/failed/shipped) in the notifications table. No e-mail is sent.
+//!
+//! Table: key `recipient` (S, the e-mail), sort key `sk` (S, `<occurredAt>#<eventId>`);
+//! `kind`, `channel`, `subject`, `message`, `event_id`, `created_at`. The write is
+//! conditional on the key, so a redelivery records nothing twice.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{backend, is_conditional_failure};
+use crate::clock::Clock;
+use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
+use crate::store::StoreError;
+
+/// Name of the function.
+pub const FUNCTION_NAME: &str = "notifier";
+
+/// A message to a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// E-mail of the customer.
+    pub recipient: String,
+    /// `<occurredAt>#<eventId>`.
+    pub sort_key: String,
+    /// e.g. `ACCOUNT_LOCKED`.
+    pub kind: String,
+    /// Subject line.
+    pub subject: String,
+    /// Body text.
+    pub message: String,
+    /// The event it was made for.
+    pub event_id: String,
+}
+
+/// Where notifications are recorded.
+pub trait NotificationStore: Send + Sync {
+    /// Records `notification`; `Ok(false)` if it was recorded before.
+    fn record(
+        &self,
+        notification: &Notification,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The message for `event`, if it needs one.
+pub fn notification_for(event: &EventEnvelope) -> Result<Option<Notification>, ProcessError> {
+    match event.known_type() {
+        Some(EventType::AccountLocked) => {
+            let recipient = event
+                .detail_str("email")
+                .filter(|e| !e.is_empty())
+                .ok_or_else(|| {
+                    ProcessError::Malformed("AccountLocked without detail.email".to_owned())
+                })?;
+            let until = event.detail_str("lockedUntil").unwrap_or("later");
+            Ok(Some(Notification {
+                recipient: recipient.to_owned(),
+                sort_key: format!("{}#{}", event.occurred_at, event.event_id),
+                kind: "ACCOUNT_LOCKED".to_owned(),
+                subject: "Your account has been locked".to_owned(),
+                message: format!(
+                    "We locked your account after several failed sign-in attempts. You can sign in again after {until}. If this was not you, consider changing your password."
+                ),
+                event_id: event.event_id.clone(),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The notifier consumer.
+#[derive(Debug)]
+pub struct Notifier<N> {
+    store: N,
+    clock: Clock,
+}
+
+impl<N: NotificationStore> Notifier<N> {
+    /// A notifier recording into `store`.
+    pub fn new(store: N) -> Self {
+        Self {
+            store,
+            clock: Clock::System,
+        }
+    }
+
+    /// The store (tests).
+    pub fn store(&self) -> &N {
+        &self.store
+    }
+}
+
+impl<N: NotificationStore> EventHandler for Notifier<N> {
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
+        let Some(notification) = notification_for(event)? else {
+            tracing::info!("no customer message for this event type");
+            return Ok(());
+        };
+        if self.store.record(&notification, self.clock.now()).await? {
+            tracing::info!(kind = %notification.kind, "notification recorded");
+        }
+        Ok(())
+    }
+}
+
+/// Notifications in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoNotificationStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoNotificationStore {
+    /// A store on `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl NotificationStore for DynamoNotificationStore {
+    async fn record(&self, n: &Notification, now: i64) -> Result<bool, StoreError> {
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("recipient", s(&n.recipient))
+            .item("sk", s(&n.sort_key))
+            .item("kind", s(&n.kind))
+            .item("channel", s("email"))
+            .item("subject", s(&n.subject))
+            .item("message", s(&n.message))
+            .item("event_id", s(&n.event_id))
+            .item("created_at", AttributeValue::N(now.to_string()))
+            .condition_expression("attribute_not_exists(recipient)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(backend("PutItem notification", &err)),
+        }
+    }
+}
+
+/// Notifications in memory (tests).
+#[derive(Debug, Default)]
+pub struct InMemoryNotificationStore {
+    notifications: Mutex<HashMap<(String, String), Notification>>,
+}
+
+impl InMemoryNotificationStore {
+    /// All recorded notifications.
+    pub fn all(&self) -> Vec<Notification> {
+        self.notifications
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+impl NotificationStore for InMemoryNotificationStore {
+    async fn record(&self, n: &Notification, _now: i64) -> Result<bool, StoreError> {
+        let mut all = self
+            .notifications
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (n.recipient.clone(), n.sort_key.clone());
+        if all.contains_key(&key) {
+            return Ok(false);
+        }
+        all.insert(key, n.clone());
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn account_locked_gets_one_message_and_logins_none() {
+        let notifier = Notifier::new(InMemoryNotificationStore::default());
+        let locked = EventEnvelope::new(
+            EventType::AccountLocked,
+            "fraud-detector",
+            "c",
+            0,
+            serde_json::json!({"email": "ann@example.com", "lockedUntil": "1970-01-01T00:15:00Z"}),
+        );
+        assert!(notifier.handle(&locked).await.is_ok());
+        assert!(notifier.handle(&locked).await.is_ok());
+        let login = EventEnvelope::new(
+            EventType::LoginSucceeded,
+            "auth-api",
+            "c",
+            0,
+            serde_json::json!({}),
+        );
+        assert!(notifier.handle(&login).await.is_ok());
+        let all = notifier.store().all();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].recipient, "ann@example.com");
+        assert!(all[0].message.contains("1970-01-01T00:15:00Z"));
+    }
+}

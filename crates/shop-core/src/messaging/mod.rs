@@ -1,0 +1,22 @@
+//! The event backbone: the envelope every event travels in, publishing to the SNS topic, the
+//! generic SQS batch processor of the consumers and their idempotency on `eventId`.
+
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+mod batch;
+mod envelope;
+mod idempotency;
+mod publisher;
+
+pub use batch::{
+    BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, ProcessError, RecordOutcome, parse_record,
+    process_records,
+};
+pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope, EventType, new_event_id};
+pub use idempotency::{
+    Claim, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore, Idempotent,
+    InMemoryIdempotencyStore,
+};
+pub use publisher::{
+    EventPublisher, InMemoryPublisher, PublishError, SnsPublisher, publish_best_effort,
+};

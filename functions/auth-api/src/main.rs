@@ -1,0 +1,36 @@
+//! auth-api Lambda: wiring only. The handler lives in `shop_core::auth::api`.
+
+use lambda_http::{Error, Request, service_fn};
+use shop_core::auth::DynamoUserStore;
+use shop_core::auth::api::{AuthApi, FUNCTION_NAME};
+use shop_core::config::{Config, env_required};
+use shop_core::messaging::SnsPublisher;
+use shop_core::store::DynamoSessionStore;
+use shop_core::telemetry;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init(FUNCTION_NAME);
+    let (config, users_table, topic_arn) = (|| {
+        Ok::<_, shop_core::config::ConfigError>((
+            Config::from_env()?,
+            env_required("USERS_TABLE")?,
+            env_required("EVENTS_TOPIC_ARN")?,
+        ))
+    })()
+    .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    // Built once per execution environment; no network calls or CA bundle reads in init.
+    let sdk_config = shop_core::aws::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let api = AuthApi::new(
+        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table),
+        DynamoUserStore::new(dynamodb, users_table),
+        SnsPublisher::new(aws_sdk_sns::Client::new(&sdk_config), topic_arn),
+        config.session_ttl_seconds,
+    );
+    let api = &api;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Error>(api.handle(req).await)
+    }))
+    .await
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Moves every message of a consumer's dead-letter queue back to its source queue.
+
+    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier> [TARGET=aws]
+
+Finds both queues in the outputs of the CloudFormation stack (STACK_NAME, default `shop`),
+starts an SQS message move task (StartMessageMoveTask with an explicit DestinationArn:
+LocalStack needs it, and it makes the intent explicit on AWS too) and waits until the task
+has finished, printing how many messages moved. Uses the normal boto3 environment (local:
+infra/local/env.sh points it at LocalStack).
+"""
+import os
+import sys
+import time
+
+import boto3
+
+CONSUMERS = {
+    "audit-log": "AuditLog",
+    "analytics": "Analytics",
+    "fraud-detector": "FraudDetector",
+    "notifier": "Notifier",
+}
+
+
+def main() -> int:
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name not in CONSUMERS:
+        print(f"usage: make redrive QUEUE=<{'|'.join(CONSUMERS)}>", file=sys.stderr)
+        return 2
+    stack = os.environ.get("STACK_NAME", "shop")
+    desc = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
+    prefix = CONSUMERS[name]
+    dlq_arn, queue_arn = outputs[f"{prefix}DlqArn"], outputs[f"{prefix}QueueArn"]
+    sqs = boto3.client("sqs")
+    dlq_url = outputs[f"{prefix}DlqUrl"]
+    waiting = sqs.get_queue_attributes(
+        QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    print(f"{name}: {waiting} message(s) in the DLQ; moving them back to the queue")
+    task = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=queue_arn)
+    handle = task["TaskHandle"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for t in sqs.list_message_move_tasks(SourceArn=dlq_arn).get("Results", []):
+            if t.get("TaskHandle") != handle:
+                continue
+            status = t.get("Status")
+            if status == "COMPLETED":
+                print(f"{name}: moved {t.get('ApproximateNumberOfMessagesMoved', 0)} message(s)")
+                return 0
+            if status in ("FAILED", "CANCELLED"):
+                print(f"{name}: move task {status}: {t.get('FailureReason', '')}", file=sys.stderr)
+                return 1
+        time.sleep(0.5)
+    print(f"{name}: move task still running after 300 s (handle {handle})", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
