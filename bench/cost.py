@@ -17,6 +17,8 @@ PRICES = {
     "ddb_on_demand_wru": 0.625 / 1e6,
     "cw_logs_ingest_gb": 0.50,
 }
+PRICES_TEXT = ("Lambda arm64 $0.0000133334 per GB-s + $0.20 per 1 M requests; API Gateway REST $3.50 per 1 M; "
+               "DynamoDB on-demand $0.125 per 1 M RRU, $0.625 per 1 M WRU; CloudWatch Logs $0.50 per GB ingested")
 MEMORY_MB = 128
 MILLION = 1_000_000
 
@@ -111,6 +113,8 @@ def estimate(functions: list[dict]) -> dict:
             "missing": missing,
             "total_usd": journey_total if not missing else None,
         },
-        "checkout": "not built yet: Step Functions transitions, SNS/SQS requests and the consumers are not in the stack",
+        "checkout": ("not built yet: POST /checkout and the checkout workflow do not exist, so Step Functions "
+                     "transitions, SNS/SQS requests and consumer invocations per checkout are not priced"),
+        "prices_text": PRICES_TEXT,
         "init": init,
     }

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import statistics
+import zipfile
 from pathlib import Path
 
 from harness import FunctionProcess, TimingProxy
@@ -108,9 +109,28 @@ def _aws(proxy: TimingProxy, inv) -> tuple[float, list]:
     return sum(c.ms for c in calls), calls
 
 
+def bootstrap_path(repo: Path, function: str) -> Path:
+    """The release bootstrap: unpacked from ``bootstrap.zip`` (what gets deployed; cargo lambda
+    writes only the zip with ``--output-format zip``), else the plain build output, else SAM's."""
+    built = repo / "target" / "lambda" / function
+    zipped, plain = built / "bootstrap.zip", built / "bootstrap"
+    if zipped.exists() and not (plain.exists() and plain.stat().st_mtime > zipped.stat().st_mtime):
+        out = repo / "target" / "bench" / "bin" / function
+        target = out / "bootstrap"
+        if not target.exists() or target.stat().st_mtime < zipped.stat().st_mtime:
+            out.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(zipped) as z:
+                z.extract("bootstrap", out)
+            target.chmod(0o755)
+        return target
+    if plain.exists():
+        return plain
+    return repo / ".aws-sam" / "build" / logical_id(function) / "bootstrap"
+
+
 def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy, events, cold: int, warm: int,
             workdir: Path, loadavg) -> dict:
-    bootstrap = repo / "target" / "lambda" / function / "bootstrap"
+    bootstrap = bootstrap_path(repo, function)
     out: dict = {"function": function, "events": [name for name, _ in events]}
     if not bootstrap.exists():
         out["skipped"] = f"no release bootstrap at {bootstrap.relative_to(repo)}"
@@ -218,9 +238,15 @@ def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy
 def sizes(repo: Path, function: str) -> dict:
     out = {}
     for arch, base in (("x86_64", repo / "target" / "lambda"), ("arm64", repo / "target" / "lambda-arm64")):
-        binary, zipped = base / function / "bootstrap", base / function / "bootstrap.zip"
+        zipped = base / function / "bootstrap.zip"
+        binary = None
+        if zipped.exists():
+            with zipfile.ZipFile(zipped) as z:
+                binary = z.getinfo("bootstrap").file_size
+        elif (base / function / "bootstrap").exists():
+            binary = (base / function / "bootstrap").stat().st_size
         out[arch] = {
-            "binary_bytes": binary.stat().st_size if binary.exists() else None,
+            "binary_bytes": binary,
             "zip_bytes": zipped.stat().st_size if zipped.exists() else None,
         }
     return out

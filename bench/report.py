@@ -186,8 +186,8 @@ def markdown(result: dict) -> str:
         f"- **{j['label']}: ${total}**",
         f"- **Checkout: {c['checkout']}.**",
         "- INIT per 1 M cold starts: " + ", ".join(
-            f"{i['function']} {i['init_billed_ms']} ms → ${i['usd_per_million_cold_starts']:.2f}" for i in c["init"]),
-        "- Prices: " + ", ".join(f"{k} ${v:g}" for k, v in c["prices"].items()),
+            f"{i['function']} {i['init_billed_ms']} ms → ${i['usd_per_million_cold_starts']:.3f}" for i in c["init"]),
+        "- Prices: " + c["prices_text"] + ".",
         "- Assumptions: " + "; ".join(c["assumptions"]) + ".",
         "",
         "Method: " + "; ".join(f"**{k}** = {v}" for k, v in result["method"].items()) + ".",
