@@ -84,6 +84,8 @@ def function_env(deployed: dict, proxy: TimingProxy, name: str) -> dict[str, str
         "_HANDLER": "bootstrap",
     }
     env.update(deployed.get("Environment", {}).get("Variables", {}))
+    # the level the functions run with on AWS (samconfig default), not the local stack's debug
+    env["RUST_LOG"] = os.environ.get("BENCH_LOG_LEVEL", "info")
     # LocalStack, through the timing proxy (the deployed value points at LocalStack directly)
     env["AWS_ENDPOINT_URL"] = proxy.url
     return env
@@ -105,8 +107,9 @@ def _status(result: bytes) -> str:
 
 
 def _aws(proxy: TimingProxy, inv) -> tuple[float, list]:
+    proxy.settle()
     calls = proxy.calls_between(inv.handed_out, inv.returned)
-    return sum(c.ms for c in calls), calls
+    return proxy.busy_ms(calls, inv.handed_out, inv.returned), calls
 
 
 def bootstrap_path(repo: Path, function: str) -> Path:

@@ -29,6 +29,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -39,6 +40,9 @@ now = time.perf_counter
 
 class _QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK
+    # stall every response ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
@@ -119,11 +123,19 @@ class _ProxyHandler(_QuietHandler):
     proxy: TimingProxy
 
     def _forward(self):
+        self.proxy.begin()
+        try:
+            self._forward_one()
+        finally:
+            self.proxy.end()
+
+    def _forward_one(self):
         body = self.body()
         target = self.headers.get("X-Amz-Target", "")
         service, _, operation = target.partition(".")
-        if not target:
-            service, operation = self.headers.get("Host", "?"), self.command
+        if not target:  # query protocol (SNS, STS, ...): Action=... in the form body
+            form = urllib.parse.parse_qs(body.decode(errors="replace")) if body else {}
+            service, operation = self.headers.get("Host", "?"), (form.get("Action") or [self.command])[0]
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
         is_ddb = service.startswith("DynamoDB")
         if is_ddb and body:
@@ -161,6 +173,7 @@ class TimingProxy:
     def __init__(self, upstream_host: str, upstream_port: int):
         self.upstream_host, self.upstream_port = upstream_host, upstream_port
         self.calls: list[AwsCall] = []
+        self.inflight = 0
         self.lock = threading.Lock()
         self.local = threading.local()
         handler = type("BoundProxyHandler", (_ProxyHandler,), {"proxy": self})
@@ -186,13 +199,50 @@ class TimingProxy:
             conn.close()
             self.local.conn = None
 
+    def begin(self):
+        with self.lock:
+            self.inflight += 1
+
+    def end(self):
+        with self.lock:
+            self.inflight -= 1
+
     def record(self, call: AwsCall):
         with self.lock:
             self.calls.append(call)
 
+    def settle(self, timeout: float = 1.0):
+        """Waits until no call is being proxied (its record lands just after its answer)."""
+        deadline = now() + timeout
+        while now() < deadline:
+            with self.lock:
+                if self.inflight == 0:
+                    return
+            time.sleep(0.0002)
+
     def calls_between(self, start: float, end: float) -> list[AwsCall]:
+        """Calls that started inside [start, end]."""
         with self.lock:
-            return [c for c in self.calls if c.start >= start and c.end <= end]
+            return [c for c in self.calls if start <= c.start <= end]
+
+    @staticmethod
+    def busy_ms(calls: list[AwsCall], start: float, end: float) -> float:
+        """Wall time inside [start, end] during which at least one call was in flight (calls
+        made concurrently, e.g. a batch consumer's records, count once)."""
+        spans = sorted((max(c.start, start), min(c.end, end)) for c in calls)
+        total, cur_s, cur_e = 0.0, None, None
+        for s, e in spans:
+            if e <= s:
+                continue
+            if cur_e is None or s > cur_e:
+                if cur_e is not None:
+                    total += cur_e - cur_s
+                cur_s, cur_e = s, e
+            else:
+                cur_e = max(cur_e, e)
+        if cur_e is not None:
+            total += cur_e - cur_s
+        return total * 1000
 
     def close(self):
         self.server.shutdown()

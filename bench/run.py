@@ -5,7 +5,8 @@ are printed and written, never asserted: a benchmark does not gate anything.
 
 Environment knobs: BENCH_COLD (cold starts per function, default 15), BENCH_WARM (rounds of
 every sample event, default 40), BENCH_E2E_REQUESTS (per scenario, default 400),
-BENCH_CONCURRENCY (default 4), BENCH_SKIP_BUILD=1, BENCH_SKIP_E2E=1.
+BENCH_CONCURRENCY (default 4), BENCH_LOG_LEVEL (RUST_LOG of the measured processes, default info),
+BENCH_SKIP_BUILD=1, BENCH_SKIP_E2E=1.
 """
 
 from __future__ import annotations
@@ -134,7 +135,6 @@ def main() -> int:
 
     outputs = json.loads((REPO / ".local" / "stack-outputs.json").read_text())
     deployed = deployed_functions(outputs)
-    token = e2e.new_session(outputs["ApiBaseUrl"])
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566").rstrip("/").split("//", 1)[1]
     host, _, port = endpoint.partition(":")
     proxy = TimingProxy(host, int(port or 80))
@@ -144,7 +144,8 @@ def main() -> int:
     result["functions"] = []
     for f in fns.discover(REPO):
         print(f"bench: {f} ...", file=sys.stderr, flush=True)
-        events = fns.load_events(REPO, f, {"token": token})
+        # a fresh session per function: logout samples end the one they are given
+        events = fns.load_events(REPO, f, {"token": e2e.new_session(outputs["ApiBaseUrl"])})
         m = fns.measure(REPO, f, deployed.get(f), proxy, events, cold, warm, workdir, loadavg)
         m["sizes"] = fns.sizes(REPO, f)
         result["functions"].append(m)
