@@ -7,6 +7,7 @@ Every function under ``functions/*/`` is measured with its real release ``bootst
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -113,22 +114,11 @@ def _aws(proxy: TimingProxy, inv) -> tuple[float, list]:
 
 
 def bootstrap_path(repo: Path, function: str) -> Path:
-    """The release bootstrap: unpacked from ``bootstrap.zip`` (what gets deployed; cargo lambda
-    writes only the zip with ``--output-format zip``), else the plain build output, else SAM's."""
-    built = repo / "target" / "lambda" / function
-    zipped, plain = built / "bootstrap.zip", built / "bootstrap"
-    if zipped.exists() and not (plain.exists() and plain.stat().st_mtime > zipped.stat().st_mtime):
-        out = repo / "target" / "bench" / "bin" / function
-        target = out / "bootstrap"
-        if not target.exists() or target.stat().st_mtime < zipped.stat().st_mtime:
-            out.mkdir(parents=True, exist_ok=True)
-            with zipfile.ZipFile(zipped) as z:
-                z.extract("bootstrap", out)
-            target.chmod(0o755)
-        return target
-    if plain.exists():
-        return plain
-    return repo / ".aws-sam" / "build" / logical_id(function) / "bootstrap"
+    """The deployed release bootstrap (``sam build`` output), else cargo lambda's."""
+    sam = repo / ".aws-sam" / "build" / logical_id(function) / "bootstrap"
+    if sam.exists():
+        return sam
+    return repo / "target" / "lambda" / function / "bootstrap"
 
 
 def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy, events, cold: int, warm: int,
@@ -238,18 +228,28 @@ def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy
     return out
 
 
+def _zipped_size(binary: Path) -> int:
+    """Size of a deployment zip holding ``binary`` as ``bootstrap`` (deflate, as sam deploy)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, binary.read_bytes())
+    return len(buf.getvalue())
+
+
 def sizes(repo: Path, function: str) -> dict:
     out = {}
-    for arch, base in (("x86_64", repo / "target" / "lambda"), ("arm64", repo / "target" / "lambda-arm64")):
-        zipped = base / function / "bootstrap.zip"
-        binary = None
-        if zipped.exists():
-            with zipfile.ZipFile(zipped) as z:
-                binary = z.getinfo("bootstrap").file_size
-        elif (base / function / "bootstrap").exists():
-            binary = (base / function / "bootstrap").stat().st_size
-        out[arch] = {
-            "binary_bytes": binary,
-            "zip_bytes": zipped.stat().st_size if zipped.exists() else None,
-        }
+    x86 = bootstrap_path(repo, function)
+    out["x86_64"] = {
+        "binary_bytes": x86.stat().st_size if x86.exists() else None,
+        "zip_bytes": _zipped_size(x86) if x86.exists() else None,
+    }
+    arm_zip = repo / "target" / "lambda-arm64" / function / "bootstrap.zip"
+    arm_bin = None
+    if arm_zip.exists():
+        with zipfile.ZipFile(arm_zip) as z:
+            arm_bin = z.getinfo("bootstrap").file_size
+    out["arm64"] = {"binary_bytes": arm_bin, "zip_bytes": arm_zip.stat().st_size if arm_zip.exists() else None}
     return out
