@@ -43,8 +43,10 @@ def main() -> int:
     handle = task["TaskHandle"]
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        for t in sqs.list_message_move_tasks(SourceArn=dlq_arn).get("Results", []):
-            if t.get("TaskHandle") != handle:
+        # Most recent task first. LocalStack leaves TaskHandle out of finished tasks: then the
+        # most recent one is ours (a DLQ runs one move task at a time).
+        for t in sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1).get("Results", []):
+            if t.get("TaskHandle", handle) != handle:
                 continue
             status = t.get("Status")
             if status == "COMPLETED":

@@ -1,0 +1,231 @@
+//! The event backbone on LocalStack, through the real SNS subscriptions, SQS queues and event
+//! source mappings: fan-out with filter policies, partial batch failures ending in a DLQ,
+//! redrive, and idempotent consumers.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use shop_tests::{Stack, envelope, eventually, unique_email, unique_id};
+
+const PASSWORD: &str = "a-long-password";
+
+/// A day of its own for a test's analytics counters (events carry their `occurredAt`).
+fn unique_day() -> String {
+    let mut b = [0u8; 2];
+    getrandom::fill(&mut b).unwrap();
+    let n = u16::from_le_bytes(b);
+    // 1901..=1990, a day 1..=28 of a month: never a real event's day.
+    format!(
+        "{:04}-{:02}-{:02}",
+        1901 + n % 90,
+        1 + (n / 90) % 12,
+        1 + (n / 1080) % 28
+    )
+}
+
+#[tokio::test]
+async fn a_login_is_published_once_and_fans_out_through_the_filters() {
+    let stack = Stack::load().await;
+    let email = unique_email("fanout");
+    stack
+        .register(&email, PASSWORD)
+        .await
+        .expect_status(StatusCode::CREATED);
+    let correlation_id = unique_id();
+    stack
+        .login(&email, PASSWORD, None, Some(&correlation_id))
+        .await
+        .expect_status(StatusCode::OK);
+
+    let (event_id, event_type) = eventually(
+        "the login in the audit log",
+        Duration::from_secs(30),
+        || async {
+            stack
+                .audit_by_correlation(&correlation_id)
+                .await
+                .into_iter()
+                .next()
+        },
+    )
+    .await;
+    assert_eq!(event_type, "LoginSucceeded");
+    for consumer in ["audit-log", "analytics", "fraud-detector"] {
+        eventually(
+            &format!("{consumer} processed the login"),
+            Duration::from_secs(30),
+            || async { stack.processed_by(consumer, &event_id).await.then_some(()) },
+        )
+        .await;
+    }
+    // Published once: one event for the request, whatever the consumers did.
+    assert_eq!(stack.audit_by_correlation(&correlation_id).await.len(), 1);
+    // The notifier's filter (AccountLocked only) keeps the login out of its queue. The other
+    // consumers had it within the time above; give the notifier as long again to be sure.
+    for _ in 0..8 {
+        assert!(
+            !stack.processed_by("notifier", &event_id).await,
+            "the notifier received an event its filter policy excludes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_poison_message_ends_in_the_dlq_alone_and_redrive_brings_it_back() {
+    let stack = Stack::load().await;
+    let day = unique_day();
+    let occurred_at = format!("{day}T12:00:00Z");
+    // A LoginFailed the fraud detector cannot process (no detail.email): a poison message
+    // for that consumer only. The audit log and analytics accept it.
+    let poison_id = unique_id();
+    let poison = envelope(
+        &poison_id,
+        "LoginFailed",
+        &occurred_at,
+        &unique_id(),
+        &json!({"reason": "INVALID_CREDENTIALS"}),
+    );
+    // Valid events published with it, so they share batches with the poison.
+    let valid: Vec<String> = (0..3).map(|_| unique_id()).collect();
+    stack.publish_raw(&poison, "LoginFailed").await;
+    for id in &valid {
+        let body = envelope(
+            id,
+            "LoginFailed",
+            &occurred_at,
+            &unique_id(),
+            &json!({"email": unique_email("poison-neighbour"), "reason": "INVALID_CREDENTIALS", "sourceIp": "198.51.100.7"}),
+        );
+        stack.publish_raw(&body, "LoginFailed").await;
+    }
+    for id in &valid {
+        eventually(
+            "the valid neighbours are processed",
+            Duration::from_secs(30),
+            || async { stack.processed_by("fraud-detector", id).await.then_some(()) },
+        )
+        .await;
+    }
+    // Other consumers are unaffected by the poison.
+    for consumer in ["audit-log", "analytics"] {
+        eventually(
+            &format!("{consumer} processed the poison's event"),
+            Duration::from_secs(30),
+            || async { stack.processed_by(consumer, &poison_id).await.then_some(()) },
+        )
+        .await;
+    }
+    assert!(stack.audited(&poison_id).await);
+    eventually(
+        "analytics counted the poison and its neighbours",
+        Duration::from_secs(30),
+        || async { (stack.counter(&day, "failed_logins").await == 4).then_some(()) },
+    )
+    .await;
+
+    // maxReceiveCount 5 x visibility 12 s locally.
+    let dlq = stack.output("FraudDetectorDlqUrl").to_owned();
+    eventually(
+        "the poison in the fraud-detector DLQ",
+        Duration::from_secs(120),
+        || async {
+            stack
+                .peek(&dlq)
+                .await
+                .iter()
+                .any(|b| b.contains(&poison_id))
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(!stack.processed_by("fraud-detector", &poison_id).await);
+    // No other DLQ got it.
+    for name in ["AuditLogDlqUrl", "AnalyticsDlqUrl", "NotifierDlqUrl"] {
+        let url = stack.output(name).to_owned();
+        assert!(
+            !stack
+                .peek(&url)
+                .await
+                .iter()
+                .any(|b| b.contains(&poison_id)),
+            "{name}"
+        );
+    }
+
+    // The runbook: make redrive QUEUE=fraud-detector moves it back to the queue.
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let status = std::process::Command::new("make")
+        .args([
+            "--no-print-directory",
+            "-C",
+            repo,
+            "redrive",
+            "QUEUE=fraud-detector",
+        ])
+        .status()
+        .expect("run make redrive");
+    assert!(status.success(), "make redrive failed: {status}");
+    let queue = stack.output("FraudDetectorQueueUrl").to_owned();
+    eventually(
+        "the poison left the DLQ for the queue",
+        Duration::from_secs(30),
+        || async {
+            let in_dlq = stack
+                .peek(&dlq)
+                .await
+                .iter()
+                .any(|b| b.contains(&poison_id));
+            let (visible, in_flight) = stack.queue_depth(&queue).await;
+            (!in_dlq && visible + in_flight > 0).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_is_counted_once() {
+    let stack = Stack::load().await;
+    let day = unique_day();
+    let event_id = unique_id();
+    let body = envelope(
+        &event_id,
+        "LoginSucceeded",
+        &format!("{day}T08:30:00Z"),
+        &unique_id(),
+        &json!({"userId": "u-1", "email": "twice@test.local"}),
+    );
+    // SNS + SQS deliver at least once; publishing the same envelope twice is a redelivery.
+    stack.publish_raw(&body, "LoginSucceeded").await;
+    stack.publish_raw(&body, "LoginSucceeded").await;
+    eventually("the event is counted", Duration::from_secs(30), || async {
+        (stack.counter(&day, "logins").await >= 1).then_some(())
+    })
+    .await;
+    for consumer in ["audit-log", "analytics"] {
+        eventually(
+            &format!("{consumer} processed it"),
+            Duration::from_secs(30),
+            || async { stack.processed_by(consumer, &event_id).await.then_some(()) },
+        )
+        .await;
+    }
+    // Both copies have left the queues (the second acknowledged as a duplicate, or retried
+    // after "in progress" and then found done).
+    for name in ["AnalyticsQueueUrl", "AuditLogQueueUrl"] {
+        let url = stack.output(name).to_owned();
+        eventually(
+            &format!("{name} drained"),
+            Duration::from_secs(60),
+            || async { (stack.queue_depth(&url).await == (0, 0)).then_some(()) },
+        )
+        .await;
+    }
+    assert_eq!(stack.counter(&day, "logins").await, 1, "counted once");
+    assert!(
+        stack.audited(&event_id).await,
+        "one audit row, keyed by the event id"
+    );
+}

@@ -1,0 +1,192 @@
+//! Consumers that fail for a while: the login path does not notice, and nothing is lost.
+//!
+//! Every consumer is broken by pointing its idempotency table at a table that does not exist
+//! (each record then fails and is retried after the visibility timeout), logins run, then the
+//! configuration is restored and every event must be processed. This binary has one test, so
+//! no other test sees the broken consumers (cargo runs test binaries one after another).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
+use reqwest::StatusCode;
+use shop_tests::{CONSUMERS, Stack, eventually, unique_email, unique_id};
+
+const PASSWORD: &str = "a-long-password";
+
+async fn environment(stack: &Stack, function: &str) -> HashMap<String, String> {
+    stack
+        .lambda()
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("function configuration")
+        .environment
+        .and_then(|e| e.variables)
+        .unwrap_or_default()
+}
+
+async fn set_environment(stack: &Stack, function: &str, variables: HashMap<String, String>) {
+    stack
+        .lambda()
+        .update_function_configuration()
+        .function_name(function)
+        .environment(
+            Environment::builder()
+                .set_variables(Some(variables))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("update the function configuration");
+    eventually(
+        &format!("{function} updated"),
+        Duration::from_secs(60),
+        || async {
+            let config = stack
+                .lambda()
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .ok()?;
+            matches!(
+                config.last_update_status,
+                Some(LastUpdateStatus::Successful) | None
+            )
+            .then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failing_consumers_neither_slow_logins_nor_lose_events() {
+    let stack = Stack::load().await;
+    let email = unique_email("outage");
+    stack
+        .register(&email, PASSWORD)
+        .await
+        .expect_status(StatusCode::CREATED);
+
+    let functions: Vec<String> = CONSUMERS
+        .iter()
+        .map(|(_, prefix)| stack.output(&format!("{prefix}FunctionName")).to_owned())
+        .collect();
+    let mut saved = Vec::new();
+    for function in &functions {
+        let original = environment(&stack, function).await;
+        let mut broken = original.clone();
+        broken.insert(
+            "IDEMPOTENCY_TABLE".to_owned(),
+            "shop-tests-no-such-table".to_owned(),
+        );
+        set_environment(&stack, function, broken).await;
+        saved.push((function.clone(), original));
+    }
+
+    // The body runs in its own task so that the configuration is restored even if it panics.
+    let outcome = tokio::spawn({
+        let stack = stack.clone();
+        let email = email.clone();
+        async move {
+            let mut correlation_ids = Vec::new();
+            let mut latencies = Vec::new();
+            for i in 0..4 {
+                let correlation_id = unique_id();
+                let password = if i % 2 == 0 {
+                    PASSWORD
+                } else {
+                    "wrong-password"
+                };
+                let started = Instant::now();
+                let response = stack
+                    .login(&email, password, None, Some(&correlation_id))
+                    .await;
+                latencies.push(started.elapsed());
+                let expected = if i % 2 == 0 {
+                    StatusCode::OK
+                } else {
+                    StatusCode::UNAUTHORIZED
+                };
+                response.expect_status(expected);
+                correlation_ids.push(correlation_id);
+            }
+            eprintln!("login latencies with every consumer failing: {latencies:?}");
+            for latency in &latencies {
+                assert!(
+                    *latency < Duration::from_secs(2),
+                    "logins stay fast: {latencies:?}"
+                );
+            }
+            // The events are stuck: received by the failing consumer (in flight), then back in
+            // the queue after the visibility timeout (the failed receive did not delete them).
+            let audit_queue = stack.output("AuditLogQueueUrl").to_owned();
+            eventually(
+                "the events received by the failing audit-log",
+                Duration::from_secs(30),
+                || async {
+                    let (_, in_flight) = stack.queue_depth(&audit_queue).await;
+                    (in_flight >= 4).then_some(())
+                },
+            )
+            .await;
+            eventually(
+                "the failed events visible again for a retry",
+                Duration::from_secs(40),
+                || async {
+                    let (visible, _) = stack.queue_depth(&audit_queue).await;
+                    (visible >= 4).then_some(())
+                },
+            )
+            .await;
+            for id in &correlation_ids {
+                assert!(
+                    stack.audit_by_correlation(id).await.is_empty(),
+                    "not processed while broken"
+                );
+            }
+            correlation_ids
+        }
+    })
+    .await;
+
+    for (function, original) in saved {
+        set_environment(&stack, &function, original).await;
+    }
+    let correlation_ids = match outcome {
+        Ok(ids) => ids,
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    };
+
+    // Recovered: every event reaches every consumer that subscribes to it.
+    for correlation_id in &correlation_ids {
+        let (event_id, event_type) = eventually(
+            "the event in the audit log",
+            Duration::from_secs(60),
+            || async {
+                stack
+                    .audit_by_correlation(correlation_id)
+                    .await
+                    .into_iter()
+                    .next()
+            },
+        )
+        .await;
+        for consumer in ["analytics", "fraud-detector"] {
+            eventually(
+                &format!("{consumer} processed {event_type}"),
+                Duration::from_secs(60),
+                || async { stack.processed_by(consumer, &event_id).await.then_some(()) },
+            )
+            .await;
+        }
+    }
+}
