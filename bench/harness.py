@@ -260,6 +260,7 @@ class Invocation:
         self.returned: float | None = None  # its /response (or /error) request line arrived
         self.result: bytes = b""
         self.is_error = False
+        self.sent = threading.Event()
         self.done = threading.Event()
 
     @property
@@ -282,18 +283,22 @@ class _RuntimeHandler(_QuietHandler):
             self.close_connection = True
             return self.reply(410)
         deadline = int(time.time() * 1000) + 30_000
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Lambda-Runtime-Aws-Request-Id", inv.request_id)
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(deadline))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", api.function_arn)
-        self.send_header("Lambda-Runtime-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")
-        self.send_header("Content-Length", str(len(inv.payload)))
-        self.end_headers()
-        self.wfile.write(inv.payload)
-        self.wfile.flush()
-        inv.handed_out = now()
+        # registered before the event goes out: a fast runtime answers before we return here
         api.current = inv
+        head = (
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: application/json\r\n"
+            f"Lambda-Runtime-Aws-Request-Id: {inv.request_id}\r\n"
+            f"Lambda-Runtime-Deadline-Ms: {deadline}\r\n"
+            f"Lambda-Runtime-Invoked-Function-Arn: {api.function_arn}\r\n"
+            f"Lambda-Runtime-Trace-Id: Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0\r\n"
+            f"Content-Length: {len(inv.payload)}\r\n\r\n"
+        ).encode()
+        # one write, timestamped just before it: the runtime cannot have the event earlier
+        inv.handed_out = now()
+        self.wfile.write(head + inv.payload)
+        self.wfile.flush()
+        inv.sent.set()
 
     def do_POST(self):
         api = self.api
@@ -311,6 +316,7 @@ class _RuntimeHandler(_QuietHandler):
         inv.is_error = parts[3] == "error"
         self.reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
         api.current = None
+        inv.sent.wait(5)  # handed_out is set once the /next handler has finished writing
         inv.done.set()
 
 

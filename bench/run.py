@@ -146,7 +146,10 @@ def main() -> int:
         print(f"bench: {f} ...", file=sys.stderr, flush=True)
         # a fresh session per function: logout samples end the one they are given
         events = fns.load_events(REPO, f, {"token": e2e.new_session(outputs["ApiBaseUrl"])})
-        m = fns.measure(REPO, f, deployed.get(f), proxy, events, cold, warm, workdir, loadavg)
+        try:
+            m = fns.measure(REPO, f, deployed.get(f), proxy, events, cold, warm, workdir, loadavg)
+        except Exception as err:  # one function's failure must not lose the others' figures
+            m = {"function": f, "skipped": f"failed: {err} (log: target/bench/{f}.log)"}
         m["sizes"] = fns.sizes(REPO, f)
         result["functions"].append(m)
     proxy.close()
