@@ -95,9 +95,14 @@ def _result(name, samples, elapsed_s, function_name, logs, since_ms, concurrency
     }
 
 
-def run(outputs: dict, logs, requests: int, concurrency: int) -> list[dict]:
+def run(outputs: dict, logs, requests: int, concurrency: int, lam=None) -> list[dict]:
     base = outputs["ApiBaseUrl"]
     results = []
+    levels = {}
+    if lam is not None:
+        for key in ("CatalogApiFunctionName", "CartApiFunctionName"):
+            env = lam.get_function_configuration(FunctionName=outputs[key]).get("Environment", {})
+            levels[outputs[key]] = env.get("Variables", {}).get("RUST_LOG", "?")
     if shutil.which("hey") is None:
         return [{"name": "end to end", "status": "skipped: hey not installed (bench/install-hey.sh)"}]
 
@@ -137,4 +142,7 @@ def run(outputs: dict, logs, requests: int, concurrency: int) -> list[dict]:
             results.append({"name": name, "status": "deployed but no scenario yet: add one in bench/e2e.py"})
         else:
             results.append({"name": name, "status": "not built yet"})
+    for r in results:
+        if r.get("function") in levels:
+            r["function_log_level"] = levels[r["function"]]
     return results

@@ -27,6 +27,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -36,6 +37,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOST = "127.0.0.1"
 PREFIX = "/2018-06-01/runtime"
 now = time.perf_counter
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a killed process resets its connections: expected, not worth a traceback
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class _QuietHandler(BaseHTTPRequestHandler):
@@ -157,9 +167,15 @@ class _ProxyHandler(_QuietHandler):
         read_units = write_units = 0.0
         if is_ddb and data:
             try:
-                read_units, write_units = _capacity(json.loads(data).get("ConsumedCapacity"))
+                doc = json.loads(data)
+                read_units, write_units = _capacity(doc.get("ConsumedCapacity"))
                 if operation in _WRITE_OPS and write_units == 0 and read_units:
                     read_units, write_units = 0.0, read_units
+                # A failed conditional write is still billed (1 WRU for an item up to 1 KB), but
+                # the error answer carries no ConsumedCapacity.
+                if (operation in _WRITE_OPS and resp.status == 400
+                        and "ConditionalCheckFailed" in str(doc.get("__type", ""))):
+                    write_units = max(write_units, 1.0)
             except (ValueError, AttributeError):
                 pass
         out = {k: v for k, v in resp.getheaders() if k.lower() not in ("content-length", "connection", "transfer-encoding")}
@@ -177,7 +193,7 @@ class TimingProxy:
         self.lock = threading.Lock()
         self.local = threading.local()
         handler = type("BoundProxyHandler", (_ProxyHandler,), {"proxy": self})
-        self.server = ThreadingHTTPServer((HOST, 0), handler)
+        self.server = _Server((HOST, 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True, name="aws-proxy").start()
@@ -329,7 +345,7 @@ class RuntimeApi:
         self.ready = threading.Event()
         self.current: Invocation | None = None
         handler = type("BoundRuntimeHandler", (_RuntimeHandler,), {"api": self})
-        self.server = ThreadingHTTPServer((HOST, 0), handler)
+        self.server = _Server((HOST, 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True, name="runtime-api").start()

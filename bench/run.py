@@ -55,6 +55,19 @@ def loadavg() -> float:
     return os.getloadavg()[0]
 
 
+def cpu_busy(seconds: float = 1.0) -> float:
+    """Fraction of all CPUs busy over ``seconds`` (from /proc/stat), sampled while the bench
+    itself is idle: work of other processes that would skew the figures."""
+    def snap():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+    t0, i0 = snap()
+    time.sleep(seconds)
+    t1, i1 = snap()
+    return 1 - (i1 - i0) / max(1, t1 - t0)
+
+
 def machine() -> dict:
     cpu = "?"
     try:
@@ -144,6 +157,7 @@ def main() -> int:
     result["functions"] = []
     for f in fns.discover(REPO):
         print(f"bench: {f} ...", file=sys.stderr, flush=True)
+        idle_check = cpu_busy(1.0)
         # a fresh session per function: logout samples end the one they are given
         events = fns.load_events(REPO, f, {"token": e2e.new_session(outputs["ApiBaseUrl"])})
         try:
@@ -151,6 +165,7 @@ def main() -> int:
         except Exception as err:  # one function's failure must not lose the others' figures
             m = {"function": f, "skipped": f"failed: {err} (log: target/bench/{f}.log)"}
         m["sizes"] = fns.sizes(REPO, f)
+        m["cpu_busy_before"] = idle_check
         result["functions"].append(m)
     proxy.close()
 
@@ -158,7 +173,7 @@ def main() -> int:
         result["e2e"] = [{"name": "end to end", "status": "skipped (BENCH_SKIP_E2E)"}]
     else:
         print("bench: end to end through LocalStack ...", file=sys.stderr, flush=True)
-        result["e2e"] = e2e.run(outputs, boto3.client("logs"), requests, concurrency)
+        result["e2e"] = e2e.run(outputs, boto3.client("logs"), requests, concurrency, boto3.client("lambda"))
 
     result["cost"] = cost.estimate(result["functions"])
     result["loadavg_end"] = os.getloadavg()
