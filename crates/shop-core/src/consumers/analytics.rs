@@ -1,15 +1,20 @@
 //! analytics: daily counters (logins, failed logins; later orders and revenue), updated
-//! with atomic `ADD`s and counted once per event (the batch processor's idempotency record
-//! guards against redeliveries).
+//! with atomic `ADD`s and counted once per event.
+//!
+//! The batch processor's idempotency record already skips redeliveries, but a crash between
+//! the `ADD` and the `DONE` record would count the retry again. So the `ADD` goes into one
+//! DynamoDB transaction with a marker item `COUNTED#<eventId>` that must not exist yet: the
+//! counter moves exactly once per event, whatever fails when.
 //!
 //! Table: key `day` (S, `YYYY-MM-DD` of the event's `occurredAt`), one numeric attribute per
-//! counter.
+//! counter; markers `COUNTED#<eventId>` with a TTL (`expires_at`).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::backend;
 use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
@@ -18,15 +23,21 @@ use crate::store::StoreError;
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "analytics";
 
+/// How long the once-only markers are kept: 15 days (> SQS maximum retention).
+pub const MARKER_SECONDS: i64 = 15 * 86_400;
+
 /// Daily counters.
 pub trait CounterStore: Send + Sync {
-    /// Adds `by` to `counter` of `day`, atomically.
-    fn increment(
+    /// Adds `by` to `counter` of `day` unless `event_id` was counted before, atomically with
+    /// the marker that records it. Returns whether it counted.
+    fn increment_once(
         &self,
         day: &str,
         counter: &'static str,
         by: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        event_id: &str,
+        marker_expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The counter an event type moves, if any.
@@ -69,7 +80,16 @@ impl<C: CounterStore> EventHandler for Analytics<C> {
             .ok_or_else(|| {
                 ProcessError::Malformed(format!("occurredAt {:?} has no date", event.occurred_at))
             })?;
-        self.store.increment(day, counter, 1).await?;
+        let expires_at = crate::clock::Clock::System
+            .now()
+            .saturating_add(MARKER_SECONDS);
+        if !self
+            .store
+            .increment_once(day, counter, 1, &event.event_id, expires_at)
+            .await?
+        {
+            tracing::info!("already counted");
+        }
         Ok(())
     }
 }
@@ -92,18 +112,64 @@ impl DynamoCounterStore {
 }
 
 impl CounterStore for DynamoCounterStore {
-    async fn increment(&self, day: &str, counter: &'static str, by: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
+    async fn increment_once(
+        &self,
+        day: &str,
+        counter: &'static str,
+        by: i64,
+        event_id: &str,
+        marker_expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend {
+            operation: "TransactWriteItems analytics",
+            message: e.to_string(),
+        };
+        let marker = Put::builder()
+            .table_name(&self.table)
+            .item("day", AttributeValue::S(format!("COUNTED#{event_id}")))
+            .item(
+                "expires_at",
+                AttributeValue::N(marker_expires_at.to_string()),
+            )
+            .condition_expression("attribute_not_exists(#d)")
+            .expression_attribute_names("#d", "day")
+            .build()
+            .map_err(build)?;
+        let add = Update::builder()
             .table_name(&self.table)
             .key("day", AttributeValue::S(day.to_owned()))
             .update_expression("ADD #c :by")
             .expression_attribute_names("#c", counter)
             .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().update(add).build())
             .send()
-            .await
-            .map_err(|e| backend("UpdateItem analytics", &e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            // Cancelled because the marker exists: counted by an earlier delivery.
+            Err(err) if marker_existed(&err) => Ok(false),
+            Err(err) => Err(backend("TransactWriteItems analytics", &err)),
+        }
+    }
+}
+
+fn marker_existed<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            // One reason per item, in order: the marker's put is the first.
+            cancelled
+                .cancellation_reasons()
+                .first()
+                .and_then(|reason| reason.code())
+                == Some("ConditionalCheckFailed")
+        }
+        _ => false,
     }
 }
 
@@ -111,6 +177,7 @@ impl CounterStore for DynamoCounterStore {
 #[derive(Debug, Default)]
 pub struct InMemoryCounterStore {
     counters: Mutex<HashMap<(String, &'static str), i64>>,
+    counted: Mutex<std::collections::HashSet<String>>,
 }
 
 impl InMemoryCounterStore {
@@ -126,14 +193,29 @@ impl InMemoryCounterStore {
 }
 
 impl CounterStore for InMemoryCounterStore {
-    async fn increment(&self, day: &str, counter: &'static str, by: i64) -> Result<(), StoreError> {
+    async fn increment_once(
+        &self,
+        day: &str,
+        counter: &'static str,
+        by: i64,
+        event_id: &str,
+        _marker_expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        if !self
+            .counted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(event_id.to_owned())
+        {
+            return Ok(false);
+        }
         *self
             .counters
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry((day.to_owned(), counter))
             .or_default() += by;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -178,5 +260,21 @@ mod tests {
         let store = processor.handler().store();
         assert_eq!(store.get("2023-11-14", "logins"), 1);
         assert_eq!(store.get("2023-11-14", "failed_logins"), 1);
+    }
+
+    #[tokio::test]
+    async fn counts_once_even_when_the_idempotency_record_was_lost() {
+        // A crash after the ADD and before the DONE record: the retry runs the handler again.
+        let analytics = Analytics::new(InMemoryCounterStore::default());
+        let login = EventEnvelope::new(
+            EventType::LoginSucceeded,
+            "t",
+            "c",
+            1_700_000_000,
+            serde_json::json!({}),
+        );
+        assert!(analytics.handle(&login).await.is_ok());
+        assert!(analytics.handle(&login).await.is_ok());
+        assert_eq!(analytics.store().get("2023-11-14", "logins"), 1);
     }
 }
