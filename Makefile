@@ -34,7 +34,7 @@ up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints
 	echo; echo "Shop API: $$base"; echo; \
 	echo "  curl -s $$base/products?limit=3"; \
 	echo "  TOKEN=\$$(curl -s -X POST $$base/sessions | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"; \
-	echo "  curl -s -X PUT -H \"Authorization: Bearer \$$TOKEN\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-BLK-M"; \
+	echo "  curl -s -X PUT -H \"Authorization: Bearer \$$TOKEN\" -H \"Content-Type: application/json\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-BLK-M"; \
 	echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" $$base/cart"; echo
 
 down: ## Stop LocalStack and everything it started

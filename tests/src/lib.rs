@@ -81,15 +81,26 @@ impl Stack {
         token: Option<&str>,
         body: Option<String>,
     ) -> ApiResponse {
+        self.call_with_content_type(method, path, token, body, "application/json")
+            .await
+    }
+
+    /// Like [`Stack::call`], with the body sent under `content_type`.
+    pub async fn call_with_content_type(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        content_type: &str,
+    ) -> ApiResponse {
         let url = format!("{}{path}", self.output("ApiBaseUrl"));
         let mut request = self.http.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body);
+            request = request.header("content-type", content_type).body(body);
         }
         let response = request.send().await.expect("the API answers");
         let status = response.status();

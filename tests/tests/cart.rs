@@ -179,7 +179,7 @@ async fn bad_quantities_unknown_skus_and_low_stock_are_refused_with_reasons() {
 }
 
 #[tokio::test]
-async fn malformed_and_oversized_bodies_are_a_400_naming_the_problem() {
+async fn malformed_oversized_or_non_json_bodies_are_refused_naming_the_problem() {
     let stack = Stack::load().await;
     let sku = unique_sku(6);
     stack.create_product(&sku, 100, 5).await;
@@ -207,6 +207,19 @@ async fn malformed_and_oversized_bodies_are_a_400_naming_the_problem() {
         .call(Method::PUT, &path, Some(&token), Some(huge))
         .await
         .expect_error(StatusCode::BAD_REQUEST, "BODY_TOO_LARGE");
+    // What `curl -d` sends without -H 'Content-Type: application/json'.
+    stack
+        .call_with_content_type(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(r#"{"quantity": 1}"#.into()),
+            "application/x-www-form-urlencoded",
+        )
+        .await
+        .expect_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+    let cart = stack.get("/cart", Some(&token)).await;
+    assert_eq!(cart.body["itemCount"], 0, "nothing was written");
 }
 
 #[tokio::test]

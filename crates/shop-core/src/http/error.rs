@@ -19,6 +19,9 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// The body was sent with a `Content-Type` other than JSON (e.g. `curl -d`'s form type).
+    #[error("Content-Type {0:?} is not supported: send 'Content-Type: application/json'")]
+    UnsupportedMediaType(String),
     /// The body is JSON but not the expected shape (missing field, wrong type).
     #[error("invalid request body: {0}")]
     InvalidRequest(String),
@@ -102,6 +105,7 @@ impl ApiError {
             | Self::InvalidQuantity(_)
             | Self::InvalidLimit(_)
             | Self::InvalidCursor(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::AccountLocked => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::ProductNotFound(_) => StatusCode::NOT_FOUND,
@@ -118,6 +122,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidJson(_) => "INVALID_JSON",
+            Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::BodyTooLarge { .. } => "BODY_TOO_LARGE",
             Self::InvalidRequest(_) => "INVALID_REQUEST",
             Self::InvalidSku(_) => "INVALID_SKU",

@@ -14,8 +14,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Largest client-supplied correlation id echoed back.
 const MAX_CORRELATION_ID_LEN: usize = 128;
 
-/// Parses the body as JSON into `T`: too large → `BODY_TOO_LARGE`, not JSON →
-/// `INVALID_JSON`, JSON of the wrong shape → `INVALID_REQUEST` naming the field.
+/// Parses the body as JSON into `T`: too large → `BODY_TOO_LARGE`, declared as something
+/// other than JSON → `UNSUPPORTED_MEDIA_TYPE`, not JSON → `INVALID_JSON`, JSON of the wrong
+/// shape → `INVALID_REQUEST` naming the field. A missing `Content-Type` is taken as JSON.
 pub fn parse_json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
@@ -24,6 +25,12 @@ pub fn parse_json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError
             limit: MAX_BODY_BYTES,
         });
     }
+    if let Some(content_type) = req.headers().get(lambda_http::http::header::CONTENT_TYPE) {
+        let value = content_type.to_str().unwrap_or_default();
+        if !is_json_media_type(value) {
+            return Err(ApiError::UnsupportedMediaType(value.to_owned()));
+        }
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::InvalidJson("the body is empty".to_owned()));
     }
@@ -31,6 +38,13 @@ pub fn parse_json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError
         Category::Data => ApiError::InvalidRequest(err.to_string()),
         Category::Syntax | Category::Eof | Category::Io => ApiError::InvalidJson(err.to_string()),
     })
+}
+
+/// `application/json` or a `+json` type, with any parameters (`; charset=utf-8`).
+fn is_json_media_type(value: &str) -> bool {
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json")
+        || media_type.to_ascii_lowercase().ends_with("+json")
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -113,6 +127,26 @@ mod tests {
     struct Qty {
         #[allow(dead_code)]
         quantity: i64,
+    }
+
+    #[test]
+    fn a_body_declared_as_anything_but_json_is_unsupported() {
+        let code = |content_type: &str| {
+            parse_json_body::<Qty>(&request_with(
+                Some(("content-type", content_type)),
+                r#"{"quantity": 1}"#,
+            ))
+            .err()
+            .map(|e| e.code())
+        };
+        assert_eq!(code("application/json"), None);
+        assert_eq!(code("Application/JSON; charset=utf-8"), None);
+        assert_eq!(code("application/merge-patch+json"), None);
+        assert_eq!(
+            code("application/x-www-form-urlencoded"),
+            Some("UNSUPPORTED_MEDIA_TYPE")
+        );
+        assert_eq!(code("text/plain"), Some("UNSUPPORTED_MEDIA_TYPE"));
     }
 
     #[test]
