@@ -53,7 +53,8 @@ integration-test: ## Tests against LocalStack: DynamoDB stores, then the deploye
 	@$(ENV) && cargo test -p shop-core --test dynamo_stores -- --ignored
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests -- --test-threads 4
 
-bench: up ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
+bench: ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
+	@LAMBDA_BUILD_PROFILE=release $(MAKE) --no-print-directory up
 	@bench/install-hey.sh
 	@$(ENV) && "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
 

@@ -93,10 +93,10 @@ def machine() -> dict:
 
 
 def build() -> dict:
-    """x86_64: the artifacts `make up` just built and deployed (``sam build`` runs
-    ``cargo lambda build --release`` per function into ``.aws-sam/build/<LogicalId>/``), zipped
-    here the way ``sam deploy`` packages them. Rebuilding with other cargo-lambda flags would
-    relink every function with fat LTO (minutes each on 2 cores) for the same binary.
+    """x86_64: the artifacts `make bench` just built and deployed with the AWS release profile
+    (``LAMBDA_BUILD_PROFILE=release make up``: ``sam build`` runs ``cargo lambda build --release``
+    per function into ``.aws-sam/build/<LogicalId>/``), zipped here the way ``sam deploy``
+    packages them.
     arm64: built when the aarch64 std is installed (CI and this machine do not have it)."""
     notes = {"x86_64": "the bootstraps of the deployed build (.aws-sam/build), zipped with deflate as sam deploy does"}
     installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
