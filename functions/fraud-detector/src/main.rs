@@ -1,21 +1,18 @@
 //! fraud-detector Lambda (SQS consumer): wiring only. The logic is
 //! `shop_core::consumers::fraud`.
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::Error;
 use shop_core::auth::DynamoUserStore;
 use shop_core::config::{ConfigError, env_positive, env_required};
 use shop_core::consumers::fraud::{DynamoFraudStore, FUNCTION_NAME, FraudDetector, FraudSettings};
-use shop_core::messaging::{
-    BatchProcessor, DynamoIdempotencyStore, Idempotent, SnsPublisher, SqsBatchResponse, SqsEvent,
-};
+use shop_core::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
 use shop_core::telemetry;
 
 struct Settings {
     fraud_table: String,
     users_table: String,
     topic_arn: String,
-    idempotency_table: String,
-    in_progress: i64,
+    idempotency: IdempotencyConfig,
     fraud: FraudSettings,
 }
 
@@ -25,8 +22,7 @@ fn settings() -> Result<Settings, ConfigError> {
         fraud_table: env_required("FRAUD_TABLE")?,
         users_table: env_required("USERS_TABLE")?,
         topic_arn: env_required("EVENTS_TOPIC_ARN")?,
-        idempotency_table: env_required("IDEMPOTENCY_TABLE")?,
-        in_progress: env_positive("IDEMPOTENCY_IN_PROGRESS_SECONDS", 60)?,
+        idempotency: IdempotencyConfig::from_env()?,
         fraud: FraudSettings {
             window_seconds: env_positive("FRAUD_WINDOW_SECONDS", defaults.window_seconds)?,
             threshold: u32::try_from(env_positive(
@@ -47,7 +43,7 @@ async fn main() -> Result<(), Error> {
     let sdk_config = shop_core::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let sns = aws_sdk_sns::Client::new(&sdk_config);
-    let processor = BatchProcessor::new(
+    run_sqs_consumer(BatchProcessor::new(
         FUNCTION_NAME,
         FraudDetector::new(
             DynamoFraudStore::new(dynamodb.clone(), settings.fraud_table),
@@ -55,15 +51,7 @@ async fn main() -> Result<(), Error> {
             SnsPublisher::new(sns, settings.topic_arn),
             settings.fraud,
         ),
-        Idempotent::new(
-            DynamoIdempotencyStore::new(dynamodb, settings.idempotency_table),
-            FUNCTION_NAME,
-        )
-        .with_in_progress_seconds(settings.in_progress),
-    );
-    let processor = &processor;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(processor.process(event.payload).await)
-    }))
+        settings.idempotency.into_dynamo(dynamodb, FUNCTION_NAME),
+    ))
     .await
 }

@@ -4,6 +4,7 @@
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 mod batch;
+mod consumer;
 mod envelope;
 mod idempotency;
 mod publisher;
@@ -12,6 +13,7 @@ pub use batch::{
     BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, ProcessError, RecordOutcome, parse_record,
     process_records,
 };
+pub use consumer::{IdempotencyConfig, run_sqs_consumer};
 pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope, EventType, new_event_id};
 pub use idempotency::{
     Claim, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore, Idempotent,
