@@ -87,6 +87,16 @@ def _target_rows(result: dict) -> list[str]:
     return rows
 
 
+def _checkout_line(ck) -> str:
+    if isinstance(ck, str):
+        return f"- **Checkout: {ck}.**"
+    parts = ", ".join(f"{k} ${v:.2f}" for k, v in ck["parts"].items())
+    missing = f" (unmeasured, left out: {', '.join(ck['missing'])})" if ck["missing"] else ""
+    return (f"- **Checkout per 1 M: ${ck['per_million_usd']:.0f}**{missing} — {parts}. {ck['state_transitions']} state "
+            f"transitions per order; workflow tasks: " + ", ".join(f"{k} ×{v}" for k, v in ck["workflow_tasks"].items())
+            + f". Assumed: {ck['assumptions']}.")
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     p = result["parameters"]
@@ -171,6 +181,20 @@ def markdown(result: dict) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for e in result["e2e"]:
+        if e.get("status") == "measured-workflow":
+            lat = e["latency_ms"]
+            inside = ", ".join(f"{k.rsplit('-', 1)[-1]} {_f(v, 1)} ms" for k, v in e["functions_in_workflow_p50_ms"].items())
+            share = e.get("share_in_functions")
+            out.append(
+                f"| {e['name']} | {e['requests']} × {e['concurrency']} | | {_f(lat.get('p50'), 0)} / {_f(lat.get('p99'), 0)} "
+                f"| Lambda tasks p50: {inside} | {_f(share * 100 if share else None, 0)} % in Lambda tasks | the rest: "
+                f"Step Functions + its DynamoDB/SQS/SNS calls | final: {', '.join(f'{k}×{v}' for k, v in e['final_status'].items())} |")
+            continue
+        if e.get("status") == "measured-drain":
+            out.append(
+                f"| {e['name']} | {e['messages']} messages, batch ≤ {e['batch_size']} | **{_f(e['messages_per_s'], 0)} msg/s** "
+                f"| drained in {_f(e['drain_s'], 1)} s (sending took {_f(e['send_s'], 1)} s) | {e['consumer']} | | | |")
+            continue
         if e.get("status") != "measured":
             out.append(f"| {e['name']} | {e['status']} | | | | | | |")
             continue
@@ -213,7 +237,7 @@ def markdown(result: dict) -> str:
     out += [
         "",
         f"- **{j['label']}: ${total}**",
-        f"- **Checkout: {c['checkout']}.**",
+        _checkout_line(c["checkout"]),
         "- INIT per 1 M cold starts: " + ", ".join(
             f"{i['function']} {i['init_billed_ms']} ms → ${i['usd_per_million_cold_starts']:.3f}" for i in c["init"]),
         "- Prices: " + c["prices_text"] + ".",

@@ -5,7 +5,8 @@ are printed and written, never asserted: a benchmark does not gate anything.
 
 Environment knobs: BENCH_COLD (cold starts per function, default 15), BENCH_WARM (rounds of
 every sample event, default 40), BENCH_E2E_REQUESTS (per scenario, default 400),
-BENCH_CONCURRENCY (default 4), BENCH_LOG_LEVEL (RUST_LOG of the measured processes, default info),
+BENCH_CONCURRENCY (default 4), BENCH_CHECKOUTS (default 40), BENCH_DRAIN_MESSAGES (default 500),
+BENCH_LOG_LEVEL (RUST_LOG of the measured processes, default info),
 BENCH_SKIP_BUILD=1, BENCH_SKIP_E2E=1.
 """
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(HERE))
 
 import boto3  # noqa: E402  (LocalStack venv)
 
+import checkout  # noqa: E402
 import cost  # noqa: E402
 import e2e  # noqa: E402
 import functions as fns  # noqa: E402
@@ -132,6 +134,8 @@ def main() -> int:
     warm = int(os.environ.get("BENCH_WARM", "40"))
     requests = int(os.environ.get("BENCH_E2E_REQUESTS", "400"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+    checkouts = int(os.environ.get("BENCH_CHECKOUTS", "40"))
+    drain = int(os.environ.get("BENCH_DRAIN_MESSAGES", "500"))
     started = time.time()
     result: dict = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -141,7 +145,7 @@ def main() -> int:
         "method": METHOD,
         "targets": TARGETS,
         "parameters": {"cold_starts": cold, "warm_rounds": warm, "e2e_requests": requests,
-                       "e2e_concurrency": concurrency},
+                       "e2e_concurrency": concurrency, "checkouts": checkouts, "drain_messages": drain},
         "loadavg_start": os.getloadavg(),
     }
     result["build"] = {"skipped": True} if os.environ.get("BENCH_SKIP_BUILD") else build()
@@ -174,8 +178,13 @@ def main() -> int:
     else:
         print("bench: end to end through LocalStack ...", file=sys.stderr, flush=True)
         result["e2e"] = e2e.run(outputs, boto3.client("logs"), requests, concurrency, boto3.client("lambda"))
+        print("bench: checkout and queue drain ...", file=sys.stderr, flush=True)
+        flows, profile = checkout.run(outputs, boto3.client("logs"), boto3.client("dynamodb"),
+                                      boto3.client("stepfunctions"), checkouts, concurrency)
+        result["e2e"] += flows + [checkout.queue_drain(outputs, boto3.client("sqs"), drain)]
+        result["checkout_profile"] = profile
 
-    result["cost"] = cost.estimate(result["functions"])
+    result["cost"] = cost.estimate(result["functions"], result.get("checkout_profile"))
     result["loadavg_end"] = os.getloadavg()
     result["busy"] = report.busy(result)
     result["elapsed_s"] = round(time.time() - started, 1)
