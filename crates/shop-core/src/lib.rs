@@ -18,7 +18,10 @@ pub mod consumers;
 pub mod domain;
 pub mod http;
 pub mod messaging;
+pub mod payment;
+pub mod pricing;
 pub mod session;
+pub mod step;
 pub mod store;
 pub mod telemetry;
 

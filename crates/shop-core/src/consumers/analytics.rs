@@ -1,13 +1,23 @@
-//! analytics: daily counters (logins, failed logins; later orders and revenue), updated
-//! with atomic `ADD`s and counted once per event.
+//! analytics: daily counters of logins and orders, updated with atomic `ADD`s and counted
+//! once per event.
 //!
 //! The batch processor's idempotency record already skips redeliveries, but a crash between
 //! the `ADD` and the `DONE` record would count the retry again. So the `ADD` goes into one
 //! DynamoDB transaction with a marker item `COUNTED#<eventId>` that must not exist yet: the
-//! counter moves exactly once per event, whatever fails when.
+//! counters move exactly once per event, whatever fails when.
 //!
 //! Table: key `day` (S, `YYYY-MM-DD` of the event's `occurredAt`), one numeric attribute per
 //! counter; markers `COUNTED#<eventId>` with a TTL (`expires_at`).
+//!
+//! Counters (attribute names of the day item):
+//!
+//! | event | counters |
+//! | --- | --- |
+//! | `LoginSucceeded` | `logins` +1 |
+//! | `LoginFailed` | `failed_logins` +1 |
+//! | `AccountLocked` | `accounts_locked` +1 |
+//! | `OrderPlaced` | `orders` +1, `revenue_minor` + `detail.total.amount` |
+//! | `OrderCancelled` | `cancellations` +1 |
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -26,27 +36,52 @@ pub const FUNCTION_NAME: &str = "analytics";
 /// How long the once-only markers are kept: 15 days (> SQS maximum retention).
 pub const MARKER_SECONDS: i64 = 15 * 86_400;
 
+/// Successful logins per day.
+pub const LOGINS: &str = "logins";
+/// Failed logins per day.
+pub const FAILED_LOGINS: &str = "failed_logins";
+/// Accounts locked per day.
+pub const ACCOUNTS_LOCKED: &str = "accounts_locked";
+/// Orders placed per day.
+pub const ORDERS: &str = "orders";
+/// Revenue of the orders placed that day, minor units (sum of `detail.total.amount`).
+pub const REVENUE_MINOR: &str = "revenue_minor";
+/// Orders cancelled per day.
+pub const CANCELLATIONS: &str = "cancellations";
+
 /// Daily counters.
 pub trait CounterStore: Send + Sync {
-    /// Adds `by` to `counter` of `day` unless `event_id` was counted before, atomically with
-    /// the marker that records it. Returns whether it counted.
+    /// Adds every `(counter, by)` of `increments` to `day` unless `event_id` was counted
+    /// before, atomically with the marker that records it. Returns whether it counted.
     fn increment_once(
         &self,
         day: &str,
-        counter: &'static str,
-        by: i64,
+        increments: &[(&'static str, i64)],
         event_id: &str,
         marker_expires_at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The counter an event type moves, if any.
-pub fn counter_of(event_type: Option<EventType>) -> Option<&'static str> {
-    match event_type? {
-        EventType::LoginSucceeded => Some("logins"),
-        EventType::LoginFailed => Some("failed_logins"),
-        EventType::AccountLocked => Some("accounts_locked"),
-    }
+/// The counters an event moves, and by how much (empty: the event is not counted).
+pub fn increments_of(event: &EventEnvelope) -> Result<Vec<(&'static str, i64)>, ProcessError> {
+    Ok(match event.known_type() {
+        Some(EventType::LoginSucceeded) => vec![(LOGINS, 1)],
+        Some(EventType::LoginFailed) => vec![(FAILED_LOGINS, 1)],
+        Some(EventType::AccountLocked) => vec![(ACCOUNTS_LOCKED, 1)],
+        Some(EventType::OrderPlaced) => {
+            let revenue = event
+                .detail
+                .get("total")
+                .and_then(|t| t.get("amount"))
+                .and_then(serde_json::Value::as_i64)
+                .ok_or_else(|| {
+                    ProcessError::Malformed("OrderPlaced without detail.total.amount".to_owned())
+                })?;
+            vec![(ORDERS, 1), (REVENUE_MINOR, revenue)]
+        }
+        Some(EventType::OrderCancelled) => vec![(CANCELLATIONS, 1)],
+        _ => Vec::new(),
+    })
 }
 
 /// The analytics consumer.
@@ -69,10 +104,11 @@ impl<C: CounterStore> Analytics<C> {
 
 impl<C: CounterStore> EventHandler for Analytics<C> {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let Some(counter) = counter_of(event.known_type()) else {
+        let increments = increments_of(event)?;
+        if increments.is_empty() {
             tracing::info!("no counter for this event type");
             return Ok(());
-        };
+        }
         let day = event
             .occurred_at
             .get(..10)
@@ -85,7 +121,7 @@ impl<C: CounterStore> EventHandler for Analytics<C> {
             .saturating_add(MARKER_SECONDS);
         if !self
             .store
-            .increment_once(day, counter, 1, &event.event_id, expires_at)
+            .increment_once(day, &increments, &event.event_id, expires_at)
             .await?
         {
             tracing::info!("already counted");
@@ -115,8 +151,7 @@ impl CounterStore for DynamoCounterStore {
     async fn increment_once(
         &self,
         day: &str,
-        counter: &'static str,
-        by: i64,
+        increments: &[(&'static str, i64)],
         event_id: &str,
         marker_expires_at: i64,
     ) -> Result<bool, StoreError> {
@@ -135,12 +170,18 @@ impl CounterStore for DynamoCounterStore {
             .expression_attribute_names("#d", "day")
             .build()
             .map_err(build)?;
-        let add = Update::builder()
+        let mut add = Update::builder()
             .table_name(&self.table)
-            .key("day", AttributeValue::S(day.to_owned()))
-            .update_expression("ADD #c :by")
-            .expression_attribute_names("#c", counter)
-            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .key("day", AttributeValue::S(day.to_owned()));
+        let mut clauses = Vec::with_capacity(increments.len());
+        for (i, (counter, by)) in increments.iter().enumerate() {
+            clauses.push(format!("#c{i} :by{i}"));
+            add = add
+                .expression_attribute_names(format!("#c{i}"), *counter)
+                .expression_attribute_values(format!(":by{i}"), AttributeValue::N(by.to_string()));
+        }
+        let add = add
+            .update_expression(format!("ADD {}", clauses.join(", ")))
             .build()
             .map_err(build)?;
         let result = self
@@ -196,8 +237,7 @@ impl CounterStore for InMemoryCounterStore {
     async fn increment_once(
         &self,
         day: &str,
-        counter: &'static str,
-        by: i64,
+        increments: &[(&'static str, i64)],
         event_id: &str,
         _marker_expires_at: i64,
     ) -> Result<bool, StoreError> {
@@ -209,12 +249,10 @@ impl CounterStore for InMemoryCounterStore {
         {
             return Ok(false);
         }
-        *self
-            .counters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry((day.to_owned(), counter))
-            .or_default() += by;
+        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        for (counter, by) in increments {
+            *counters.entry((day.to_owned(), *counter)).or_default() += by;
+        }
         Ok(true)
     }
 }
@@ -276,5 +314,45 @@ mod tests {
         assert!(analytics.handle(&login).await.is_ok());
         assert!(analytics.handle(&login).await.is_ok());
         assert_eq!(analytics.store().get("2023-11-14", "logins"), 1);
+    }
+
+    fn order_event(event_type: EventType, total: i64) -> EventEnvelope {
+        EventEnvelope::new(
+            event_type,
+            "checkout",
+            "c",
+            1_700_000_000,
+            serde_json::json!({
+                "orderId": "ord_1", "userId": "u1", "email": "ann@example.com",
+                "total": {"amount": total, "currency": "EUR"}, "itemCount": 2, "items": []
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn order_placed_counts_orders_and_revenue_once() {
+        let analytics = Analytics::new(InMemoryCounterStore::default());
+        let placed = order_event(EventType::OrderPlaced, 2598);
+        let other = order_event(EventType::OrderPlaced, 1000);
+        let cancelled = order_event(EventType::OrderCancelled, 2598);
+        for event in [&placed, &placed, &other, &cancelled, &cancelled] {
+            assert!(analytics.handle(event).await.is_ok());
+        }
+        let store = analytics.store();
+        assert_eq!(store.get("2023-11-14", ORDERS), 2);
+        assert_eq!(store.get("2023-11-14", REVENUE_MINOR), 3598);
+        assert_eq!(store.get("2023-11-14", CANCELLATIONS), 1);
+    }
+
+    #[tokio::test]
+    async fn order_placed_without_total_is_malformed() {
+        let analytics = Analytics::new(InMemoryCounterStore::default());
+        let mut placed = order_event(EventType::OrderPlaced, 1);
+        placed.detail = serde_json::json!({"orderId": "ord_1"});
+        assert!(matches!(
+            analytics.handle(&placed).await,
+            Err(ProcessError::Malformed(_))
+        ));
+        assert_eq!(analytics.store().get("2023-11-14", ORDERS), 0);
     }
 }

@@ -27,11 +27,37 @@ pub enum EventType {
     LoginFailed,
     /// The fraud detector locked an account (`detail`: `email`, `lockedUntil`, `failures`).
     AccountLocked,
+    /// The checkout workflow confirmed an order (`detail`: `orderId`, `userId`, `email`,
+    /// `total`, `itemCount`, `items`).
+    OrderPlaced,
+    /// fulfilment shipped an order (`detail`: `orderId`, `userId`, `email`).
+    OrderShipped,
+    /// cancel-order cancelled an order (`detail`: `orderId`, `userId`, `email`, `total`).
+    OrderCancelled,
+    /// The checkout workflow waits for an admin (approvals queue; `detail`: `orderId`,
+    /// `taskToken`, `total`, `flagged`).
+    ApprovalRequested,
+    /// A charge was captured (payments-ledger.fifo; `detail`: `orderId`, `operationId`,
+    /// `amount`).
+    PaymentCaptured,
+    /// A charge was refunded (payments-ledger.fifo; `detail`: `orderId`, `operationId`,
+    /// `amount`).
+    PaymentRefunded,
 }
 
 impl EventType {
     /// Every type, for lookups.
-    pub const ALL: [Self; 3] = [Self::LoginSucceeded, Self::LoginFailed, Self::AccountLocked];
+    pub const ALL: [Self; 9] = [
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::AccountLocked,
+        Self::OrderPlaced,
+        Self::OrderShipped,
+        Self::OrderCancelled,
+        Self::ApprovalRequested,
+        Self::PaymentCaptured,
+        Self::PaymentRefunded,
+    ];
 
     /// The wire name.
     pub const fn as_str(self) -> &'static str {
@@ -39,6 +65,12 @@ impl EventType {
             Self::LoginSucceeded => "LoginSucceeded",
             Self::LoginFailed => "LoginFailed",
             Self::AccountLocked => "AccountLocked",
+            Self::OrderPlaced => "OrderPlaced",
+            Self::OrderShipped => "OrderShipped",
+            Self::OrderCancelled => "OrderCancelled",
+            Self::ApprovalRequested => "ApprovalRequested",
+            Self::PaymentCaptured => "PaymentCaptured",
+            Self::PaymentRefunded => "PaymentRefunded",
         }
     }
 

@@ -1,0 +1,387 @@
+//! payment: the checkout workflow's `ChargePayment` and `RefundPayment` steps, in front of a
+//! simulated payment provider (`statemachines/README.md`, "The simulated payment provider").
+//!
+//! The provider's behaviour is chosen by the payment token, never by order ids:
+//!
+//! | token | charge |
+//! | --- | --- |
+//! | `tok_ok` | succeeds |
+//! | `tok_declined` | `PaymentDeclined` (permanent) |
+//! | `tok_flaky_N` (N = 1..9) | `PaymentProviderUnavailable` on the first N attempts of the operation, then succeeds |
+//! | `tok_down` | always `PaymentProviderUnavailable` |
+//!
+//! Charge: `{"operation": "charge", "orderId", "operationId": "charge-<orderId>",
+//! "paymentToken", "idempotencyKey", "amount": {"amount", "currency"}}` →
+//! `{"chargeId", "operationId", "amount"}`. A charge is recorded once per operation id: a
+//! retried charge (Step Functions retry, Lambda retry after a timeout) returns the first
+//! charge, never a second one.
+//!
+//! Refund: `{"operation": "refund", "orderId", "operationId": "refund-<orderId>",
+//! "chargeOperationId": "charge-<orderId>"}` → `{"refunded": true, "refundId", "amount"}`,
+//! or `{"refunded": false}` when no charge was captured under `chargeOperationId`. A refund is
+//! recorded once per operation id too, and never fails because of the token (compensation
+//! must be able to run whatever the provider did to the charge).
+//!
+//! Errors (`errorType`): `PaymentDeclined`, `PaymentProviderUnavailable` (also when the
+//! provider's own state cannot be read or written: transient), `InvalidPaymentRequest`
+//! (malformed input, an unknown operation or token, a non-positive amount).
+//!
+//! The provider's state lives in the payments table (see [`store`]).
+
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+pub use store::{
+    ChargeRecord, DynamoPaymentStore, InMemoryPaymentStore, PaymentStore, RefundRecord,
+};
+
+use crate::clock::Clock;
+use crate::domain::Money;
+use crate::step::{StepError, error_types};
+use crate::store::StoreError;
+
+/// Name of the function.
+pub const FUNCTION_NAME: &str = "payment";
+
+/// Why a payment operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// The provider refused (permanent).
+    #[error("payment declined: {0}")]
+    Declined(String),
+    /// Transient failure of the provider.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    /// Malformed input: a bug in the caller, never retried.
+    #[error("invalid payment request: {0}")]
+    InvalidRequest(String),
+}
+
+impl StepError for PaymentError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::Declined(_) => error_types::PAYMENT_DECLINED,
+            Self::Unavailable(_) => error_types::PAYMENT_PROVIDER_UNAVAILABLE,
+            Self::InvalidRequest(_) => error_types::INVALID_PAYMENT_REQUEST,
+        }
+    }
+}
+
+impl From<StoreError> for PaymentError {
+    fn from(err: StoreError) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// The simulated provider's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimulatedToken {
+    /// `tok_ok`: succeeds.
+    Ok,
+    /// `tok_declined`: declined.
+    Declined,
+    /// `tok_flaky_N`: unavailable on the first N attempts.
+    Flaky(u32),
+    /// `tok_down`: always unavailable.
+    Down,
+}
+
+impl SimulatedToken {
+    /// Parses a token; `None` for anything that is not one of the provider's tokens.
+    pub fn parse(token: &str) -> Option<Self> {
+        match token {
+            "tok_ok" => Some(Self::Ok),
+            "tok_declined" => Some(Self::Declined),
+            "tok_down" => Some(Self::Down),
+            _ => {
+                let n = token.strip_prefix("tok_flaky_")?;
+                match n.as_bytes() {
+                    [d @ b'1'..=b'9'] => Some(Self::Flaky(u32::from(d - b'0'))),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// A charge request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargeRequest {
+    /// The order.
+    pub order_id: String,
+    /// `charge-<orderId>`: the key the charge is recorded under.
+    pub operation_id: String,
+    /// One of the simulated provider's tokens.
+    pub payment_token: String,
+    /// The checkout's idempotency key (recorded with the charge).
+    #[serde(default)]
+    pub idempotency_key: String,
+    /// What to charge.
+    pub amount: Money,
+}
+
+/// A refund request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundRequest {
+    /// The order.
+    pub order_id: String,
+    /// `refund-<orderId>`: the key the refund is recorded under.
+    pub operation_id: String,
+    /// `charge-<orderId>`: the charge to refund.
+    pub charge_operation_id: String,
+}
+
+/// The step's input.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "operation", rename_all = "lowercase")]
+pub enum PaymentRequest {
+    /// `"operation": "charge"`.
+    Charge(ChargeRequest),
+    /// `"operation": "refund"`.
+    Refund(RefundRequest),
+}
+
+/// A captured charge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Charge {
+    /// The provider's id of the charge.
+    pub charge_id: String,
+    /// The operation id it is recorded under.
+    pub operation_id: String,
+    /// What was charged.
+    pub amount: Money,
+}
+
+/// The outcome of a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    /// Whether money was refunded (`false`: nothing had been captured).
+    pub refunded: bool,
+    /// The provider's id of the refund.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    /// What was refunded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PaymentResponse {
+    /// Of a charge.
+    Charge(Charge),
+    /// Of a refund.
+    Refund(Refund),
+}
+
+/// A payment provider.
+pub trait PaymentProvider: Send + Sync {
+    /// Charges once per `request.operation_id`.
+    fn charge(
+        &self,
+        request: &ChargeRequest,
+    ) -> impl Future<Output = Result<Charge, PaymentError>> + Send;
+
+    /// Refunds the charge of `request.charge_operation_id`, once per `request.operation_id`.
+    fn refund(
+        &self,
+        request: &RefundRequest,
+    ) -> impl Future<Output = Result<Refund, PaymentError>> + Send;
+}
+
+fn provider_id(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        crate::messaging::new_event_id().replace('-', "")
+    )
+}
+
+/// The simulated provider: behaviour from the token, state in a [`PaymentStore`].
+#[derive(Debug)]
+pub struct SimulatedProvider<S> {
+    store: S,
+    clock: Clock,
+}
+
+impl<S: PaymentStore> SimulatedProvider<S> {
+    /// A provider keeping its state in `store`.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store (tests).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
+    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
+        let token = SimulatedToken::parse(&request.payment_token).ok_or_else(|| {
+            PaymentError::InvalidRequest(format!(
+                "unknown payment token {:?}",
+                request.payment_token
+            ))
+        })?;
+        if let Some(first) = self.store.get_charge(&request.operation_id).await? {
+            tracing::info!(charge_id = %first.charge_id, "already charged: returning the first charge");
+            return Ok(first.into_charge(&request.operation_id));
+        }
+        match token {
+            SimulatedToken::Ok => {}
+            SimulatedToken::Declined => {
+                return Err(PaymentError::Declined(
+                    "the card issuer refused the charge".to_owned(),
+                ));
+            }
+            SimulatedToken::Down => {
+                return Err(PaymentError::Unavailable(
+                    "the provider does not answer".to_owned(),
+                ));
+            }
+            SimulatedToken::Flaky(failures) => {
+                let attempt = self
+                    .store
+                    .count_attempt(&request.operation_id, self.clock.now())
+                    .await?;
+                tracing::info!(attempt, failures, "flaky provider attempt");
+                if attempt <= failures {
+                    return Err(PaymentError::Unavailable(format!(
+                        "attempt {attempt} of {} failed (tok_flaky_{failures})",
+                        request.operation_id
+                    )));
+                }
+            }
+        }
+        let record = ChargeRecord {
+            charge_id: provider_id("ch"),
+            order_id: request.order_id.clone(),
+            amount: request.amount,
+            idempotency_key: request.idempotency_key.clone(),
+        };
+        let recorded = self
+            .store
+            .record_charge(&request.operation_id, &record, self.clock.now())
+            .await?;
+        tracing::info!(charge_id = %recorded.charge_id, amount = recorded.amount.amount_minor, "charge captured");
+        Ok(recorded.into_charge(&request.operation_id))
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaymentError> {
+        let Some(charge) = self.store.get_charge(&request.charge_operation_id).await? else {
+            tracing::info!(charge_operation_id = %request.charge_operation_id, "nothing captured: nothing to refund");
+            return Ok(Refund {
+                refunded: false,
+                refund_id: None,
+                amount: None,
+            });
+        };
+        let record = RefundRecord {
+            refund_id: provider_id("re"),
+            charge_id: charge.charge_id.clone(),
+            charge_operation_id: request.charge_operation_id.clone(),
+            order_id: request.order_id.clone(),
+            amount: charge.amount,
+        };
+        let recorded = self
+            .store
+            .record_refund(&request.operation_id, &record, self.clock.now())
+            .await?;
+        tracing::info!(refund_id = %recorded.refund_id, charge_id = %recorded.charge_id, "charge refunded");
+        Ok(Refund {
+            refunded: true,
+            refund_id: Some(recorded.refund_id),
+            amount: Some(recorded.amount),
+        })
+    }
+}
+
+fn require(name: &str, value: &str) -> Result<(), PaymentError> {
+    if value.trim().is_empty() {
+        return Err(PaymentError::InvalidRequest(format!("{name} is empty")));
+    }
+    Ok(())
+}
+
+impl PaymentRequest {
+    /// Parses and checks the step's input.
+    pub fn from_value(input: serde_json::Value) -> Result<Self, PaymentError> {
+        let request: Self = serde_json::from_value(input)
+            .map_err(|e| PaymentError::InvalidRequest(e.to_string()))?;
+        match &request {
+            Self::Charge(charge) => {
+                require("orderId", &charge.order_id)?;
+                require("operationId", &charge.operation_id)?;
+                if charge.amount.amount_minor <= 0 {
+                    return Err(PaymentError::InvalidRequest(format!(
+                        "amount {} is not positive",
+                        charge.amount
+                    )));
+                }
+            }
+            Self::Refund(refund) => {
+                require("orderId", &refund.order_id)?;
+                require("operationId", &refund.operation_id)?;
+                require("chargeOperationId", &refund.charge_operation_id)?;
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The payment step over a provider.
+#[derive(Debug)]
+pub struct PaymentStep<P> {
+    provider: P,
+}
+
+impl<P: PaymentProvider> PaymentStep<P> {
+    /// The step in front of `provider`.
+    pub fn new(provider: P) -> Self {
+        Self { provider }
+    }
+
+    /// The provider (tests).
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    /// Handles one invocation.
+    pub async fn handle(&self, input: serde_json::Value) -> Result<PaymentResponse, PaymentError> {
+        match PaymentRequest::from_value(input)? {
+            PaymentRequest::Charge(charge) => {
+                tracing::info!(operation_id = %charge.operation_id, "charge");
+                self.provider
+                    .charge(&charge)
+                    .await
+                    .map(PaymentResponse::Charge)
+            }
+            PaymentRequest::Refund(refund) => {
+                tracing::info!(operation_id = %refund.operation_id, "refund");
+                self.provider
+                    .refund(&refund)
+                    .await
+                    .map(PaymentResponse::Refund)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+use super::*;
+
+type Step = PaymentStep<SimulatedProvider<InMemoryPaymentStore>>;
+
+fn step() -> Step {
+    PaymentStep::new(SimulatedProvider::new(InMemoryPaymentStore::default()))
+}
+
+fn charge(token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "operation": "charge",
+        "orderId": "ord_1",
+        "operationId": "charge-ord_1",
+        "paymentToken": token,
+        "idempotencyKey": "key-1",
+        "amount": {"amount": 2598, "currency": "EUR"}
+    })
+}
+
+fn refund() -> serde_json::Value {
+    serde_json::json!({
+        "operation": "refund",
+        "orderId": "ord_1",
+        "operationId": "refund-ord_1",
+        "chargeOperationId": "charge-ord_1"
+    })
+}
+
+fn error_type(result: &Result<PaymentResponse, PaymentError>) -> &'static str {
+    result.as_ref().err().map_or("ok", StepError::error_type)
+}
+
+fn json(result: Result<PaymentResponse, PaymentError>) -> serde_json::Value {
+    result
+        .ok()
+        .and_then(|r| serde_json::to_value(r).ok())
+        .unwrap_or_default()
+}
+
+#[test]
+fn parses_the_tokens_of_the_contract() {
+    assert_eq!(SimulatedToken::parse("tok_ok"), Some(SimulatedToken::Ok));
+    assert_eq!(
+        SimulatedToken::parse("tok_declined"),
+        Some(SimulatedToken::Declined)
+    );
+    assert_eq!(
+        SimulatedToken::parse("tok_down"),
+        Some(SimulatedToken::Down)
+    );
+    assert_eq!(
+        SimulatedToken::parse("tok_flaky_1"),
+        Some(SimulatedToken::Flaky(1))
+    );
+    assert_eq!(
+        SimulatedToken::parse("tok_flaky_9"),
+        Some(SimulatedToken::Flaky(9))
+    );
+    for bad in [
+        "",
+        "tok_flaky_0",
+        "tok_flaky_10",
+        "tok_flaky_",
+        "tok_OK",
+        "card",
+    ] {
+        assert_eq!(SimulatedToken::parse(bad), None, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn ok_charges_once_and_a_retry_returns_the_first_charge() {
+    let step = step();
+    let first = json(step.handle(charge("tok_ok")).await);
+    assert_eq!(first["operationId"], "charge-ord_1");
+    assert_eq!(
+        first["amount"],
+        serde_json::json!({"amount": 2598, "currency": "EUR"})
+    );
+    let charge_id = first["chargeId"].as_str().unwrap_or_default().to_owned();
+    assert!(charge_id.starts_with("ch_"), "{charge_id}");
+    let again = json(step.handle(charge("tok_ok")).await);
+    assert_eq!(again, first);
+    assert_eq!(step.provider().store().recorded(), 1);
+}
+
+#[tokio::test]
+async fn flaky_fails_the_first_n_attempts_of_the_operation() {
+    let step = step();
+    for attempt in 1..=3 {
+        let result = step.handle(charge("tok_flaky_3")).await;
+        assert_eq!(
+            error_type(&result),
+            "PaymentProviderUnavailable",
+            "attempt {attempt}"
+        );
+    }
+    let fourth = json(step.handle(charge("tok_flaky_3")).await);
+    assert!(fourth["chargeId"].is_string());
+    // Once captured, a retry returns the charge without counting another attempt.
+    assert_eq!(json(step.handle(charge("tok_flaky_3")).await), fourth);
+    assert_eq!(step.provider().store().attempts("charge-ord_1"), 4);
+    // Attempts count per operation id: another order starts from zero.
+    let mut other = charge("tok_flaky_1");
+    other["orderId"] = "ord_2".into();
+    other["operationId"] = "charge-ord_2".into();
+    assert_eq!(
+        error_type(&step.handle(other.clone()).await),
+        "PaymentProviderUnavailable"
+    );
+    assert_eq!(error_type(&step.handle(other).await), "ok");
+}
+
+#[tokio::test]
+async fn declined_and_down_never_charge() {
+    let step = step();
+    for _ in 0..3 {
+        assert_eq!(
+            error_type(&step.handle(charge("tok_declined")).await),
+            "PaymentDeclined"
+        );
+        assert_eq!(
+            error_type(&step.handle(charge("tok_down")).await),
+            "PaymentProviderUnavailable"
+        );
+    }
+    assert_eq!(step.provider().store().recorded(), 0);
+    assert_eq!(
+        json(step.handle(refund()).await),
+        serde_json::json!({"refunded": false})
+    );
+}
+
+#[tokio::test]
+async fn refund_without_a_charge_refunds_nothing() {
+    let step = step();
+    assert_eq!(
+        json(step.handle(refund()).await),
+        serde_json::json!({"refunded": false})
+    );
+    assert_eq!(step.provider().store().recorded(), 0);
+}
+
+#[tokio::test]
+async fn refund_of_a_charge_is_recorded_once() {
+    let step = step();
+    let charged = json(step.handle(charge("tok_ok")).await);
+    let first = json(step.handle(refund()).await);
+    assert_eq!(first["refunded"], true);
+    assert_eq!(first["amount"], charged["amount"]);
+    assert!(
+        first["refundId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("re_"))
+    );
+    assert_eq!(json(step.handle(refund()).await), first);
+    assert_eq!(step.provider().store().recorded(), 2);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_invalid() {
+    let step = step();
+    let mut zero = charge("tok_ok");
+    zero["amount"]["amount"] = 0.into();
+    let mut no_order = charge("tok_ok");
+    no_order["orderId"] = "".into();
+    let mut no_charge_op = refund();
+    no_charge_op["chargeOperationId"] = " ".into();
+    let mut bad_currency = charge("tok_ok");
+    bad_currency["amount"]["currency"] = "eur".into();
+    for input in [
+        charge("tok_unknown"),
+        zero,
+        no_order,
+        no_charge_op,
+        bad_currency,
+        serde_json::json!({"operation": "capture", "orderId": "ord_1"}),
+        serde_json::json!({"orderId": "ord_1"}),
+        serde_json::json!("charge"),
+    ] {
+        assert_eq!(
+            error_type(&step.handle(input.clone()).await),
+            "InvalidPaymentRequest",
+            "{input}"
+        );
+    }
+    assert_eq!(step.provider().store().recorded(), 0);
+}
