@@ -18,6 +18,7 @@ pub mod consumers;
 pub mod domain;
 pub mod http;
 pub mod messaging;
+pub mod orders;
 pub mod payment;
 pub mod pricing;
 pub mod session;

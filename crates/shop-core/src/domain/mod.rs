@@ -2,6 +2,7 @@
 
 mod cart;
 mod money;
+mod order;
 mod product;
 mod sku;
 
@@ -9,5 +10,10 @@ pub use cart::{
     Cart, CartError, MAX_CART_LINES, PricedCart, PricedLine, PricingError, Quantity, QuantityError,
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
+pub use order::{
+    IdempotencyKey, IdempotencyKeyError, Order, OrderId, OrderIdError, OrderLine, OrderLinks,
+    OrderStatus, OrderStatusError, OrderView, PaymentToken, PaymentTokenError, rfc3339_millis,
+    sha256_hex,
+};
 pub use product::Product;
 pub use sku::{Sku, SkuError};

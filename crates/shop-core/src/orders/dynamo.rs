@@ -1,0 +1,493 @@
+//! The orders table in DynamoDB.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{
+    BY_USER_INDEX, CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis,
+};
+use crate::clock::Clock;
+use crate::domain::{
+    Currency, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
+};
+use crate::store::StoreError;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn backend<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |err| StoreError::Backend {
+        operation,
+        message: DisplayErrorContext(&err).to_string(),
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(id: &OrderId) -> Item {
+    HashMap::from([("order_id".to_owned(), s(id.as_str()))])
+}
+
+/// The item written by `POST /checkout` (the workflow adds the priced fields later).
+pub(super) fn order_to_item(order: &Order) -> Item {
+    let mut item = HashMap::from([
+        ("order_id".to_owned(), s(order.order_id.as_str())),
+        ("user_id".to_owned(), s(&order.user_id)),
+        ("email".to_owned(), s(&order.email)),
+        ("status".to_owned(), s(order.status.as_str())),
+        ("created_at".to_owned(), n(order.created_at)),
+        ("updated_at".to_owned(), n(order.updated_at)),
+        (
+            "idempotency_key".to_owned(),
+            s(order.idempotency_key.as_str()),
+        ),
+        ("request_hash".to_owned(), s(&order.request_hash)),
+        ("payment_token".to_owned(), s(order.payment_token.as_str())),
+        ("correlation_id".to_owned(), s(&order.correlation_id)),
+        ("cart_key".to_owned(), s(&order.cart_key)),
+    ]);
+    let optional = [
+        ("execution_arn", &order.execution_arn),
+        ("charge_id", &order.charge_id),
+        ("failure_reason", &order.failure_reason),
+        ("approval_token", &order.approval_token),
+        ("approved_by", &order.approved_by),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), s(value));
+        }
+    }
+    if !order.items.is_empty()
+        && let Ok(json) = serde_json::to_string(&order.items)
+    {
+        item.insert("items_json".to_owned(), s(json));
+    }
+    if let Some(total) = order.total {
+        item.insert("total_minor".to_owned(), n(total.amount_minor));
+        item.insert("currency".to_owned(), s(total.currency.as_str()));
+    }
+    if let Some(count) = order.item_count {
+        item.insert("item_count".to_owned(), n(count));
+    }
+    item
+}
+
+/// Reads typed attributes, naming the order and the attribute on failure.
+struct Reader<'a> {
+    item: &'a Item,
+    key: &'a str,
+}
+
+impl Reader<'_> {
+    fn malformed(&self, problem: impl Into<String>) -> StoreError {
+        StoreError::Malformed {
+            key: self.key.to_owned(),
+            problem: problem.into(),
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<&str, StoreError> {
+        match self.item.get(name) {
+            Some(AttributeValue::S(value)) => Ok(value),
+            Some(_) => Err(self.malformed(format!("attribute {name} is not a string"))),
+            None => Err(self.malformed(format!("attribute {name} is missing"))),
+        }
+    }
+
+    fn optional_string(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(_) => self.string(name).map(|v| Some(v.to_owned())),
+        }
+    }
+
+    fn optional_number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(value)) => value
+                .parse()
+                .map(Some)
+                .map_err(|_| self.malformed(format!("attribute {name} = {value} is out of range"))),
+            Some(_) => Err(self.malformed(format!("attribute {name} is not a number"))),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        self.optional_number(name)?
+            .ok_or_else(|| self.malformed(format!("attribute {name} is missing")))
+    }
+}
+
+pub(super) fn order_from_item(item: &Item) -> Result<Order, StoreError> {
+    let key = match item.get("order_id") {
+        Some(AttributeValue::S(id)) => id.as_str(),
+        _ => "<no order_id>",
+    };
+    let r = Reader { item, key };
+    let items: Vec<OrderLine> = match r.optional_string("items_json")? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| r.malformed(format!("items_json is not a list of lines: {e}")))?,
+        None => Vec::new(),
+    };
+    let total = match (
+        r.optional_number::<i64>("total_minor")?,
+        r.optional_string("currency")?,
+    ) {
+        (Some(amount), Some(currency)) => Some(Money::new(
+            amount,
+            Currency::parse(&currency).map_err(|e| r.malformed(e.to_string()))?,
+        )),
+        _ => None,
+    };
+    Ok(Order {
+        order_id: OrderId::parse(r.string("order_id")?).map_err(|e| r.malformed(e.to_string()))?,
+        user_id: r.string("user_id")?.to_owned(),
+        email: r.optional_string("email")?.unwrap_or_default(),
+        status: OrderStatus::parse(r.string("status")?).map_err(|e| r.malformed(e.to_string()))?,
+        created_at: r.number("created_at")?,
+        updated_at: r.number("updated_at")?,
+        idempotency_key: IdempotencyKey::parse(r.string("idempotency_key")?)
+            .map_err(|e| r.malformed(e.to_string()))?,
+        request_hash: r.string("request_hash")?.to_owned(),
+        payment_token: PaymentToken::parse(r.string("payment_token")?)
+            .map_err(|e| r.malformed(e.to_string()))?,
+        correlation_id: r.optional_string("correlation_id")?.unwrap_or_default(),
+        cart_key: r.string("cart_key")?.to_owned(),
+        execution_arn: r.optional_string("execution_arn")?,
+        items,
+        total,
+        item_count: r.optional_number("item_count")?,
+        charge_id: r.optional_string("charge_id")?,
+        failure_reason: r.optional_string("failure_reason")?,
+        approval_token: r.optional_string("approval_token")?,
+        approved_by: r.optional_string("approved_by")?,
+    })
+}
+
+/// Orders in a DynamoDB table keyed by `order_id`, with the `by-user` index.
+#[derive(Debug, Clone)]
+pub struct DynamoOrderStore {
+    client: Client,
+    table: String,
+    clock: Clock,
+}
+
+impl DynamoOrderStore {
+    /// A store on `table`, using `client` (build the client once per process).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            clock: Clock::System,
+        }
+    }
+
+    /// An update of one order that is applied only if `condition` holds; `Ok(false)` when it
+    /// did not. `names` always maps `#s` to `status` (a reserved word).
+    async fn conditional_update(
+        &self,
+        id: &OrderId,
+        update: &str,
+        condition: &str,
+        values: Item,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#s", "status")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(backend(operation)(err)),
+        }
+    }
+}
+
+impl OrderStore for DynamoOrderStore {
+    async fn create(&self, order: &Order) -> Result<CreateOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(order_to_item(order)))
+            .condition_expression("attribute_not_exists(order_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Orders are never deleted, so the one that won the condition is there.
+                let existing =
+                    self.get(&order.order_id)
+                        .await?
+                        .ok_or_else(|| StoreError::Backend {
+                            operation: "PutItem order",
+                            message: format!("{} exists but cannot be read", order.order_id),
+                        })?;
+                Ok(CreateOutcome::Exists(Box::new(existing)))
+            }
+            Err(err) => Err(backend("PutItem order")(err)),
+        }
+    }
+
+    async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend("GetItem order"))?;
+        output.item().map(order_from_item).transpose()
+    }
+
+    async fn list_for_user(
+        &self,
+        user_id: &str,
+        limit: u16,
+        cursor: Option<&OrderCursor>,
+    ) -> Result<OrderPage, StoreError> {
+        let start = cursor.map(|c| {
+            HashMap::from([
+                ("order_id".to_owned(), s(c.order_id.as_str())),
+                ("user_id".to_owned(), s(user_id)),
+                ("created_at".to_owned(), n(c.created_at)),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_USER_INDEX)
+            .key_condition_expression("user_id = :u")
+            .expression_attribute_values(":u", s(user_id))
+            .scan_index_forward(false)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend("Query orders by-user"))?;
+        let items = output
+            .items()
+            .iter()
+            .map(order_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match output.last_evaluated_key() {
+            Some(last) => {
+                let r = Reader {
+                    item: last,
+                    key: "LastEvaluatedKey",
+                };
+                Some(OrderCursor {
+                    created_at: r.number("created_at")?,
+                    order_id: OrderId::parse(r.string("order_id")?)
+                        .map_err(|e| r.malformed(e.to_string()))?,
+                })
+            }
+            None => None,
+        };
+        Ok(OrderPage { items, next })
+    }
+
+    async fn transition(
+        &self,
+        id: &OrderId,
+        from: &[OrderStatus],
+        to: OrderStatus,
+    ) -> Result<bool, StoreError> {
+        if from.is_empty() {
+            return Ok(false);
+        }
+        let mut values = HashMap::from([
+            (":to".to_owned(), s(to.as_str())),
+            (":now".to_owned(), n(now_millis(&self.clock))),
+        ]);
+        let mut placeholders = Vec::with_capacity(from.len());
+        for (i, status) in from.iter().enumerate() {
+            let placeholder = format!(":f{i}");
+            values.insert(placeholder.clone(), s(status.as_str()));
+            placeholders.push(placeholder);
+        }
+        let condition = format!("#s IN ({})", placeholders.join(", "));
+        self.conditional_update(
+            id,
+            "SET #s = :to, updated_at = :now",
+            &condition,
+            values,
+            "UpdateItem order status",
+        )
+        .await
+    }
+
+    async fn set_execution_arn(&self, id: &OrderId, execution_arn: &str) -> Result<(), StoreError> {
+        let values = HashMap::from([(":arn".to_owned(), s(execution_arn))]);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET execution_arn = :arn")
+            .condition_expression("attribute_exists(order_id)")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(backend("UpdateItem order execution_arn"))?;
+        Ok(())
+    }
+
+    async fn set_awaiting_approval(
+        &self,
+        id: &OrderId,
+        task_token: &str,
+    ) -> Result<bool, StoreError> {
+        let values = HashMap::from([
+            (":t".to_owned(), s(task_token)),
+            (
+                ":awaiting".to_owned(),
+                s(OrderStatus::AwaitingApproval.as_str()),
+            ),
+            (":pending".to_owned(), s(OrderStatus::Pending.as_str())),
+            (":now".to_owned(), n(now_millis(&self.clock))),
+        ]);
+        self.conditional_update(
+            id,
+            "SET #s = :awaiting, approval_token = :t, updated_at = :now",
+            "#s = :pending OR (#s = :awaiting AND approval_token = :t)",
+            values,
+            "UpdateItem order approval",
+        )
+        .await
+    }
+
+    async fn mark_approved(&self, id: &OrderId, approved_by: &str) -> Result<bool, StoreError> {
+        let values = HashMap::from([
+            (":by".to_owned(), s(approved_by)),
+            (
+                ":awaiting".to_owned(),
+                s(OrderStatus::AwaitingApproval.as_str()),
+            ),
+            (":approved".to_owned(), s(OrderStatus::Approved.as_str())),
+            (":now".to_owned(), n(now_millis(&self.clock))),
+        ]);
+        self.conditional_update(
+            id,
+            "SET #s = :approved, approved_by = :by, updated_at = :now",
+            "#s = :awaiting",
+            values,
+            "UpdateItem order approved",
+        )
+        .await
+    }
+
+    async fn mark_fulfilled(&self, id: &OrderId) -> Result<FulfilOutcome, StoreError> {
+        let applied = self
+            .transition(id, &[OrderStatus::Confirmed], OrderStatus::Fulfilled)
+            .await?;
+        if applied {
+            return Ok(FulfilOutcome::Fulfilled);
+        }
+        Ok(match self.get(id).await? {
+            None => FulfilOutcome::NotFound,
+            Some(order) if order.status == OrderStatus::Fulfilled => {
+                FulfilOutcome::AlreadyFulfilled
+            }
+            Some(order) => FulfilOutcome::NotConfirmed(order.status),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::tests::sample_order;
+
+    #[test]
+    fn order_item_round_trip() {
+        let mut order = sample_order("user-1", "key-1", 1_795_409_100_123);
+        assert_eq!(
+            order_from_item(&order_to_item(&order)).ok(),
+            Some(order.clone())
+        );
+        order.items = vec![OrderLine {
+            sku: "MUG-1".to_owned(),
+            name: "Mug".to_owned(),
+            quantity: 3,
+            unit_price: Money::new(400, Currency::EUR),
+            line_total: Money::new(1200, Currency::EUR),
+        }];
+        order.total = Some(Money::new(1200, Currency::EUR));
+        order.item_count = Some(3);
+        order.status = OrderStatus::AwaitingApproval;
+        order.approval_token = Some("token".to_owned());
+        order.execution_arn = Some("arn:x".to_owned());
+        let item = order_to_item(&order);
+        assert_eq!(item.get("total_minor"), Some(&n(1200)));
+        assert_eq!(item.get("status"), Some(&s("AWAITING_APPROVAL")));
+        assert_eq!(item.get("payment_token"), Some(&s("tok_ok")));
+        assert_eq!(order_from_item(&item).ok(), Some(order));
+    }
+
+    #[test]
+    fn reads_the_items_json_the_workflow_writes() {
+        let order = sample_order("user-1", "key-1", 5);
+        let mut item = order_to_item(&order);
+        // What RecordOrder writes with States.JsonToString($.priced.items).
+        item.insert(
+            "items_json".to_owned(),
+            s(r#"[{"sku":"MUG-1","name":"Mug","quantity":2,"unitPrice":{"amount":450,"currency":"EUR"},"lineTotal":{"amount":900,"currency":"EUR"}}]"#),
+        );
+        item.insert("total_minor".to_owned(), n(900));
+        item.insert("currency".to_owned(), s("EUR"));
+        item.insert("item_count".to_owned(), n(2));
+        let read = order_from_item(&item).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(read.items.len(), 1);
+        assert_eq!(read.items[0].line_total, Money::new(900, Currency::EUR));
+        assert_eq!(read.total, Some(Money::new(900, Currency::EUR)));
+        assert_eq!(read.item_count, Some(2));
+    }
+
+    #[test]
+    fn malformed_items_name_the_order() {
+        let order = sample_order("user-1", "key-1", 5);
+        let mut item = order_to_item(&order);
+        item.insert("status".to_owned(), s("SHIPPED"));
+        let err = order_from_item(&item).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains(order.order_id.as_str()) && e.contains("SHIPPED")),
+            "{err:?}"
+        );
+    }
+}

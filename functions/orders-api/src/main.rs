@@ -1,0 +1,3 @@
+//! Placeholder while the handler is being written.
+
+fn main() {}
