@@ -384,7 +384,7 @@ impl OrderStore for DynamoOrderStore {
         self.conditional_update(
             id,
             "SET #s = :awaiting, approval_token = :t, updated_at = :now",
-            "#s = :pending OR (#s = :awaiting AND approval_token = :t)",
+            "#s = :pending OR (#s = :awaiting AND (attribute_not_exists(approval_token) OR approval_token = :t))",
             values,
             "UpdateItem order approval",
         )

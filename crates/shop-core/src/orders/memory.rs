@@ -137,7 +137,7 @@ impl OrderStore for InMemoryOrderStore {
             |o| {
                 o.status == OrderStatus::Pending
                     || (o.status == OrderStatus::AwaitingApproval
-                        && o.approval_token.as_deref() == Some(task_token))
+                        && o.approval_token.as_deref().is_none_or(|t| t == task_token))
             },
             |o| {
                 o.status = OrderStatus::AwaitingApproval;

@@ -132,8 +132,9 @@ pub trait OrderStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores the approval task token and sets `AWAITING_APPROVAL`, if the order is `PENDING`
-    /// (or already awaiting approval with this very token: a redelivered request).
-    /// `Ok(false)` otherwise.
+    /// or already `AWAITING_APPROVAL` (the workflow's MarkAwaitingApproval state sets the
+    /// status first) without a token or with this very token (a redelivered message).
+    /// `Ok(false)` otherwise: a second, different token never replaces the first.
     fn set_awaiting_approval(
         &self,
         id: &OrderId,

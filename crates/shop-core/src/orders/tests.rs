@@ -178,3 +178,32 @@ async fn fulfilment_outcomes() {
         Some(FulfilOutcome::NotFound)
     );
 }
+
+#[tokio::test]
+async fn approval_token_lands_after_the_workflow_set_awaiting_approval() {
+    let store = store();
+    let mut order = sample_order("u1", "k2", 1000);
+    // MarkAwaitingApproval runs before the approvals message is even sent.
+    order.status = OrderStatus::AwaitingApproval;
+    let id = order.order_id.clone();
+    store.put(order);
+    assert_eq!(
+        store.set_awaiting_approval(&id, "t9").await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store.set_awaiting_approval(&id, "t9").await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store.set_awaiting_approval(&id, "t8").await.ok(),
+        Some(false)
+    );
+    let token = store
+        .get(&id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|o| o.approval_token);
+    assert_eq!(token.as_deref(), Some("t9"));
+}
