@@ -62,11 +62,12 @@ redrive: ## Move the messages of a consumer's DLQ back to its queue: make redriv
 	@if [ "$${TARGET:-local}" = aws ]; then infra/scripts/redrive.py "$(QUEUE)"; \
 	 else $(ENV) && "$$LOCAL_DIR/venv-tools/bin/python" infra/scripts/redrive.py "$(QUEUE)"; fi
 
-lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template
+lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template, asl-validator on the state machines
 	@cargo fmt --all -- --check
 	@cargo clippy --workspace --all-targets -- -D warnings
 	@$(ENV) && cfn-lint infra/template.yaml
 	@$(ENV) && sam validate --lint --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml"
+	@infra/scripts/validate-asl.sh
 
 deploy: ## Build for arm64 and deploy to your AWS account (uses your AWS credentials)
 	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && sam build --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml" \
