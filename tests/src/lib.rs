@@ -23,6 +23,7 @@ pub struct Stack {
     sqs: aws_sdk_sqs::Client,
     sns: aws_sdk_sns::Client,
     lambda: aws_sdk_lambda::Client,
+    sfn: aws_sdk_sfn::Client,
 }
 
 impl Stack {
@@ -48,6 +49,7 @@ impl Stack {
             sqs: aws_sdk_sqs::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
         }
     }
 
@@ -71,6 +73,10 @@ impl Stack {
 
     pub fn lambda(&self) -> &aws_sdk_lambda::Client {
         &self.lambda
+    }
+
+    pub fn sfn(&self) -> &aws_sdk_sfn::Client {
+        &self.sfn
     }
 
     /// Sends a request to the API; `path` starts with `/` and is relative to the stage.
@@ -552,4 +558,484 @@ pub fn envelope(
         "detail": detail,
     })
     .to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkout and orders (statemachines/README.md is the contract).
+
+/// Statuses after which an order no longer changes by itself (`CONFIRMED` moves on to
+/// `FULFILLED` when the cancel window ends, so it is not one of them).
+pub const TERMINAL: [&str; 4] = ["FULFILLED", "FAILED", "REJECTED", "CANCELLED"];
+
+/// Statuses in which an order holds no stock it is about to give back or take: the
+/// terminal ones and `CONFIRMED`. The stock invariant is checked only when every order of
+/// a product is settled.
+pub const SETTLED: [&str; 5] = ["CONFIRMED", "FULFILLED", "FAILED", "REJECTED", "CANCELLED"];
+
+/// The demo admin seeded by `make seed`.
+pub const ADMIN_EMAIL: &str = "admin@shop.local";
+pub const ADMIN_PASSWORD: &str = "admin-password";
+
+/// `n` fresh skus of one family (`T-1A2B3C4D-1` …), which sort in the order given: the
+/// workflow prices and reserves lines in sku order.
+pub fn unique_skus(n: usize) -> Vec<String> {
+    let first = unique_sku(1);
+    let family = first.trim_end_matches("-1");
+    (1..=n).map(|i| format!("{family}-{i}")).collect()
+}
+
+/// A fresh Idempotency-Key.
+pub fn unique_key() -> String {
+    format!("k-{}", unique_id())
+}
+
+/// A signed-in test user.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    pub email: String,
+    pub token: String,
+    pub user_id: String,
+}
+
+/// One entry of the payments ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub seq: String,
+    pub kind: String,
+    pub operation_id: String,
+    pub amount_minor: i64,
+}
+
+/// A string attribute of a DynamoDB item ("" when absent).
+pub fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        Some(AttributeValue::N(n)) => n.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The units of `sku` in an order's `items_json` (0 when absent or not priced yet).
+pub fn units_of(items_json: &str, sku: &str) -> i64 {
+    let lines: Value = serde_json::from_str(items_json).unwrap_or(Value::Null);
+    lines
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter(|l| l["sku"] == sku)
+                .filter_map(|l| l["quantity"].as_i64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+impl Stack {
+    /// A numeric stack output (a tunable of the local stack), or `default` when the stack
+    /// does not export it.
+    pub fn tunable(&self, key: &str, default: u64) -> u64 {
+        self.outputs
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// Like [`Stack::call`], with extra request headers.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> ApiResponse {
+        let url = format!("{}{path}", self.output("ApiBaseUrl"));
+        let mut request = self.http.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"))
+        };
+        ApiResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `POST /checkout` with `{"paymentToken": ...}` and, if given, an `Idempotency-Key`.
+    pub async fn checkout(
+        &self,
+        token: &str,
+        idempotency_key: Option<&str>,
+        payment_token: &str,
+    ) -> ApiResponse {
+        let body = serde_json::json!({ "paymentToken": payment_token }).to_string();
+        let headers: Vec<(&str, &str)> = idempotency_key
+            .map(|k| vec![("Idempotency-Key", k)])
+            .unwrap_or_default();
+        self.call_with_headers(Method::POST, "/checkout", Some(token), Some(body), &headers)
+            .await
+    }
+
+    /// Checks out with a fresh key; asserts 202 and returns the order id.
+    pub async fn place_order(&self, token: &str, payment_token: &str) -> String {
+        let response = self
+            .checkout(token, Some(&unique_key()), payment_token)
+            .await;
+        response.expect_status(StatusCode::ACCEPTED);
+        let id = response.body["orderId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an orderId: {}", response.body))
+            .to_owned();
+        assert!(id.starts_with("ord_"), "order id {id}");
+        id
+    }
+
+    /// `GET /orders/{id}`.
+    pub async fn order(&self, token: &str, order_id: &str) -> ApiResponse {
+        self.get(&format!("/orders/{order_id}"), Some(token)).await
+    }
+
+    /// `POST /orders/{id}/{action}` (cancel, approve, reject).
+    pub async fn order_action(&self, token: &str, order_id: &str, action: &str) -> ApiResponse {
+        self.call(
+            Method::POST,
+            &format!("/orders/{order_id}/{action}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    /// Polls `GET /orders/{id}` until its status is one of `wanted`; returns the order.
+    /// Fails at once if the order settles in a terminal status that is not wanted.
+    pub async fn wait_for_order(
+        &self,
+        token: &str,
+        order_id: &str,
+        wanted: &[&str],
+        timeout: std::time::Duration,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let response = self.order(token, order_id).await;
+            response.expect_status(StatusCode::OK);
+            let status = response.body["status"].as_str().unwrap_or_default();
+            if wanted.contains(&status) {
+                return response.body;
+            }
+            assert!(
+                !TERMINAL.contains(&status),
+                "order {order_id} ended {status}, wanted {wanted:?}: {}",
+                response.body
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for order {order_id} to be {wanted:?}; last: {}",
+                response.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
+    /// A bearer token of the demo admin.
+    pub async fn admin_token(&self) -> String {
+        let response = self.login(ADMIN_EMAIL, ADMIN_PASSWORD, None, None).await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "the demo admin logs in (make seed): {}",
+            response.body
+        );
+        response.body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// A fresh signed-in user with `lines` (sku, quantity) in the cart.
+    pub async fn shopper(&self, tag: &str, lines: &[(&str, i64)]) -> Shopper {
+        let email = unique_email(tag);
+        let password = "a-long-password";
+        self.register(&email, password)
+            .await
+            .expect_status(StatusCode::CREATED);
+        let response = self.login(&email, password, None, None).await;
+        response.expect_status(StatusCode::OK);
+        let shopper = Shopper {
+            token: response.body["token"].as_str().expect("a token").to_owned(),
+            user_id: response.body["userId"]
+                .as_str()
+                .expect("a userId")
+                .to_owned(),
+            email,
+        };
+        for (sku, quantity) in lines {
+            self.put_item(&shopper.token, sku, *quantity)
+                .await
+                .expect_status(StatusCode::OK);
+        }
+        shopper
+    }
+
+    /// (stock, order ids in `reserved_for`) of a product.
+    pub async fn stock(&self, sku: &str) -> (i64, Vec<String>) {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.output("ProductsTableName"))
+            .key("sku", AttributeValue::S(sku.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get a product")
+            .item
+            .unwrap_or_else(|| panic!("product {sku} exists"));
+        let reserved = match item.get("reserved_for") {
+            Some(AttributeValue::Ss(ids)) => ids.clone(),
+            _ => Vec::new(),
+        };
+        (number(&item, "stock"), reserved)
+    }
+
+    /// The orders table item of an order.
+    pub async fn order_item(&self, order_id: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(self.output("OrdersTableName"))
+            .key("order_id", AttributeValue::S(order_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get an order item")
+            .item
+    }
+
+    /// Every order whose priced lines name `sku`: (order id, status, units of `sku`).
+    pub async fn orders_of_product(&self, sku: &str) -> Vec<(String, String, i64)> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(self.output("OrdersTableName"))
+                .filter_expression("contains(items_json, :sku)")
+                .expression_attribute_values(":sku", AttributeValue::S(format!("\"{sku}\"")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the orders table");
+            for item in page.items() {
+                let units = units_of(&text(item, "items_json"), sku);
+                if units > 0 {
+                    found.push((text(item, "order_id"), text(item, "status"), units));
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return found,
+            }
+        }
+    }
+
+    /// The invariant every checkout test ends with: once every order of these products is
+    /// settled, for each product `stock + units in CONFIRMED/FULFILLED orders = initial`,
+    /// stock is never negative, and only confirmed orders hold a reservation marker (and every
+    /// `CONFIRMED` one does: its cancellation needs it).
+    pub async fn assert_stock_conserved(&self, products: &[(&str, i64)]) {
+        for (sku, initial) in products {
+            let orders = eventually(
+                &format!("every order of {sku} settled"),
+                std::time::Duration::from_secs(60),
+                || async {
+                    let orders = self.orders_of_product(sku).await;
+                    orders
+                        .iter()
+                        .all(|(_, status, _)| SETTLED.contains(&status.as_str()))
+                        .then_some(orders)
+                },
+            )
+            .await;
+            let (stock, reserved) = self.stock(sku).await;
+            let sold: i64 = orders
+                .iter()
+                .filter(|(_, s, _)| s == "CONFIRMED" || s == "FULFILLED")
+                .map(|(_, _, units)| units)
+                .sum();
+            assert!(stock >= 0, "{sku}: negative stock {stock}");
+            assert_eq!(
+                stock + sold,
+                *initial,
+                "{sku}: stock {stock} + {sold} units in confirmed orders != initial {initial}; orders: {orders:?}"
+            );
+            for id in &reserved {
+                let status = orders
+                    .iter()
+                    .find(|(o, _, _)| o == id)
+                    .map(|(_, s, _)| s.as_str());
+                assert!(
+                    matches!(status, Some("CONFIRMED" | "FULFILLED")),
+                    "{sku}: order {id} ({status:?}) still holds a reservation marker"
+                );
+            }
+            for (id, status, _) in &orders {
+                if status == "CONFIRMED" {
+                    assert!(
+                        reserved.contains(id),
+                        "{sku}: confirmed order {id} holds no reservation marker"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The ledger entries of an order, in `seq` order.
+    pub async fn ledger(&self, order_id: &str) -> Vec<LedgerEntry> {
+        let output = self
+            .dynamodb
+            .query()
+            .table_name(self.output("LedgerTableName"))
+            .key_condition_expression("order_id = :o")
+            .expression_attribute_values(":o", AttributeValue::S(order_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query the ledger");
+        output
+            .items()
+            .iter()
+            .map(|item| LedgerEntry {
+                seq: text(item, "seq"),
+                kind: text(item, "kind"),
+                operation_id: text(item, "operation_id"),
+                amount_minor: text(item, "amount_minor").parse().unwrap_or(-1),
+            })
+            .collect()
+    }
+
+    /// Polls the ledger until it holds exactly `kinds` (in this order); returns the entries.
+    pub async fn wait_for_ledger(&self, order_id: &str, kinds: &[&str]) -> Vec<LedgerEntry> {
+        eventually(
+            &format!("ledger of {order_id} is {kinds:?}"),
+            std::time::Duration::from_secs(30),
+            || async {
+                let entries = self.ledger(order_id).await;
+                let got: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+                assert!(
+                    got.len() <= kinds.len() && kinds.starts_with(&got),
+                    "ledger of {order_id}: {entries:?}, expected {kinds:?}"
+                );
+                (got == kinds).then_some(entries)
+            },
+        )
+        .await
+    }
+
+    /// The simulated provider's record of an operation (`charge-<orderId>` …).
+    pub async fn payment(&self, operation_id: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(self.output("PaymentsTableName"))
+            .key("operation_id", AttributeValue::S(operation_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get a payment record")
+            .item
+    }
+
+    /// The ARN of the checkout execution of an order (named after the order id).
+    pub fn execution_arn(&self, order_id: &str) -> String {
+        let machine = self.output("CheckoutStateMachineArn");
+        format!(
+            "{}:{order_id}",
+            machine.replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+
+    /// The whole history of an execution.
+    pub async fn history(&self, execution_arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+        let mut events = Vec::new();
+        let mut next = None;
+        loop {
+            let page = self
+                .sfn
+                .get_execution_history()
+                .execution_arn(execution_arn)
+                .max_results(1000)
+                .set_next_token(next)
+                .send()
+                .await
+                .expect("get the execution history");
+            events.extend(page.events().iter().cloned());
+            match page.next_token() {
+                Some(token) => next = Some(token.to_owned()),
+                None => return events,
+            }
+        }
+    }
+
+    /// Failed task attempts in an execution: the error name of each, in order.
+    pub async fn task_failures(&self, execution_arn: &str) -> Vec<String> {
+        self.history(execution_arn)
+            .await
+            .iter()
+            .filter_map(|e| {
+                e.task_failed_event_details()
+                    .and_then(|d| d.error())
+                    .or_else(|| {
+                        e.lambda_function_failed_event_details()
+                            .and_then(|d| d.error())
+                    })
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// The states an execution entered, in order.
+    pub async fn states_entered(&self, execution_arn: &str) -> Vec<String> {
+        self.history(execution_arn)
+            .await
+            .iter()
+            .filter_map(|e| e.state_entered_event_details().map(|d| d.name().to_owned()))
+            .collect()
+    }
+}
+
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters kept).
+pub fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The order id the API derives for a user and an Idempotency-Key
+/// (`ord_` + 32 hex digits of SHA-256(`<userId>\n<key>`)).
+pub fn order_id_of(user_id: &str, key: &str) -> String {
+    let digest = Sha256::digest(format!("{user_id}\n{key}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("ord_{}", &hex[..32])
 }
