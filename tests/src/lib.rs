@@ -991,20 +991,37 @@ impl Stack {
         }
     }
 
-    /// Failed task attempts in an execution: the error name of each, in order.
-    pub async fn task_failures(&self, execution_arn: &str) -> Vec<String> {
-        self.history(execution_arn)
+    /// Failed task attempts in an execution, in order: (state, error name). A failure
+    /// belongs to the state entered last before it (tasks outside Maps run one at a time).
+    pub async fn task_failures(&self, execution_arn: &str) -> Vec<(String, String)> {
+        let mut state = String::new();
+        let mut failures = Vec::new();
+        for event in self.history(execution_arn).await {
+            if let Some(entered) = event.state_entered_event_details() {
+                state = entered.name().to_owned();
+            }
+            let error = event
+                .task_failed_event_details()
+                .and_then(|d| d.error())
+                .or_else(|| {
+                    event
+                        .lambda_function_failed_event_details()
+                        .and_then(|d| d.error())
+                });
+            if let Some(error) = error {
+                failures.push((state.clone(), error.to_owned()));
+            }
+        }
+        failures
+    }
+
+    /// The error names of the failed attempts of one state of an execution.
+    pub async fn failures_of(&self, execution_arn: &str, state: &str) -> Vec<String> {
+        self.task_failures(execution_arn)
             .await
-            .iter()
-            .filter_map(|e| {
-                e.task_failed_event_details()
-                    .and_then(|d| d.error())
-                    .or_else(|| {
-                        e.lambda_function_failed_event_details()
-                            .and_then(|d| d.error())
-                    })
-                    .map(str::to_owned)
-            })
+            .into_iter()
+            .filter(|(s, _)| s == state)
+            .map(|(_, e)| e)
             .collect()
     }
 

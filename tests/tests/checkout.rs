@@ -78,7 +78,12 @@ async fn a_paid_order_is_confirmed_then_fulfilled() {
     let ledger = stack.wait_for_ledger(&id, &["PaymentCaptured"]).await;
     assert_eq!(ledger[0].operation_id, format!("charge-{id}"));
     assert_eq!(ledger[0].amount_minor, 3_399);
-    assert!(stack.payment(&format!("charge-{id}")).await.is_some());
+    let charge = stack
+        .payment(&format!("charge-{id}"))
+        .await
+        .expect("the provider's charge record");
+    assert!(!text(&charge, "charge_id").is_empty(), "{charge:?}");
+    assert_eq!(text(&charge, "amount_minor"), "3399");
     assert!(
         stack
             .task_failures(&stack.execution_arn(&id))
@@ -124,7 +129,9 @@ async fn a_declined_payment_fails_the_order_and_releases_the_stock() {
     assert_eq!(order["failureReason"], "PAYMENT_DECLINED", "{order}");
     // A decline is permanent: one attempt, no retry.
     assert_eq!(
-        stack.task_failures(&stack.execution_arn(&id)).await,
+        stack
+            .failures_of(&stack.execution_arn(&id), "ChargePayment")
+            .await,
         ["PaymentDeclined"]
     );
     assert_eq!(stack.stock(&sku).await, (4, vec![]));
@@ -155,10 +162,18 @@ async fn transient_provider_failures_are_retried_then_the_charge_succeeds() {
         .await;
     // The history shows the two failed attempts that the Retry absorbed.
     assert_eq!(
-        stack.task_failures(&stack.execution_arn(&id)).await,
+        stack
+            .failures_of(&stack.execution_arn(&id), "ChargePayment")
+            .await,
         ["PaymentProviderUnavailable", "PaymentProviderUnavailable"]
     );
-    // Retried, yet charged once.
+    // Retried, yet charged once: three attempts at the provider, one capture.
+    let charge = stack
+        .payment(&format!("charge-{id}"))
+        .await
+        .expect("the provider's charge record");
+    assert_eq!(text(&charge, "attempts"), "3", "{charge:?}");
+    assert!(!text(&charge, "charge_id").is_empty(), "{charge:?}");
     let ledger = stack.wait_for_ledger(&id, &["PaymentCaptured"]).await;
     assert_eq!(ledger[0].amount_minor, 1_234);
     assert_eq!(stack.stock(&sku).await.0, 2);
@@ -180,7 +195,7 @@ async fn a_provider_that_stays_down_fails_the_order_and_compensates() {
     assert_eq!(order["failureReason"], "PAYMENT_UNAVAILABLE", "{order}");
     let arn = stack.execution_arn(&id);
     let attempts = 1 + stack.tunable("PaymentRetryMaxAttempts", 3);
-    let failures = stack.task_failures(&arn).await;
+    let failures = stack.failures_of(&arn, "ChargePayment").await;
     assert_eq!(
         failures,
         vec!["PaymentProviderUnavailable"; usize::try_from(attempts).unwrap()],
@@ -194,6 +209,11 @@ async fn a_provider_that_stays_down_fails_the_order_and_compensates() {
     }
     assert_eq!(stack.stock(&skus[0]).await, (6, vec![]));
     assert_eq!(stack.stock(&skus[1]).await, (2, vec![]));
+    let charge = stack.payment(&format!("charge-{id}")).await;
+    assert!(
+        charge.as_ref().is_none_or(|c| !c.contains_key("charge_id")),
+        "never captured: {charge:?}"
+    );
     assert!(
         stack
             .ledger(&id)
@@ -641,7 +661,7 @@ async fn order_placed_reaches_audit_and_analytics_and_revenue_is_counted_once() 
             .expect("send to the analytics queue");
     }
     eventually("the copy is counted", Duration::from_secs(30), || async {
-        (stack.counter(&day, "revenue").await > 0).then_some(())
+        (stack.counter(&day, "revenue_minor").await > 0).then_some(())
     })
     .await;
     eventually(
@@ -651,7 +671,7 @@ async fn order_placed_reaches_audit_and_analytics_and_revenue_is_counted_once() 
     )
     .await;
     assert_eq!(
-        stack.counter(&day, "revenue").await,
+        stack.counter(&day, "revenue_minor").await,
         8_642,
         "revenue counted once"
     );

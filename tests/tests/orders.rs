@@ -232,6 +232,11 @@ async fn cancel_inside_the_window_refunds_and_restocks_with_ledger_entries_in_or
     assert_eq!(ledger[1].operation_id, format!("refund-{id}"));
     assert_eq!(ledger[0].amount_minor, 5_997);
     assert_eq!(ledger[1].amount_minor, 5_997);
+    let refund = stack
+        .payment(&format!("refund-{id}"))
+        .await
+        .expect("the provider's refund record");
+    assert_eq!(shop_tests::text(&refund, "amount_minor"), "5997");
 
     // A second cancel changes nothing.
     let again = stack.order_action(&shopper.token, &id, "cancel").await;
