@@ -50,10 +50,10 @@ async fn checkout_needs_an_idempotency_key_and_a_known_payment_token() {
     stack.create_product(&sku, 500, 5).await;
     let shopper = stack.shopper("badreq", &[(&sku, 1)]).await;
 
-    let response = stack.checkout(&shopper.token, None, "tok_ok").await;
-    response.expect_status(StatusCode::BAD_REQUEST);
-    let code = response.body["error"]["code"].as_str().unwrap_or_default();
-    assert!(code.contains("IDEMPOTENCY"), "{}", response.body);
+    stack
+        .checkout(&shopper.token, None, "tok_ok")
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "IDEMPOTENCY_KEY_REQUIRED");
 
     let key = unique_key();
     stack
@@ -118,15 +118,17 @@ async fn another_users_order_is_not_found_and_only_admins_approve() {
         .await;
 
     let response = stack.order(&other.token, &id).await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND, "{}", response.body);
+    response.expect_error(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND");
     assert!(!response.body.to_string().contains(&owner.email));
-    let response = stack.order_action(&other.token, &id, "cancel").await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND, "{}", response.body);
+    stack
+        .order_action(&other.token, &id, "cancel")
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND");
     // An id nobody has is the same answer.
-    let response = stack
+    stack
         .order(&owner.token, "ord_00000000000000000000000000000000")
-        .await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND, "{}", response.body);
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND");
     // Anonymous: not signed in.
     let response = stack.get(&format!("/orders/{id}"), None).await;
     assert_eq!(
@@ -137,8 +139,10 @@ async fn another_users_order_is_not_found_and_only_admins_approve() {
     );
     // Approving is for admins only, whoever owns the order.
     for token in [&owner.token, &other.token] {
-        let response = stack.order_action(token, &id, "approve").await;
-        assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.body);
+        stack
+            .order_action(token, &id, "approve")
+            .await
+            .expect_error(StatusCode::FORBIDDEN, "FORBIDDEN");
     }
 }
 
@@ -198,7 +202,7 @@ async fn orders_are_listed_newest_first_with_paging() {
     let bad = stack
         .get("/orders?cursor=not-a-cursor", Some(&shopper.token))
         .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    bad.expect_error(StatusCode::BAD_REQUEST, "INVALID_CURSOR");
 }
 
 #[tokio::test]
@@ -239,13 +243,10 @@ async fn cancel_inside_the_window_refunds_and_restocks_with_ledger_entries_in_or
     assert_eq!(shop_tests::text(&refund, "amount_minor"), "5997");
 
     // A second cancel changes nothing.
-    let again = stack.order_action(&shopper.token, &id, "cancel").await;
-    assert!(
-        again.status == StatusCode::ACCEPTED || again.status == StatusCode::CONFLICT,
-        "{}: {}",
-        again.status,
-        again.body
-    );
+    stack
+        .order_action(&shopper.token, &id, "cancel")
+        .await
+        .expect_error(StatusCode::CONFLICT, "ORDER_NOT_CANCELLABLE");
 
     // When the window ends, fulfilment does not ship a cancelled order.
     let window = Duration::from_secs(stack.tunable("CancelWindowSeconds", 8) + 3);
@@ -266,13 +267,10 @@ async fn cancel_after_fulfilment_is_refused() {
     stack
         .wait_for_order(&shopper.token, &id, &["FULFILLED"], SETTLE)
         .await;
-    let response = stack.order_action(&shopper.token, &id, "cancel").await;
-    response.expect_status(StatusCode::CONFLICT);
-    assert!(
-        response.body["error"]["code"].is_string(),
-        "{}",
-        response.body
-    );
+    stack
+        .order_action(&shopper.token, &id, "cancel")
+        .await
+        .expect_error(StatusCode::CONFLICT, "ORDER_ALREADY_FULFILLED");
     let order = stack.order(&shopper.token, &id).await;
     assert_eq!(order.body["status"], "FULFILLED");
     assert_eq!(stack.stock(&sku).await.0, 0);
