@@ -80,8 +80,11 @@ where
         order_id = %order_id,
         correlation_id = %correlation_id,
     );
+    // Boxed: the stores' SDK futures are deep, and nesting them in the runtime's service
+    // future overflows the compiler's layout query depth.
+    let future = Box::pin(step(input));
     async move {
-        match step(input).await {
+        match future.await {
             Ok(output) => {
                 tracing::info!("step succeeded");
                 Ok(output)

@@ -29,12 +29,35 @@ enum Kind {
     Api(&'static [Route]),
     Authorizer,
     Consumer,
+    /// An SQS FIFO consumer: records also carry `MessageGroupId` and `SequenceNumber`.
+    FifoConsumer,
+    /// A Lambda step of the checkout workflow: plain JSON input.
+    Step(fn(serde_json::Value) -> Result<(), String>),
+}
+
+fn pricing_input(input: serde_json::Value) -> Result<(), String> {
+    let request =
+        shop_core::pricing::PricingRequest::from_value(input).map_err(|e| e.to_string())?;
+    match request.cart() {
+        Ok(_) | Err(shop_core::pricing::PricingStepError::CartEmpty) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn payment_input(input: serde_json::Value) -> Result<(), String> {
+    shop_core::payment::PaymentRequest::from_value(input)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn kind_of(function: &str) -> Result<Kind, String> {
     match function {
         "authorizer" => Ok(Kind::Authorizer),
         "audit-log" | "analytics" | "fraud-detector" | "notifier" => Ok(Kind::Consumer),
+        "approvals" | "fulfilment" => Ok(Kind::Consumer),
+        "ledger" => Ok(Kind::FifoConsumer),
+        "pricing" => Ok(Kind::Step(pricing_input)),
+        "payment" => Ok(Kind::Step(payment_input)),
         _ => routes_of(function)
             .map(Kind::Api)
             .ok_or_else(|| format!("events/{function}: no such function")),
@@ -71,13 +94,29 @@ fn every_event_deserialises_and_routes() -> Result<(), Box<dyn std::error::Error
                     checked += 1;
                     continue;
                 }
-                Kind::Consumer => {
+                Kind::Consumer | Kind::FifoConsumer => {
                     let event: SqsEvent = serde_json::from_str(&text)
                         .map_err(|e| format!("{}: {e}", file.display()))?;
                     assert!(!event.records.is_empty(), "{}", file.display());
                     for record in &event.records {
                         parse_record(record).map_err(|e| format!("{}: {e}", file.display()))?;
+                        if matches!(kind, Kind::FifoConsumer) {
+                            for attribute in ["MessageGroupId", "SequenceNumber"] {
+                                assert!(
+                                    record.attributes.contains_key(attribute),
+                                    "{}: FIFO record without {attribute}",
+                                    file.display()
+                                );
+                            }
+                        }
                     }
+                    checked += 1;
+                    continue;
+                }
+                Kind::Step(check) => {
+                    let input: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    check(input).map_err(|e| format!("{}: {e}", file.display()))?;
                     checked += 1;
                     continue;
                 }

@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod fraud;
+pub mod ledger;
 pub mod notifier;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

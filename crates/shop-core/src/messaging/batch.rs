@@ -65,7 +65,7 @@ pub fn parse_record(record: &SqsMessage) -> Result<EventEnvelope, ProcessError> 
     Ok(EventEnvelope::from_json(body)?)
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -6,6 +6,7 @@ pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 mod batch;
 mod consumer;
 mod envelope;
+mod fifo;
 mod idempotency;
 mod publisher;
 
@@ -14,6 +15,7 @@ pub use batch::{
     process_records,
 };
 pub use consumer::{IdempotencyConfig, run_sqs_consumer};
+pub use fifo::{FifoRecord, process_fifo_records};
 pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope, EventType, new_event_id};
 pub use idempotency::{
     Claim, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore, Idempotent,

@@ -37,7 +37,7 @@ pub use store::{
 };
 
 use crate::clock::Clock;
-use crate::domain::Money;
+use crate::domain::{Money, PaymentToken};
 use crate::step::{StepError, error_types};
 use crate::store::StoreError;
 
@@ -74,37 +74,6 @@ impl From<StoreError> for PaymentError {
     }
 }
 
-/// The simulated provider's tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SimulatedToken {
-    /// `tok_ok`: succeeds.
-    Ok,
-    /// `tok_declined`: declined.
-    Declined,
-    /// `tok_flaky_N`: unavailable on the first N attempts.
-    Flaky(u32),
-    /// `tok_down`: always unavailable.
-    Down,
-}
-
-impl SimulatedToken {
-    /// Parses a token; `None` for anything that is not one of the provider's tokens.
-    pub fn parse(token: &str) -> Option<Self> {
-        match token {
-            "tok_ok" => Some(Self::Ok),
-            "tok_declined" => Some(Self::Declined),
-            "tok_down" => Some(Self::Down),
-            _ => {
-                let n = token.strip_prefix("tok_flaky_")?;
-                match n.as_bytes() {
-                    [d @ b'1'..=b'9'] => Some(Self::Flaky(u32::from(d - b'0'))),
-                    _ => None,
-                }
-            }
-        }
-    }
-}
-
 /// A charge request.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,7 +82,7 @@ pub struct ChargeRequest {
     pub order_id: String,
     /// `charge-<orderId>`: the key the charge is recorded under.
     pub operation_id: String,
-    /// One of the simulated provider's tokens.
+    /// One of the simulated provider's tokens ([`PaymentToken`]).
     pub payment_token: String,
     /// The checkout's idempotency key (recorded with the charge).
     #[serde(default)]
@@ -233,33 +202,30 @@ impl<S: PaymentStore> SimulatedProvider<S> {
 
 impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
     async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
-        let token = SimulatedToken::parse(&request.payment_token).ok_or_else(|| {
-            PaymentError::InvalidRequest(format!(
-                "unknown payment token {:?}",
-                request.payment_token
-            ))
-        })?;
+        let token = PaymentToken::parse(&request.payment_token)
+            .map_err(|e| PaymentError::InvalidRequest(e.to_string()))?;
         if let Some(first) = self.store.get_charge(&request.operation_id).await? {
             tracing::info!(charge_id = %first.charge_id, "already charged: returning the first charge");
             return Ok(first.into_charge(&request.operation_id));
         }
         match token {
-            SimulatedToken::Ok => {}
-            SimulatedToken::Declined => {
+            PaymentToken::Ok => {}
+            PaymentToken::Declined => {
                 return Err(PaymentError::Declined(
                     "the card issuer refused the charge".to_owned(),
                 ));
             }
-            SimulatedToken::Down => {
+            PaymentToken::Down => {
                 return Err(PaymentError::Unavailable(
                     "the provider does not answer".to_owned(),
                 ));
             }
-            SimulatedToken::Flaky(failures) => {
+            PaymentToken::Flaky(failures) => {
                 let attempt = self
                     .store
                     .count_attempt(&request.operation_id, self.clock.now())
                     .await?;
+                let failures = u32::from(failures);
                 tracing::info!(attempt, failures, "flaky provider attempt");
                 if attempt <= failures {
                     return Err(PaymentError::Unavailable(format!(

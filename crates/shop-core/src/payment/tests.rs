@@ -37,37 +37,6 @@ fn json(result: Result<PaymentResponse, PaymentError>) -> serde_json::Value {
         .unwrap_or_default()
 }
 
-#[test]
-fn parses_the_tokens_of_the_contract() {
-    assert_eq!(SimulatedToken::parse("tok_ok"), Some(SimulatedToken::Ok));
-    assert_eq!(
-        SimulatedToken::parse("tok_declined"),
-        Some(SimulatedToken::Declined)
-    );
-    assert_eq!(
-        SimulatedToken::parse("tok_down"),
-        Some(SimulatedToken::Down)
-    );
-    assert_eq!(
-        SimulatedToken::parse("tok_flaky_1"),
-        Some(SimulatedToken::Flaky(1))
-    );
-    assert_eq!(
-        SimulatedToken::parse("tok_flaky_9"),
-        Some(SimulatedToken::Flaky(9))
-    );
-    for bad in [
-        "",
-        "tok_flaky_0",
-        "tok_flaky_10",
-        "tok_flaky_",
-        "tok_OK",
-        "card",
-    ] {
-        assert_eq!(SimulatedToken::parse(bad), None, "{bad}");
-    }
-}
-
 #[tokio::test]
 async fn ok_charges_once_and_a_retry_returns_the_first_charge() {
     let step = step();
