@@ -12,6 +12,7 @@ pub mod auth;
 pub mod aws;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod consumers;
@@ -25,6 +26,7 @@ pub mod session;
 pub mod step;
 pub mod store;
 pub mod telemetry;
+pub mod workflow;
 
 #[cfg(test)]
 mod test_support;

@@ -21,6 +21,8 @@ fn routes_of(function: &str) -> Option<&'static [Route]> {
         "catalog-api" => Some(shop_core::catalog::ROUTES),
         "cart-api" => Some(shop_core::cart::ROUTES),
         "auth-api" => Some(shop_core::auth::api::ROUTES),
+        "checkout-api" => Some(shop_core::checkout::ROUTES),
+        "orders-api" => Some(shop_core::orders::api::ROUTES),
         _ => None,
     }
 }

@@ -1,3 +1,38 @@
-//! Placeholder while the handler is being written.
+//! orders-api Lambda: wiring only. The handler lives in `shop_core::orders::api`.
 
-fn main() {}
+use lambda_http::{Error, Request, service_fn};
+use shop_core::auth::DynamoUserStore;
+use shop_core::config::env_required;
+use shop_core::orders::api::FUNCTION_NAME;
+use shop_core::orders::{DynamoOrderStore, OrdersApi};
+use shop_core::store::DynamoSessionStore;
+use shop_core::telemetry;
+use shop_core::workflow::SfnWorkflows;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init(FUNCTION_NAME);
+    let setting = |name| {
+        env_required(name).inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))
+    };
+    let orders_table = setting("ORDERS_TABLE")?;
+    let sessions_table = setting("SESSIONS_TABLE")?;
+    // Signed-in sessions are checked for account locks.
+    let users_table = setting("USERS_TABLE")?;
+    let cancel_state_machine_arn = setting("CANCEL_ORDER_STATE_MACHINE_ARN")?;
+    // Built once per execution environment; no network calls or CA bundle reads in init.
+    let sdk_config = shop_core::aws::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let api = OrdersApi::new(
+        DynamoOrderStore::new(dynamodb.clone(), orders_table),
+        SfnWorkflows::new(aws_sdk_sfn::Client::new(&sdk_config)),
+        DynamoSessionStore::new(dynamodb.clone(), sessions_table),
+        DynamoUserStore::new(dynamodb, users_table),
+        cancel_state_machine_arn,
+    );
+    let api = &api;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Error>(api.handle(req).await)
+    }))
+    .await
+}

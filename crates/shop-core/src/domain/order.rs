@@ -402,15 +402,14 @@ impl Order {
     }
 }
 
-/// Formats epoch milliseconds as RFC 3339 UTC (fraction only when not whole seconds).
+/// Formats epoch milliseconds as RFC 3339 UTC, always with three fraction digits
+/// (`2026-11-23T04:45:00.250Z`), so that the strings sort like the times.
 pub fn rfc3339_millis(epoch_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| epoch_ms.to_string())
+    let seconds = crate::clock::rfc3339(epoch_ms.div_euclid(1000));
+    match seconds.strip_suffix('Z') {
+        Some(whole) => format!("{whole}.{:03}Z", epoch_ms.rem_euclid(1000)),
+        None => seconds,
+    }
 }
 
 #[cfg(test)]
@@ -531,8 +530,8 @@ mod tests {
         let json = serde_json::to_value(order.view()).unwrap_or_default();
         assert_eq!(json["orderId"], id.as_str());
         assert_eq!(json["status"], "FAILED");
-        assert_eq!(json["createdAt"], "2026-11-23T04:45:00Z");
-        assert_eq!(json["updatedAt"], "2026-11-23T04:45:00.25Z");
+        assert_eq!(json["createdAt"], "2026-11-23T04:45:00.000Z");
+        assert_eq!(json["updatedAt"], "2026-11-23T04:45:00.250Z");
         assert_eq!(json["itemCount"], 2);
         assert_eq!(json["total"]["amount"], 1000);
         assert_eq!(json["items"][0]["unitPrice"]["amount"], 500);

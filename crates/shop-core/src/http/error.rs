@@ -89,6 +89,56 @@ pub enum ApiError {
         /// Attempts made.
         attempts: u32,
     },
+    /// The route needs a signed-in user; this session is anonymous.
+    #[error("sign in to do this: anonymous sessions cannot {0}")]
+    LoginRequired(&'static str),
+    /// Signed in, but without the role this route needs.
+    #[error("{0}")]
+    Forbidden(String),
+    /// `POST /checkout` without an `Idempotency-Key` header.
+    #[error(
+        "the Idempotency-Key header is required: send a unique key per order and reuse it on retries"
+    )]
+    IdempotencyKeyRequired,
+    /// An `Idempotency-Key` that is not 1–64 characters of `A-Za-z0-9_-`.
+    #[error("{0}")]
+    InvalidIdempotencyKey(String),
+    /// A payment token the simulated provider does not know.
+    #[error("{0}")]
+    InvalidPaymentToken(String),
+    /// An `Idempotency-Key` used before with a different request body.
+    #[error(
+        "this Idempotency-Key was already used for a different request (order {0}); use a new key for a new order"
+    )]
+    IdempotencyKeyReused(String),
+    /// The checkout workflow could not be started; the order stays `PENDING`.
+    #[error("checkout could not be started right now; retry with the same Idempotency-Key")]
+    CheckoutUnavailable,
+    /// The cancel workflow could not be started; the order stays `CANCELLING`.
+    #[error("the cancellation could not be started right now; retry the request")]
+    CancelUnavailable,
+    /// No such order, or not the caller's.
+    #[error("order {0} does not exist")]
+    OrderNotFound(String),
+    /// Cancelling an order that has shipped.
+    #[error("order {0} has already been fulfilled and can no longer be cancelled")]
+    OrderAlreadyFulfilled(String),
+    /// Cancelling an order in a status that cannot be cancelled.
+    #[error("order {order_id} is {status} and cannot be cancelled")]
+    OrderNotCancellable {
+        /// The order.
+        order_id: String,
+        /// Its status.
+        status: &'static str,
+    },
+    /// Approving or rejecting an order that is not waiting for a decision.
+    #[error("order {order_id} is not awaiting approval: {detail}")]
+    OrderNotAwaitingApproval {
+        /// The order.
+        order_id: String,
+        /// Why (its status, or a task that timed out or was answered already).
+        detail: String,
+    },
     /// Something on our side failed; the details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -104,16 +154,28 @@ impl ApiError {
             | Self::InvalidSku(_)
             | Self::InvalidQuantity(_)
             | Self::InvalidLimit(_)
-            | Self::InvalidCursor(_) => StatusCode::BAD_REQUEST,
+            | Self::InvalidCursor(_)
+            | Self::IdempotencyKeyRequired
+            | Self::InvalidIdempotencyKey(_)
+            | Self::InvalidPaymentToken(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::AccountLocked => StatusCode::FORBIDDEN,
-            Self::NotFound { .. } | Self::ProductNotFound(_) => StatusCode::NOT_FOUND,
+            Self::AccountLocked | Self::LoginRequired(_) | Self::Forbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::NotFound { .. } | Self::ProductNotFound(_) | Self::OrderNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::CheckoutUnavailable | Self::CancelUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock { .. }
             | Self::CartFull { .. }
             | Self::CartConflict { .. }
-            | Self::EmailTaken => StatusCode::CONFLICT,
+            | Self::EmailTaken
+            | Self::OrderAlreadyFulfilled(_)
+            | Self::OrderNotCancellable { .. }
+            | Self::OrderNotAwaitingApproval { .. } => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,6 +200,18 @@ impl ApiError {
             Self::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
             Self::CartFull { .. } => "CART_FULL",
             Self::CartConflict { .. } => "CART_CONFLICT",
+            Self::LoginRequired(_) => "LOGIN_REQUIRED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::IdempotencyKeyRequired => "IDEMPOTENCY_KEY_REQUIRED",
+            Self::InvalidIdempotencyKey(_) => "INVALID_IDEMPOTENCY_KEY",
+            Self::InvalidPaymentToken(_) => "INVALID_PAYMENT_TOKEN",
+            Self::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
+            Self::CheckoutUnavailable => "CHECKOUT_UNAVAILABLE",
+            Self::CancelUnavailable => "CANCEL_UNAVAILABLE",
+            Self::OrderNotFound(_) => "ORDER_NOT_FOUND",
+            Self::OrderAlreadyFulfilled(_) => "ORDER_ALREADY_FULFILLED",
+            Self::OrderNotCancellable { .. } => "ORDER_NOT_CANCELLABLE",
+            Self::OrderNotAwaitingApproval { .. } => "ORDER_NOT_AWAITING_APPROVAL",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -5,6 +5,7 @@
 //! made here is a conditional update on the current status, so two writers (a customer
 //! cancelling, `fulfilment` shipping, an admin deciding) can never both win.
 
+pub mod api;
 mod dynamo;
 mod memory;
 
@@ -15,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+pub use api::OrdersApi;
 pub use dynamo::DynamoOrderStore;
 pub use memory::InMemoryOrderStore;
 
@@ -207,4 +209,4 @@ pub fn now_millis(clock: &Clock) -> i64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -207,3 +207,30 @@ async fn approval_token_lands_after_the_workflow_set_awaiting_approval() {
         .and_then(|o| o.approval_token);
     assert_eq!(token.as_deref(), Some("t9"));
 }
+
+/// Stores a session of `user_id` (or an anonymous one) and returns its bearer token.
+pub(crate) async fn sign_in(
+    sessions: &crate::store::InMemorySessionStore,
+    user: Option<(&str, &str)>,
+    now: i64,
+) -> String {
+    use crate::session::{Session, SessionToken};
+    use crate::store::SessionStore as _;
+    let token = SessionToken::generate().unwrap_or_else(|e| unreachable!("{e}"));
+    let session = match user {
+        Some((user_id, role)) => Session::new_for_user(
+            &token,
+            now,
+            3_600,
+            user_id,
+            &format!("{user_id}@example.com"),
+            role,
+        ),
+        None => Session::new_anonymous(&token, now, 3_600),
+    };
+    sessions
+        .create_session(&session)
+        .await
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    token.expose().to_owned()
+}

@@ -1,0 +1,264 @@
+//! checkout-api: `POST /checkout` turns the signed-in user's cart into an order and starts
+//! the checkout workflow for it.
+//!
+//! - `POST /checkout` with `Idempotency-Key: <key>` and `{"paymentToken": "tok_ok"}` →
+//!   202 `{"orderId", "status", "links": {"self", "cancel"}}`
+//!
+//! Exactly once, without a lock: the order id is derived from the user and the key, the
+//! order item is created with a conditional put, and the execution is named after the order
+//! id with an input built only from the stored item. A retry (same key, same body) therefore
+//! finds the same order and asks Step Functions for the same execution again — which either
+//! starts it (the first attempt failed before `StartExecution`) or is
+//! `ExecutionAlreadyExists`. The same key with another body is 422 `IDEMPOTENCY_KEY_REUSED`.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{UserStore, principal_of};
+use crate::clock::Clock;
+use crate::domain::{
+    IdempotencyKey, Order, OrderId, OrderLinks, OrderStatus, PaymentToken, sha256_hex,
+};
+use crate::http::{
+    ApiError, Route, correlation_id, json_response, match_route, parse_json_body, serve,
+};
+use crate::orders::{CreateOutcome, OrderStore, now_millis};
+use crate::store::{SessionStore, cart_pk};
+use crate::workflow::{Started, Workflows, execution_arn_of};
+
+/// Name of the function (log field, crate and binary name).
+pub const FUNCTION_NAME: &str = "checkout-api";
+
+/// Header carrying the client's idempotency key.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The resources this function serves.
+pub const ROUTES: &[Route] = &[Route {
+    resource: "/checkout",
+    methods: &["POST"],
+}];
+
+/// The checkout request body.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckoutBody {
+    payment_token: String,
+}
+
+/// `202 Accepted` body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Accepted<'a> {
+    order_id: &'a OrderId,
+    status: OrderStatus,
+    links: OrderLinks,
+}
+
+/// The checkout execution's input, in a fixed field order (`statemachines/README.md`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionInput<'a> {
+    order_id: &'a str,
+    user_id: &'a str,
+    email: &'a str,
+    cart_key: &'a str,
+    payment_token: &'a str,
+    idempotency_key: &'a str,
+    correlation_id: &'a str,
+}
+
+/// The checkout workflow's input for `order`, built only from the stored item so that a
+/// replayed `StartExecution` sends byte-identical input.
+pub fn execution_input(order: &Order) -> String {
+    let input = ExecutionInput {
+        order_id: order.order_id.as_str(),
+        user_id: &order.user_id,
+        email: &order.email,
+        cart_key: &order.cart_key,
+        payment_token: order.payment_token.as_str(),
+        idempotency_key: order.idempotency_key.as_str(),
+        correlation_id: &order.correlation_id,
+    };
+    // Only strings: serialising cannot fail.
+    serde_json::to_string(&input).unwrap_or_default()
+}
+
+/// The checkout API.
+#[derive(Debug)]
+pub struct CheckoutApi<O, W, S, U> {
+    orders: O,
+    workflows: W,
+    sessions: S,
+    users: U,
+    state_machine_arn: String,
+    clock: Clock,
+}
+
+impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, W, S, U> {
+    /// The API over its stores; orders start executions of `state_machine_arn`.
+    pub fn new(
+        orders: O,
+        workflows: W,
+        sessions: S,
+        users: U,
+        state_machine_arn: impl Into<String>,
+    ) -> Self {
+        Self {
+            orders,
+            workflows,
+            sessions,
+            users,
+            state_machine_arn: state_machine_arn.into(),
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The order store (tests and tools).
+    pub fn orders(&self) -> &O {
+        &self.orders
+    }
+
+    /// The workflows (tests).
+    pub fn workflows(&self) -> &W {
+        &self.workflows
+    }
+
+    /// The session store (tests).
+    pub fn sessions(&self) -> &S {
+        &self.sessions
+    }
+
+    /// Handles one API Gateway request.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        serve(FUNCTION_NAME, &req, |req| self.route(req)).await
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        match_route(ROUTES, req)?;
+        self.checkout(req).await
+    }
+
+    async fn checkout(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = principal_of(req, &self.sessions, &self.users, self.clock.now()).await?;
+        let Some(user_id) = principal.user_id.clone() else {
+            return Err(ApiError::LoginRequired("check out"));
+        };
+        let key = idempotency_key(req)?;
+        let body: CheckoutBody = parse_json_body(req)?;
+        let payment_token = PaymentToken::parse(&body.payment_token)
+            .map_err(|e| ApiError::InvalidPaymentToken(e.to_string()))?;
+        // The canonical body: the parsed body serialised again (key order, spacing and
+        // unknown fields do not change it).
+        let canonical = serde_json::to_string(&body)
+            .map_err(|e| ApiError::Internal(format!("serialising the body: {e}")))?;
+        let request_hash = sha256_hex(canonical.as_bytes());
+        let now = now_millis(&self.clock);
+        let candidate = Order {
+            order_id: OrderId::derive(&user_id, &key),
+            user_id,
+            email: principal.email.clone().unwrap_or_default(),
+            status: OrderStatus::Pending,
+            created_at: now,
+            updated_at: now,
+            idempotency_key: key,
+            request_hash,
+            payment_token,
+            correlation_id: correlation_id(req),
+            cart_key: cart_pk(&principal.cart_id()),
+            execution_arn: None,
+            items: Vec::new(),
+            total: None,
+            item_count: None,
+            charge_id: None,
+            failure_reason: None,
+            approval_token: None,
+            approved_by: None,
+        };
+        let (order, replay) = match self.orders.create(&candidate).await? {
+            CreateOutcome::Created => (candidate, false),
+            CreateOutcome::Exists(existing) => {
+                if existing.request_hash != candidate.request_hash
+                    || existing.user_id != candidate.user_id
+                {
+                    return Err(ApiError::IdempotencyKeyReused(
+                        existing.order_id.to_string(),
+                    ));
+                }
+                (*existing, true)
+            }
+        };
+        tracing::info!(
+            order_id = %order.order_id,
+            order_correlation_id = %order.correlation_id,
+            replay,
+            status = %order.status,
+            "checkout accepted"
+        );
+        self.start_workflow(&order).await?;
+        let body = Accepted {
+            order_id: &order.order_id,
+            status: order.status,
+            links: OrderLinks::of(&order.order_id),
+        };
+        Ok(json_response(StatusCode::ACCEPTED, &body))
+    }
+
+    /// Starts (or finds started) the order's execution and records its ARN.
+    async fn start_workflow(&self, order: &Order) -> Result<(), ApiError> {
+        let name = order.order_id.as_str();
+        let started = self
+            .workflows
+            .start_execution(&self.state_machine_arn, name, &execution_input(order))
+            .await
+            .map_err(|err| {
+                tracing::error!(order_id = %order.order_id, error = %err, "StartExecution failed; the order stays PENDING");
+                ApiError::CheckoutUnavailable
+            })?;
+        let execution_arn = match started {
+            Started::New { execution_arn } => execution_arn,
+            Started::AlreadyExists => {
+                tracing::info!(order_id = %order.order_id, "execution already started");
+                execution_arn_of(&self.state_machine_arn, name)
+            }
+        };
+        if order.execution_arn.as_deref() != Some(execution_arn.as_str())
+            && let Err(err) = self
+                .orders
+                .set_execution_arn(&order.order_id, &execution_arn)
+                .await
+        {
+            // Informational only: the execution is named after the order anyway.
+            tracing::warn!(order_id = %order.order_id, error = %err, "could not record the execution ARN");
+        }
+        Ok(())
+    }
+}
+
+/// The `Idempotency-Key` header: required, 1–64 characters of `A-Za-z0-9_-`.
+fn idempotency_key(req: &Request) -> Result<IdempotencyKey, ApiError> {
+    let value = req
+        .headers()
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .ok_or(ApiError::IdempotencyKeyRequired)?;
+    let text = value.to_str().map_err(|_| {
+        ApiError::InvalidIdempotencyKey(
+            "the Idempotency-Key header must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'"
+                .to_owned(),
+        )
+    })?;
+    if text.is_empty() {
+        return Err(ApiError::IdempotencyKeyRequired);
+    }
+    IdempotencyKey::parse(text).map_err(|e| ApiError::InvalidIdempotencyKey(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests;

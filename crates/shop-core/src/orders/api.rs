@@ -1,0 +1,409 @@
+//! orders-api: customers follow and cancel their orders; admins decide held orders.
+//!
+//! - `GET /orders?limit=&cursor=` → `{"items": [order], "nextCursor"?}` (the caller's, newest
+//!   first; limit 1–50, default 20)
+//! - `GET /orders/{orderId}` → the order (owner only; anyone else's is 404 `ORDER_NOT_FOUND`)
+//! - `POST /orders/{orderId}/cancel` → 202 `{"orderId", "status"}`: `CONFIRMED` becomes
+//!   `CANCELLING` and the cancel-order workflow runs; `FULFILLED` is 409
+//!   `ORDER_ALREADY_FULFILLED`; other non-cancellable statuses 409 `ORDER_NOT_CANCELLABLE`
+//! - `POST /orders/{orderId}/approve`, `POST /orders/{orderId}/reject` (role `admin`) →
+//!   202 `{"orderId", "status"}`: answers the workflow's approval task
+//!
+//! Every status change is a conditional update on the status read, so a cancel racing the
+//! fulfilment (or two admins) cannot both win.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use super::{OrderCursor, OrderStore};
+use crate::auth::{Principal, ROLE_ADMIN, UserStore, principal_of};
+use crate::clock::Clock;
+use crate::domain::{Order, OrderId, OrderStatus, OrderView};
+use crate::http::{
+    ApiError, Route, correlation_id, json_response, match_route, query_param, serve,
+};
+use crate::store::SessionStore;
+use crate::workflow::{Started, WorkflowError, Workflows};
+
+/// Name of the function (log field, crate and binary name).
+pub const FUNCTION_NAME: &str = "orders-api";
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_PAGE_SIZE: u16 = 20;
+/// Largest page size.
+pub const MAX_PAGE_SIZE: u16 = 50;
+
+/// The error name the checkout state machine's `Catch` matches for a rejection.
+pub const ORDER_REJECTED_ERROR: &str = "OrderRejected";
+
+/// Re-reads of an order whose status changed between the read and the conditional write.
+const MAX_CANCEL_ATTEMPTS: u32 = 3;
+
+/// The resources this function serves.
+pub const ROUTES: &[Route] = &[
+    Route {
+        resource: "/orders",
+        methods: &["GET"],
+    },
+    Route {
+        resource: "/orders/{orderId}",
+        methods: &["GET"],
+    },
+    Route {
+        resource: "/orders/{orderId}/cancel",
+        methods: &["POST"],
+    },
+    Route {
+        resource: "/orders/{orderId}/approve",
+        methods: &["POST"],
+    },
+    Route {
+        resource: "/orders/{orderId}/reject",
+        methods: &["POST"],
+    },
+];
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderList {
+    items: Vec<OrderView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// Body of the 202 answers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusBody<'a> {
+    order_id: &'a OrderId,
+    status: OrderStatus,
+}
+
+/// The cancel-order execution's input (`statemachines/README.md`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelInput<'a> {
+    order_id: &'a str,
+    correlation_id: &'a str,
+}
+
+/// The output handed to the waiting approval task.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovalOutput<'a> {
+    approved_by: &'a str,
+}
+
+/// The orders API.
+#[derive(Debug)]
+pub struct OrdersApi<O, W, S, U> {
+    orders: O,
+    workflows: W,
+    sessions: S,
+    users: U,
+    cancel_state_machine_arn: String,
+    clock: Clock,
+}
+
+impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W, S, U> {
+    /// The API over its stores; cancellations start executions of
+    /// `cancel_state_machine_arn`.
+    pub fn new(
+        orders: O,
+        workflows: W,
+        sessions: S,
+        users: U,
+        cancel_state_machine_arn: impl Into<String>,
+    ) -> Self {
+        Self {
+            orders,
+            workflows,
+            sessions,
+            users,
+            cancel_state_machine_arn: cancel_state_machine_arn.into(),
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The order store (tests and tools).
+    pub fn orders(&self) -> &O {
+        &self.orders
+    }
+
+    /// The workflows (tests).
+    pub fn workflows(&self) -> &W {
+        &self.workflows
+    }
+
+    /// The session store (tests).
+    pub fn sessions(&self) -> &S {
+        &self.sessions
+    }
+
+    /// Handles one API Gateway request.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        serve(FUNCTION_NAME, &req, |req| self.route(req)).await
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let route = match_route(ROUTES, req)?;
+        let principal = principal_of(req, &self.sessions, &self.users, self.clock.now()).await?;
+        let id = route.param("orderId");
+        match route.resource {
+            "/orders" => self.list(&principal, req).await,
+            "/orders/{orderId}" => {
+                let order = self.own_order(&principal, id).await?;
+                Ok(json_response(StatusCode::OK, &order.view()))
+            }
+            "/orders/{orderId}/cancel" => self.cancel(&principal, id, req).await,
+            "/orders/{orderId}/approve" => self.approve(&principal, id).await,
+            _ => self.reject(&principal, id).await,
+        }
+    }
+
+    async fn list(&self, principal: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
+        let user_id = signed_in(principal, "list orders")?;
+        let limit = parse_limit(query_param(req, "limit"))?;
+        let cursor = query_param(req, "cursor")
+            .map(OrderCursor::decode)
+            .transpose()
+            .map_err(|e| ApiError::InvalidCursor(e.to_string()))?;
+        let page = self
+            .orders
+            .list_for_user(user_id, limit, cursor.as_ref())
+            .await?;
+        let body = OrderList {
+            items: page.items.iter().map(Order::view).collect(),
+            next_cursor: page.next.as_ref().map(OrderCursor::encode),
+        };
+        Ok(json_response(StatusCode::OK, &body))
+    }
+
+    /// The order `id` if it exists and belongs to the caller; anything else is
+    /// `ORDER_NOT_FOUND` (another user's order is indistinguishable from none).
+    async fn own_order(&self, principal: &Principal, id: &str) -> Result<Order, ApiError> {
+        let user_id = signed_in(principal, "view orders")?;
+        self.any_order(id)
+            .await?
+            .filter(|order| order.user_id == user_id)
+            .ok_or_else(|| ApiError::OrderNotFound(id.to_owned()))
+    }
+
+    /// The order `id` whoever owns it; `None` if it does not exist or the id is malformed.
+    async fn any_order(&self, id: &str) -> Result<Option<Order>, ApiError> {
+        let Ok(order_id) = OrderId::parse(id) else {
+            return Ok(None);
+        };
+        Ok(self.orders.get(&order_id).await?)
+    }
+
+    async fn cancel(
+        &self,
+        principal: &Principal,
+        id: &str,
+        req: &Request,
+    ) -> Result<Response<Body>, ApiError> {
+        for _ in 0..MAX_CANCEL_ATTEMPTS {
+            let order = self.own_order(principal, id).await?;
+            let order_id = &order.order_id;
+            match order.status {
+                OrderStatus::Confirmed => {
+                    let applied = self
+                        .orders
+                        .transition(order_id, &[OrderStatus::Confirmed], OrderStatus::Cancelling)
+                        .await?;
+                    if !applied {
+                        // Shipped or cancelled in between: decide on the new status.
+                        continue;
+                    }
+                    tracing::info!(order_id = %order_id, "order cancelling");
+                    self.start_cancel(order_id, req).await?;
+                    return Ok(status_response(order_id, OrderStatus::Cancelling));
+                }
+                OrderStatus::Cancelling => {
+                    // A retry after a failed start (or a duplicate click): start again.
+                    self.start_cancel(order_id, req).await?;
+                    return Ok(status_response(order_id, OrderStatus::Cancelling));
+                }
+                OrderStatus::Cancelled => {
+                    return Ok(status_response(order_id, OrderStatus::Cancelled));
+                }
+                OrderStatus::Fulfilled => {
+                    return Err(ApiError::OrderAlreadyFulfilled(order_id.to_string()));
+                }
+                status => {
+                    return Err(ApiError::OrderNotCancellable {
+                        order_id: order_id.to_string(),
+                        status: status.as_str(),
+                    });
+                }
+            }
+        }
+        Err(ApiError::Internal(format!(
+            "order {id} kept changing status during cancellation"
+        )))
+    }
+
+    /// Starts `cancel-<orderId>`; a name already used means it was started before.
+    async fn start_cancel(&self, order_id: &OrderId, req: &Request) -> Result<(), ApiError> {
+        let correlation_id = correlation_id(req);
+        let input = CancelInput {
+            order_id: order_id.as_str(),
+            correlation_id: &correlation_id,
+        };
+        let input = serde_json::to_string(&input)
+            .map_err(|e| ApiError::Internal(format!("serialising the cancel input: {e}")))?;
+        let name = format!("cancel-{order_id}");
+        match self
+            .workflows
+            .start_execution(&self.cancel_state_machine_arn, &name, &input)
+            .await
+        {
+            Ok(Started::New { execution_arn }) => {
+                tracing::info!(order_id = %order_id, execution_arn, "cancel-order started");
+                Ok(())
+            }
+            Ok(Started::AlreadyExists) => {
+                tracing::info!(order_id = %order_id, "cancel-order already started");
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(order_id = %order_id, error = %err, "cancel-order could not be started; the order stays CANCELLING");
+                Err(ApiError::CancelUnavailable)
+            }
+        }
+    }
+
+    /// The order `id` and its approval task token, for an admin; 409 unless it waits for a
+    /// decision.
+    async fn awaiting_decision(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(Order, String, String), ApiError> {
+        let admin = admin(principal)?;
+        let order = self
+            .any_order(id)
+            .await?
+            .ok_or_else(|| ApiError::OrderNotFound(id.to_owned()))?;
+        let token = match (&order.status, &order.approval_token) {
+            (OrderStatus::AwaitingApproval, Some(token)) => token.clone(),
+            (status, _) => {
+                return Err(ApiError::OrderNotAwaitingApproval {
+                    order_id: order.order_id.to_string(),
+                    detail: format!("its status is {status}"),
+                });
+            }
+        };
+        Ok((order, token, admin.to_owned()))
+    }
+
+    async fn approve(&self, principal: &Principal, id: &str) -> Result<Response<Body>, ApiError> {
+        let (order, token, admin) = self.awaiting_decision(principal, id).await?;
+        let output = serde_json::to_string(&ApprovalOutput {
+            approved_by: &admin,
+        })
+        .map_err(|e| ApiError::Internal(format!("serialising the approval: {e}")))?;
+        self.workflows
+            .send_task_success(&token, &output)
+            .await
+            .map_err(|err| task_error(&order, err))?;
+        tracing::info!(order_id = %order.order_id, approved_by = %admin, "order approved");
+        let status = if self.orders.mark_approved(&order.order_id, &admin).await? {
+            OrderStatus::Approved
+        } else {
+            // The workflow moved on already (confirmed, or failed at payment).
+            self.current_status(&order).await?
+        };
+        Ok(status_response(&order.order_id, status))
+    }
+
+    /// Rejecting fails the approval task with `OrderRejected`; the workflow releases the
+    /// stock and records `REJECTED` (`APPROVAL_REJECTED`) itself, so the answer reports the
+    /// decided outcome, `REJECTED`, while the item may still read `AWAITING_APPROVAL` for a
+    /// moment.
+    async fn reject(&self, principal: &Principal, id: &str) -> Result<Response<Body>, ApiError> {
+        let (order, token, admin) = self.awaiting_decision(principal, id).await?;
+        self.workflows
+            .send_task_failure(
+                &token,
+                ORDER_REJECTED_ERROR,
+                &format!("rejected by {admin}"),
+            )
+            .await
+            .map_err(|err| task_error(&order, err))?;
+        tracing::info!(order_id = %order.order_id, rejected_by = %admin, "order rejected");
+        Ok(status_response(&order.order_id, OrderStatus::Rejected))
+    }
+
+    async fn current_status(&self, order: &Order) -> Result<OrderStatus, ApiError> {
+        Ok(self
+            .orders
+            .get(&order.order_id)
+            .await?
+            .map_or(order.status, |o| o.status))
+    }
+}
+
+/// The signed-in caller's user id, or 403 `LOGIN_REQUIRED`.
+fn signed_in<'p>(principal: &'p Principal, action: &'static str) -> Result<&'p str, ApiError> {
+    principal
+        .user_id
+        .as_deref()
+        .ok_or(ApiError::LoginRequired(action))
+}
+
+/// The admin's user id, or 403 `FORBIDDEN`.
+fn admin(principal: &Principal) -> Result<&str, ApiError> {
+    match (&principal.role, &principal.user_id) {
+        (Some(role), Some(user_id)) if role == ROLE_ADMIN => Ok(user_id),
+        _ => Err(ApiError::Forbidden(
+            "only admins can approve or reject orders".to_owned(),
+        )),
+    }
+}
+
+/// A task that is no longer waiting (timed out, answered) is 409; anything else is ours.
+fn task_error(order: &Order, err: WorkflowError) -> ApiError {
+    match err {
+        WorkflowError::TaskGone(detail) => {
+            tracing::info!(order_id = %order.order_id, detail, "approval task no longer waiting");
+            ApiError::OrderNotAwaitingApproval {
+                order_id: order.order_id.to_string(),
+                detail: "its approval task timed out or was already decided".to_owned(),
+            }
+        }
+        WorkflowError::Backend { .. } => ApiError::Internal(err.to_string()),
+    }
+}
+
+fn status_response(order_id: &OrderId, status: OrderStatus) -> Response<Body> {
+    json_response(StatusCode::ACCEPTED, &StatusBody { order_id, status })
+}
+
+fn parse_limit(value: Option<&str>) -> Result<u16, ApiError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_PAGE_SIZE);
+    };
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+        .ok_or_else(|| {
+            ApiError::InvalidLimit(format!(
+                "limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {value:?}"
+            ))
+        })
+}
+
+#[cfg(test)]
+#[path = "api_tests.rs"]
+mod tests;
