@@ -16,6 +16,11 @@ struct Settings {
     fraud: FraudSettings,
 }
 
+/// A positive count from the environment (`default` when unset).
+fn env_count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    Ok(u32::try_from(env_positive(name, i64::from(default))?).unwrap_or(default))
+}
+
 fn settings() -> Result<Settings, ConfigError> {
     let defaults = FraudSettings::default();
     Ok(Settings {
@@ -31,6 +36,8 @@ fn settings() -> Result<Settings, ConfigError> {
             )?)
             .unwrap_or(defaults.threshold),
             lock_seconds: env_positive("FRAUD_LOCK_SECONDS", defaults.lock_seconds)?,
+            flag_threshold: env_count("FRAUD_FLAG_THRESHOLD", defaults.flag_threshold)?,
+            order_velocity: env_count("FRAUD_ORDER_VELOCITY", defaults.order_velocity)?,
         },
     })
 }

@@ -5,8 +5,10 @@
 //! [`EventHandler`]: crate::messaging::EventHandler
 
 pub mod analytics;
+pub mod approvals;
 pub mod audit;
 pub mod fraud;
+pub mod fulfilment;
 pub mod ledger;
 pub mod notifier;
 

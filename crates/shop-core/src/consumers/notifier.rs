@@ -1,5 +1,15 @@
-//! notifier: records the customer-facing message of events that need one (account locked;
-//! later order placed/failed/shipped) in the notifications table. No e-mail is sent.
+//! notifier: records the customer-facing message of events that need one in the
+//! notifications table. No e-mail is sent.
+//!
+//! | event | recipient | `kind` |
+//! | --- | --- | --- |
+//! | `AccountLocked` | `detail.email` | `ACCOUNT_LOCKED` |
+//! | `OrderPlaced` | `detail.email` | `ORDER_PLACED` |
+//! | `OrderShipped` | `detail.email` | `ORDER_SHIPPED` |
+//! | `OrderCancelled` | `detail.email` | `ORDER_CANCELLED` |
+//!
+//! (`approvals` records `APPROVAL_REQUESTED` messages for the recipient `admins` through the
+//! same store.)
 //!
 //! Table: key `recipient` (S, the e-mail), sort key `sk` (S, `<occurredAt>#<eventId>`);
 //! `kind`, `channel`, `subject`, `message`, `event_id`, `created_at`. The write is
@@ -13,6 +23,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{backend, is_conditional_failure};
 use crate::clock::Clock;
+use crate::domain::Money;
 use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
 use crate::store::StoreError;
 
@@ -46,30 +57,87 @@ pub trait NotificationStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// `detail.total` (`{amount, currency}`) as a human amount, e.g. `45.97 EUR`.
+pub fn display_total(detail: &serde_json::Value) -> Option<String> {
+    let money: Money = serde_json::from_value(detail.get("total")?.clone()).ok()?;
+    let minor = money.amount_minor;
+    Some(format!(
+        "{}{}.{:02} {}",
+        if minor < 0 { "-" } else { "" },
+        minor.unsigned_abs() / 100,
+        minor.unsigned_abs() % 100,
+        money.currency
+    ))
+}
+
+fn required<'a>(event: &'a EventEnvelope, name: &str) -> Result<&'a str, ProcessError> {
+    event
+        .detail_str(name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ProcessError::Malformed(format!("{} without detail.{name}", event.event_type))
+        })
+}
+
 /// The message for `event`, if it needs one.
 pub fn notification_for(event: &EventEnvelope) -> Result<Option<Notification>, ProcessError> {
-    match event.known_type() {
+    let (kind, subject, message) = match event.known_type() {
         Some(EventType::AccountLocked) => {
-            let recipient = event
-                .detail_str("email")
-                .filter(|e| !e.is_empty())
-                .ok_or_else(|| {
-                    ProcessError::Malformed("AccountLocked without detail.email".to_owned())
-                })?;
             let until = event.detail_str("lockedUntil").unwrap_or("later");
-            Ok(Some(Notification {
-                recipient: recipient.to_owned(),
-                sort_key: format!("{}#{}", event.occurred_at, event.event_id),
-                kind: "ACCOUNT_LOCKED".to_owned(),
-                subject: "Your account has been locked".to_owned(),
-                message: format!(
+            (
+                "ACCOUNT_LOCKED",
+                "Your account has been locked".to_owned(),
+                format!(
                     "We locked your account after several failed sign-in attempts. You can sign in again after {until}. If this was not you, consider changing your password."
                 ),
-                event_id: event.event_id.clone(),
-            }))
+            )
         }
-        _ => Ok(None),
-    }
+        Some(EventType::OrderPlaced) => {
+            let order_id = required(event, "orderId")?;
+            let total = display_total(&event.detail).unwrap_or_else(|| "-".to_owned());
+            let items = event
+                .detail
+                .get("itemCount")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or_default();
+            (
+                "ORDER_PLACED",
+                format!("Order {order_id} confirmed"),
+                format!(
+                    "Thank you for your order {order_id}: {items} item(s), {total} charged. You can still cancel it for a short while; we ship it after that."
+                ),
+            )
+        }
+        Some(EventType::OrderShipped) => {
+            let order_id = required(event, "orderId")?;
+            (
+                "ORDER_SHIPPED",
+                format!("Order {order_id} shipped"),
+                format!("Your order {order_id} is on its way."),
+            )
+        }
+        Some(EventType::OrderCancelled) => {
+            let order_id = required(event, "orderId")?;
+            let refund = display_total(&event.detail)
+                .map(|t| format!(" {t} will be refunded to your payment method."))
+                .unwrap_or_default();
+            (
+                "ORDER_CANCELLED",
+                format!("Order {order_id} cancelled"),
+                format!("Your order {order_id} has been cancelled.{refund}"),
+            )
+        }
+        _ => return Ok(None),
+    };
+    let recipient = required(event, "email")?;
+    Ok(Some(Notification {
+        recipient: recipient.to_owned(),
+        sort_key: format!("{}#{}", event.occurred_at, event.event_id),
+        kind: kind.to_owned(),
+        subject,
+        message,
+        event_id: event.event_id.clone(),
+    }))
 }
 
 /// The notifier consumer.
@@ -211,5 +279,60 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].recipient, "ann@example.com");
         assert!(all[0].message.contains("1970-01-01T00:15:00Z"));
+    }
+
+    fn order_event(event_type: EventType, email: &str) -> EventEnvelope {
+        EventEnvelope::new(
+            event_type,
+            "checkout",
+            "c",
+            1_800_000_000,
+            serde_json::json!({
+                "orderId": "ord_1", "userId": "u1", "email": email,
+                "total": {"amount": 4597, "currency": "EUR"}, "itemCount": 3, "items": []
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn order_events_get_one_customer_message_each() {
+        let notifier = Notifier::new(InMemoryNotificationStore::default());
+        for event_type in [
+            EventType::OrderPlaced,
+            EventType::OrderShipped,
+            EventType::OrderCancelled,
+        ] {
+            let event = order_event(event_type, "bob@example.com");
+            assert!(notifier.handle(&event).await.is_ok());
+            assert!(notifier.handle(&event).await.is_ok(), "redelivery");
+        }
+        let mut all = notifier.store().all();
+        all.sort_by(|a, b| a.kind.cmp(&b.kind));
+        let kinds: Vec<&str> = all.iter().map(|n| n.kind.as_str()).collect();
+        assert_eq!(kinds, ["ORDER_CANCELLED", "ORDER_PLACED", "ORDER_SHIPPED"]);
+        assert!(all.iter().all(|n| n.recipient == "bob@example.com"));
+        assert!(all[1].message.contains("45.97 EUR"), "{}", all[1].message);
+        assert!(all[0].message.contains("45.97 EUR"), "{}", all[0].message);
+    }
+
+    #[tokio::test]
+    async fn an_order_event_without_email_is_malformed() {
+        let notifier = Notifier::new(InMemoryNotificationStore::default());
+        let event = order_event(EventType::OrderShipped, "");
+        assert!(matches!(
+            notifier.handle(&event).await,
+            Err(ProcessError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn totals_read_as_currency_amounts() {
+        let total = |amount: i64| {
+            display_total(&serde_json::json!({"total": {"amount": amount, "currency": "EUR"}}))
+        };
+        assert_eq!(total(4597).as_deref(), Some("45.97 EUR"));
+        assert_eq!(total(5).as_deref(), Some("0.05 EUR"));
+        assert_eq!(total(-150).as_deref(), Some("-1.50 EUR"));
+        assert_eq!(display_total(&serde_json::json!({})), None);
     }
 }

@@ -1,0 +1,34 @@
+//! approvals Lambda (SQS consumer of the approvals queue): wiring only. The logic is
+//! `shop_core::consumers::approvals`.
+
+use lambda_runtime::Error;
+use shop_core::config::{ConfigError, env_required};
+use shop_core::consumers::approvals::{Approvals, FUNCTION_NAME};
+use shop_core::consumers::notifier::DynamoNotificationStore;
+use shop_core::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
+use shop_core::orders::DynamoOrderStore;
+use shop_core::telemetry;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init(FUNCTION_NAME);
+    let (orders_table, notifications_table, idempotency) = (|| {
+        Ok::<_, ConfigError>((
+            env_required("ORDERS_TABLE")?,
+            env_required("NOTIFICATIONS_TABLE")?,
+            IdempotencyConfig::from_env()?,
+        ))
+    })()
+    .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    let sdk_config = shop_core::aws::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    run_sqs_consumer(BatchProcessor::new(
+        FUNCTION_NAME,
+        Approvals::new(
+            DynamoOrderStore::new(dynamodb.clone(), orders_table),
+            DynamoNotificationStore::new(dynamodb.clone(), notifications_table),
+        ),
+        idempotency.into_dynamo(dynamodb, FUNCTION_NAME),
+    ))
+    .await
+}

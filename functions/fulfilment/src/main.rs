@@ -1,0 +1,45 @@
+//! fulfilment Lambda (SQS consumer of the fulfilment delay queue): wiring only. The logic is
+//! `shop_core::consumers::fulfilment`.
+
+use lambda_runtime::Error;
+use shop_core::config::{ConfigError, env_required};
+use shop_core::consumers::fulfilment::{DynamoReservationMarkers, FUNCTION_NAME, Fulfilment};
+use shop_core::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
+use shop_core::orders::DynamoOrderStore;
+use shop_core::telemetry;
+
+struct Settings {
+    orders_table: String,
+    products_table: String,
+    topic_arn: String,
+    idempotency: IdempotencyConfig,
+}
+
+fn settings() -> Result<Settings, ConfigError> {
+    Ok(Settings {
+        orders_table: env_required("ORDERS_TABLE")?,
+        products_table: env_required("PRODUCTS_TABLE")?,
+        topic_arn: env_required("EVENTS_TOPIC_ARN")?,
+        idempotency: IdempotencyConfig::from_env()?,
+    })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init(FUNCTION_NAME);
+    let settings =
+        settings().inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    let sdk_config = shop_core::aws::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let sns = aws_sdk_sns::Client::new(&sdk_config);
+    run_sqs_consumer(BatchProcessor::new(
+        FUNCTION_NAME,
+        Fulfilment::new(
+            DynamoOrderStore::new(dynamodb.clone(), settings.orders_table),
+            DynamoReservationMarkers::new(dynamodb.clone(), settings.products_table),
+            SnsPublisher::new(sns, settings.topic_arn),
+        ),
+        settings.idempotency.into_dynamo(dynamodb, FUNCTION_NAME),
+    ))
+    .await
+}
