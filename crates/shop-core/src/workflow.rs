@@ -367,3 +367,74 @@ mod tests {
         ));
     }
 }
+
+/// [`SfnWorkflows`] against a real Step Functions (LocalStack's): run with
+/// `cargo test -p shop-core --lib -- --ignored real_sfn` while `make up` runs. It creates
+/// and deletes its own state machine.
+#[cfg(test)]
+mod real_sfn {
+    use super::*;
+
+    #[tokio::test]
+    #[ignore = "needs a Step Functions endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]
+    async fn names_and_tokens_on_a_real_service() {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(
+                std::env::var("AWS_ENDPOINT_URL")
+                    .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),
+            )
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::for_tests())
+            .load()
+            .await;
+        let client = Client::new(&conf);
+        let created = client
+            .create_state_machine()
+            .name(format!("workflow-test-{}", std::process::id()))
+            .role_arn("arn:aws:iam::000000000000:role/any")
+            .definition(
+                r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":30,"End":true}}}"#,
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| unreachable!("{}", DisplayErrorContext(&e)));
+        let arn = created.state_machine_arn().to_owned();
+        let sfn = SfnWorkflows::new(client.clone());
+        let first = sfn.start_execution(&arn, "ord_1", r#"{"a":1}"#).await;
+        let Ok(Started::New { execution_arn }) = first else {
+            unreachable!("{first:?}")
+        };
+        assert_eq!(execution_arn, execution_arn_of(&arn, "ord_1"));
+        let other_input = sfn.start_execution(&arn, "ord_1", r#"{"a":2}"#).await;
+        assert_eq!(other_input, Ok(Started::AlreadyExists));
+        let same_input = sfn.start_execution(&arn, "ord_1", r#"{"a":1}"#).await;
+        assert!(
+            matches!(same_input, Ok(Started::New { .. } | Started::AlreadyExists)),
+            "{same_input:?}"
+        );
+        let bogus = sfn.send_task_success("not-a-token", "{}").await;
+        assert!(
+            matches!(bogus, Err(WorkflowError::TaskGone(_))),
+            "{bogus:?}"
+        );
+        let bogus = sfn
+            .send_task_failure("not-a-token", "OrderRejected", "test")
+            .await;
+        assert!(
+            matches!(bogus, Err(WorkflowError::TaskGone(_))),
+            "{bogus:?}"
+        );
+        client
+            .stop_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .ok();
+        client
+            .delete_state_machine()
+            .state_machine_arn(arn)
+            .send()
+            .await
+            .ok();
+    }
+}

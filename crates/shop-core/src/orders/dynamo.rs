@@ -295,29 +295,40 @@ impl OrderStore for DynamoOrderStore {
             .key_condition_expression("user_id = :u")
             .expression_attribute_values(":u", s(user_id))
             .scan_index_forward(false)
-            .limit(i32::from(limit))
+            // One more than asked: whether a next page exists is known without a second,
+            // empty round trip (DynamoDB returns LastEvaluatedKey for every full page).
+            .limit(i32::from(limit).saturating_add(1))
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(backend("Query orders by-user"))?;
-        let items = output
+        let mut items = output
             .items()
             .iter()
             .map(order_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match output.last_evaluated_key() {
-            Some(last) => {
-                let r = Reader {
-                    item: last,
-                    key: "LastEvaluatedKey",
-                };
-                Some(OrderCursor {
-                    created_at: r.number("created_at")?,
-                    order_id: OrderId::parse(r.string("order_id")?)
-                        .map_err(|e| r.malformed(e.to_string()))?,
-                })
+        let next = if items.len() > usize::from(limit) {
+            items.truncate(usize::from(limit));
+            items.last().map(|o| OrderCursor {
+                created_at: o.created_at,
+                order_id: o.order_id.clone(),
+            })
+        } else {
+            // A short page can still end early (1 MB per Query): then continue from there.
+            match output.last_evaluated_key() {
+                Some(last) => {
+                    let r = Reader {
+                        item: last,
+                        key: "LastEvaluatedKey",
+                    };
+                    Some(OrderCursor {
+                        created_at: r.number("created_at")?,
+                        order_id: OrderId::parse(r.string("order_id")?)
+                            .map_err(|e| r.malformed(e.to_string()))?,
+                    })
+                }
+                None => None,
             }
-            None => None,
         };
         Ok(OrderPage { items, next })
     }
@@ -489,5 +500,175 @@ mod tests {
                 .is_some_and(|e| e.contains(order.order_id.as_str()) && e.contains("SHIPPED")),
             "{err:?}"
         );
+    }
+}
+
+/// The conditions against a real DynamoDB (LocalStack's DynamoDB Local): run with
+/// `cargo test -p shop-core --lib -- --ignored real_table` while `make up` runs. It creates
+/// and deletes its own table.
+#[cfg(test)]
+mod real_table {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+
+    use super::*;
+    use crate::orders::tests::sample_order;
+
+    #[tokio::test]
+    #[ignore = "needs a DynamoDB endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]
+    async fn conditions_on_a_real_table() {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(
+                std::env::var("AWS_ENDPOINT_URL")
+                    .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),
+            )
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+            .load()
+            .await;
+        let client = Client::new(&conf);
+        let table = format!("orders-store-test-{}", std::process::id());
+        let attr = |name: &str, t| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(t)
+                .build()
+                .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let key_el = |name: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(t)
+                .build()
+                .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        client
+            .create_table()
+            .table_name(&table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("order_id", ScalarAttributeType::S))
+            .attribute_definitions(attr("user_id", ScalarAttributeType::S))
+            .attribute_definitions(attr("created_at", ScalarAttributeType::N))
+            .key_schema(key_el("order_id", KeyType::Hash))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(BY_USER_INDEX)
+                    .key_schema(key_el("user_id", KeyType::Hash))
+                    .key_schema(key_el("created_at", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap_or_else(|e| unreachable!("{e}")),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| unreachable!("{}", DisplayErrorContext(&e)));
+        let store = DynamoOrderStore::new(client.clone(), &table);
+
+        let order = sample_order("u1", "k0", 1000);
+        let id = order.order_id.clone();
+        assert_eq!(
+            store.create(&order).await.ok(),
+            Some(CreateOutcome::Created)
+        );
+        let again = store.create(&order).await.ok();
+        assert_eq!(again, Some(CreateOutcome::Exists(Box::new(order.clone()))));
+        for i in 1..7 {
+            store
+                .create(&sample_order("u1", &format!("k{i}"), 1000 + i))
+                .await
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        store
+            .create(&sample_order("u2", "other", 9999))
+            .await
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let page = store
+                .list_for_user("u1", 3, cursor.as_ref())
+                .await
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            pages += 1;
+            seen.extend(page.items.iter().map(|o| o.created_at));
+            cursor = page.next;
+            if cursor.is_none() || pages > 5 {
+                break;
+            }
+        }
+        assert_eq!(seen, vec![1006, 1005, 1004, 1003, 1002, 1001, 1000]);
+        assert_eq!(pages, 3);
+
+        let t = |from: &'static [OrderStatus], to| {
+            let store = &store;
+            let id = &id;
+            async move { store.transition(id, from, to).await.ok() }
+        };
+        assert_eq!(
+            t(&[OrderStatus::Confirmed], OrderStatus::Failed).await,
+            Some(false)
+        );
+        assert_eq!(
+            t(
+                &[OrderStatus::Approved, OrderStatus::Pending],
+                OrderStatus::Pending
+            )
+            .await,
+            Some(true)
+        );
+        assert_eq!(
+            store.set_awaiting_approval(&id, "tt").await.ok(),
+            Some(true)
+        );
+        assert_eq!(
+            store.set_awaiting_approval(&id, "tt").await.ok(),
+            Some(true)
+        );
+        assert_eq!(
+            store.set_awaiting_approval(&id, "other").await.ok(),
+            Some(false)
+        );
+        assert_eq!(store.mark_approved(&id, "admin").await.ok(), Some(true));
+        assert_eq!(store.mark_approved(&id, "admin").await.ok(), Some(false));
+        assert_eq!(
+            store.mark_fulfilled(&id).await.ok(),
+            Some(FulfilOutcome::NotConfirmed(OrderStatus::Approved))
+        );
+        assert_eq!(
+            t(&[OrderStatus::Approved], OrderStatus::Confirmed).await,
+            Some(true)
+        );
+        assert_eq!(
+            store.mark_fulfilled(&id).await.ok(),
+            Some(FulfilOutcome::Fulfilled)
+        );
+        assert_eq!(
+            store.mark_fulfilled(&id).await.ok(),
+            Some(FulfilOutcome::AlreadyFulfilled)
+        );
+        let missing = sample_order("nobody", "x", 0).order_id;
+        assert_eq!(
+            store.mark_fulfilled(&missing).await.ok(),
+            Some(FulfilOutcome::NotFound)
+        );
+        assert!(store.set_execution_arn(&id, "arn:x").await.is_ok());
+        let stored = store.get(&id).await.ok().flatten();
+        assert_eq!(
+            stored.map(|o| (o.status, o.approved_by, o.approval_token, o.execution_arn)),
+            Some((
+                OrderStatus::Fulfilled,
+                Some("admin".to_owned()),
+                Some("tt".to_owned()),
+                Some("arn:x".to_owned())
+            ))
+        );
+        client.delete_table().table_name(&table).send().await.ok();
     }
 }
