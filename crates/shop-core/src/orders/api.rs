@@ -2,11 +2,11 @@
 //!
 //! - `GET /orders?limit=&cursor=` → `{"items": [order], "nextCursor"?}` (the caller's, newest
 //!   first; limit 1–50, default 20)
-//! - `GET /orders/{orderId}` → the order (owner only; anyone else's is 404 `ORDER_NOT_FOUND`)
-//! - `POST /orders/{orderId}/cancel` → 202 `{"orderId", "status"}`: `CONFIRMED` becomes
+//! - `GET /orders/{id}` → the order (owner only; anyone else's is 404 `ORDER_NOT_FOUND`)
+//! - `POST /orders/{id}/cancel` → 202 `{"orderId", "status"}`: `CONFIRMED` becomes
 //!   `CANCELLING` and the cancel-order workflow runs; `FULFILLED` is 409
 //!   `ORDER_ALREADY_FULFILLED`; other non-cancellable statuses 409 `ORDER_NOT_CANCELLABLE`
-//! - `POST /orders/{orderId}/approve`, `POST /orders/{orderId}/reject` (role `admin`) →
+//! - `POST /orders/{id}/approve`, `POST /orders/{id}/reject` (role `admin`) →
 //!   202 `{"orderId", "status"}`: answers the workflow's approval task
 //!
 //! Every status change is a conditional update on the status read, so a cancel racing the
@@ -47,19 +47,19 @@ pub const ROUTES: &[Route] = &[
         methods: &["GET"],
     },
     Route {
-        resource: "/orders/{orderId}",
+        resource: "/orders/{id}",
         methods: &["GET"],
     },
     Route {
-        resource: "/orders/{orderId}/cancel",
+        resource: "/orders/{id}/cancel",
         methods: &["POST"],
     },
     Route {
-        resource: "/orders/{orderId}/approve",
+        resource: "/orders/{id}/approve",
         methods: &["POST"],
     },
     Route {
-        resource: "/orders/{orderId}/reject",
+        resource: "/orders/{id}/reject",
         methods: &["POST"],
     },
 ];
@@ -156,15 +156,15 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
     async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let route = match_route(ROUTES, req)?;
         let principal = principal_of(req, &self.sessions, &self.users, self.clock.now()).await?;
-        let id = route.param("orderId");
+        let id = route.param("id");
         match route.resource {
             "/orders" => self.list(&principal, req).await,
-            "/orders/{orderId}" => {
+            "/orders/{id}" => {
                 let order = self.own_order(&principal, id).await?;
                 Ok(json_response(StatusCode::OK, &order.view()))
             }
-            "/orders/{orderId}/cancel" => self.cancel(&principal, id, req).await,
-            "/orders/{orderId}/approve" => self.approve(&principal, id).await,
+            "/orders/{id}/cancel" => self.cancel(&principal, id, req).await,
+            "/orders/{id}/approve" => self.approve(&principal, id).await,
             _ => self.reject(&principal, id).await,
         }
     }

@@ -416,3 +416,25 @@ async fn sample_events_route_and_ask_for_a_real_token() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
     }
 }
+
+#[tokio::test]
+async fn api_gateway_path_parameters_are_used() {
+    let api = api();
+    let alice = token_of(&api, "alice", ROLE_CUSTOMER).await;
+    let mut order = sample_order("alice", "k", START * 1000);
+    order.order_id = OrderId::parse("ord_3f9c2a7b1d4e5f60718293a4b5c6d7e8")
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    api.orders().put(order);
+    let mut req = event("orders-api", "get-order");
+    req.headers_mut().insert(
+        "authorization",
+        lambda_http::http::HeaderValue::from_str(&format!("Bearer {alice}"))
+            .unwrap_or_else(|e| unreachable!("{e}")),
+    );
+    let response = api.handle(req).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_json(&response)["orderId"],
+        "ord_3f9c2a7b1d4e5f60718293a4b5c6d7e8"
+    );
+}
