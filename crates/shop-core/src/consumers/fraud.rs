@@ -285,6 +285,8 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
             .count_since(&subject, now.saturating_sub(window))
             .await?;
         tracing::info!(
+            order_id = event.detail_str("orderId").unwrap_or_default(),
+            user_id,
             orders,
             velocity = self.settings.order_velocity,
             "order counted"
