@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Moves every message of a consumer's dead-letter queue back to its source queue.
 
-    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier> [TARGET=aws]
+    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier|approvals|fulfilment|ledger> [TARGET=aws]
 
 Finds both queues in the outputs of the CloudFormation stack (STACK_NAME, default `shop`),
 starts an SQS message move task (StartMessageMoveTask with an explicit DestinationArn:
@@ -20,6 +20,9 @@ CONSUMERS = {
     "analytics": "Analytics",
     "fraud-detector": "FraudDetector",
     "notifier": "Notifier",
+    "approvals": "Approvals",
+    "fulfilment": "Fulfilment",
+    "ledger": "PaymentsLedger",  # FIFO: the moved messages keep their group and order
 }
 
 
