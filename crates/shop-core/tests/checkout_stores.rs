@@ -8,11 +8,14 @@
 //! `. infra/local/env.sh && cargo test -p shop-core --test checkout_stores -- --ignored`.
 //! It creates its tables with unique names and deletes them afterwards.
 
+use std::panic::AssertUnwindSafe;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
+use futures::FutureExt as _;
 use shop_core::consumers::analytics::{CounterStore, DynamoCounterStore};
 use shop_core::consumers::fraud::{DynamoFraudStore, FLAG_FAILED_LOGINS, Flag, FraudStore};
 use shop_core::consumers::fulfilment::{DynamoReservationMarkers, ReservationMarkers};
@@ -150,7 +153,7 @@ async fn ledger(client: &Client, table: &str) -> TestResult {
     );
     assert_eq!(
         item.get("kind"),
-        Some(&AttributeValue::S("CHARGE".to_owned()))
+        Some(&AttributeValue::S("PaymentCaptured".to_owned()))
     );
     Ok(())
 }
@@ -307,16 +310,18 @@ async fn checkout_stores_on_dynamodb() -> TestResult {
     for (name, hash, range) in &tables {
         create_table(&client, name, hash, *range).await?;
     }
-    let result = async {
+    // A failed assertion must not leave the tables behind: catch it, clean up, re-raise.
+    let result = AssertUnwindSafe(async {
         payments(&client, &tables[0].0).await?;
         ledger(&client, &tables[1].0).await?;
         flags(&client, &tables[2].0).await?;
         markers(&client, &tables[3].0).await?;
         counters(&client, &tables[4].0).await
-    }
+    })
+    .catch_unwind()
     .await;
     for (name, _, _) in &tables {
         client.delete_table().table_name(name).send().await?;
     }
-    result
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

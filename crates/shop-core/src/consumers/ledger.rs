@@ -8,8 +8,8 @@
 //!
 //! Table (`LEDGER_TABLE`): key `order_id` (S) + `seq` (S, the record's `SequenceNumber`
 //! zero-padded to 20 digits, so string order is delivery order); attributes `operation_id`,
-//! `kind` (`CHARGE` | `REFUND`), `amount_minor` (N), `currency`, `event_id`, `recorded_at`
-//! (N, epoch seconds). A redelivery of the same message has the same sequence number: the
+//! `kind` (the event type: `PaymentCaptured` | `PaymentRefunded`), `amount_minor` (N),
+//! `currency`, `event_id`, `recorded_at` (N, epoch seconds). A redelivery of the same message has the same sequence number: the
 //! put is conditional on the key, and finding it there counts as done.
 
 use std::collections::BTreeMap;
@@ -30,10 +30,10 @@ use crate::store::StoreError;
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "ledger";
 
-/// `kind` of a `PaymentCaptured` entry.
-pub const CHARGE: &str = "CHARGE";
-/// `kind` of a `PaymentRefunded` entry.
-pub const REFUND: &str = "REFUND";
+/// `kind` of a charge's entry (its event type).
+pub const CHARGE: &str = EventType::PaymentCaptured.as_str();
+/// `kind` of a refund's entry (its event type).
+pub const REFUND: &str = EventType::PaymentRefunded.as_str();
 
 /// One ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -376,8 +376,8 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                ("00000000000000000010", "CHARGE", "charge-ord_1", 2598),
-                ("00000000000000000011", "REFUND", "refund-ord_1", 2598),
+                ("00000000000000000010", CHARGE, "charge-ord_1", 2598),
+                ("00000000000000000011", REFUND, "refund-ord_1", 2598),
             ]
         );
         assert_eq!(entries[0].recorded_at, 7);
@@ -411,7 +411,7 @@ mod tests {
             .iter()
             .map(|e| e.kind)
             .collect();
-        assert_eq!(kinds, vec!["CHARGE", "REFUND"]);
+        assert_eq!(kinds, vec!["PaymentCaptured", "PaymentRefunded"]);
     }
 
     #[tokio::test]
