@@ -56,4 +56,34 @@ PY
         status=1
     fi
 done
+
+# Every placeholder of a definition has a DefinitionSubstitutions entry in the template and
+# vice versa (LocalStack fails a deployment with an unknown placeholder without naming it).
+"$repo/.local/venv-tools/bin/python" - "$repo" <<'PY' || status=1
+import os, re, sys
+from cfnlint.decode import decode
+
+repo = sys.argv[1]
+template, matches = decode(os.path.join(repo, "infra/template.yaml"))
+if template is None:
+    sys.exit(f"infra/template.yaml does not parse: {matches}")
+problems = []
+for name, resource in template["Resources"].items():
+    if resource.get("Type") != "AWS::Serverless::StateMachine":
+        continue
+    props = resource["Properties"]
+    path = os.path.normpath(os.path.join(repo, "infra", props["DefinitionUri"]))
+    used = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", open(path).read()))
+    given = set(props.get("DefinitionSubstitutions", {}))
+    rel = os.path.relpath(path, repo)
+    if used - given:
+        problems.append(f"{name}: {rel} uses {sorted(used - given)} without a DefinitionSubstitutions entry")
+    if given - used:
+        problems.append(f"{name}: DefinitionSubstitutions {sorted(given - used)} not used by {rel}")
+for p in problems:
+    print(f"validate-asl: {p}", file=sys.stderr)
+if not problems:
+    print("validate-asl: template DefinitionSubstitutions match the placeholders")
+sys.exit(1 if problems else 0)
+PY
 exit "$status"
