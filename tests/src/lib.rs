@@ -862,7 +862,7 @@ impl Stack {
         for (sku, initial) in products {
             let orders = eventually(
                 &format!("every order of {sku} settled"),
-                std::time::Duration::from_secs(60),
+                std::time::Duration::from_secs(90),
                 || async {
                     let orders = self.orders_of_product(sku).await;
                     orders
@@ -933,7 +933,7 @@ impl Stack {
     pub async fn wait_for_ledger(&self, order_id: &str, kinds: &[&str]) -> Vec<LedgerEntry> {
         eventually(
             &format!("ledger of {order_id} is {kinds:?}"),
-            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(60),
             || async {
                 let entries = self.ledger(order_id).await;
                 let got: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shop_tests::{Stack, query_value, unique_key, unique_sku};
 
-const SETTLE: Duration = Duration::from_secs(60);
+const SETTLE: Duration = Duration::from_secs(90);
 
 #[tokio::test]
 async fn checkout_needs_a_signed_in_user() {
@@ -257,23 +257,5 @@ async fn cancel_inside_the_window_refunds_and_restocks_with_ledger_entries_in_or
     stack.assert_stock_conserved(&[(&sku, 4)]).await;
 }
 
-#[tokio::test]
-async fn cancel_after_fulfilment_is_refused() {
-    let stack = Stack::load().await;
-    let sku = unique_sku(1);
-    stack.create_product(&sku, 650, 2).await;
-    let shopper = stack.shopper("late-cancel", &[(&sku, 2)]).await;
-    let id = stack.place_order(&shopper.token, "tok_ok").await;
-    stack
-        .wait_for_order(&shopper.token, &id, &["FULFILLED"], SETTLE)
-        .await;
-    stack
-        .order_action(&shopper.token, &id, "cancel")
-        .await
-        .expect_error(StatusCode::CONFLICT, "ORDER_ALREADY_FULFILLED");
-    let order = stack.order(&shopper.token, &id).await;
-    assert_eq!(order.body["status"], "FULFILLED");
-    assert_eq!(stack.stock(&sku).await.0, 0);
-    stack.wait_for_ledger(&id, &["PaymentCaptured"]).await;
-    stack.assert_stock_conserved(&[(&sku, 2)]).await;
-}
+// Cancelling after fulfilment (409 ORDER_ALREADY_FULFILLED) is checked at the end of
+// checkout.rs's happy path, which waits for FULFILLED anyway.
