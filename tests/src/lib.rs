@@ -650,19 +650,34 @@ impl Stack {
         headers: &[(&str, &str)],
     ) -> ApiResponse {
         let url = format!("{}{path}", self.output("ApiBaseUrl"));
-        let mut request = self.http.request(method, url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body);
-        }
-        let response = request.send().await.expect("the API answers");
+        let build = || {
+            let mut request = self.http.request(method.clone(), &url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = &body {
+                request = request
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+            }
+            request
+        };
+        // A GET is safe to repeat when the connection drops (LocalStack's gateway under
+        // load); anything else fails the test at once.
+        let mut attempt = 1;
+        let response = loop {
+            match build().send().await {
+                Ok(response) => break response,
+                Err(_) if method == Method::GET && attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("the API answers {method} {path}: {e}"),
+            }
+        };
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("a readable body");
@@ -710,7 +725,14 @@ impl Stack {
 
     /// `GET /orders/{id}`.
     pub async fn order(&self, token: &str, order_id: &str) -> ApiResponse {
-        self.get(&format!("/orders/{order_id}"), Some(token)).await
+        self.call_with_headers(
+            Method::GET,
+            &format!("/orders/{order_id}"),
+            Some(token),
+            None,
+            &[],
+        )
+        .await
     }
 
     /// `POST /orders/{id}/{action}` (cancel, approve, reject).
@@ -751,7 +773,7 @@ impl Stack {
                 "timed out after {timeout:?} waiting for order {order_id} to be {wanted:?}; last: {}",
                 response.body
             );
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
     }
 

@@ -504,7 +504,7 @@ async fn ten_concurrent_checkouts_for_the_last_three_units_confirm_exactly_three
         tokio::spawn(async move {
             while !done.load(Ordering::SeqCst) {
                 lowest.fetch_min(stack.stock(&sku).await.0, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
     };
