@@ -485,7 +485,7 @@ async fn the_same_idempotency_key_twice_places_one_order_and_charges_once() {
 }
 
 #[tokio::test]
-async fn ten_concurrent_checkouts_for_the_last_three_units_confirm_exactly_three() {
+async fn a_rush_of_ten_checkouts_for_the_last_three_units_confirms_exactly_three() {
     let stack = Stack::load().await;
     let sku = unique_sku(1);
     stack.create_product(&sku, 1_000, 3).await;
@@ -563,7 +563,7 @@ fn unique_day() -> String {
 }
 
 #[tokio::test]
-async fn order_placed_reaches_audit_and_analytics_and_revenue_is_counted_once() {
+async fn an_order_placed_event_reaches_audit_and_analytics_with_revenue_counted_once() {
     let stack = Stack::load().await;
     let sku = unique_sku(1);
     stack.create_product(&sku, 4_321, 5).await;
