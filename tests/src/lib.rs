@@ -756,6 +756,9 @@ impl Stack {
         timeout: std::time::Duration,
     ) -> Value {
         let deadline = std::time::Instant::now() + timeout;
+        // Every poll is an API Gateway + Lambda call on the same two cores as the workflow:
+        // start fast (approvals and the cancel window need a quick reaction), then back off.
+        let mut pause = std::time::Duration::from_millis(250);
         loop {
             let response = self.order(token, order_id).await;
             response.expect_status(StatusCode::OK);
@@ -773,7 +776,8 @@ impl Stack {
                 "timed out after {timeout:?} waiting for order {order_id} to be {wanted:?}; last: {}",
                 response.body
             );
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 3 / 2).min(std::time::Duration::from_secs(1));
         }
     }
 

@@ -296,6 +296,7 @@ async fn the_second_of_three_lines_out_of_stock_releases_the_first() {
                             .await
                             .is_ok();
                     }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 false
             })
@@ -504,7 +505,7 @@ async fn a_rush_of_ten_checkouts_for_the_last_three_units_confirms_exactly_three
         tokio::spawn(async move {
             while !done.load(Ordering::SeqCst) {
                 lowest.fetch_min(stack.stock(&sku).await.0, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
     };
