@@ -27,12 +27,30 @@ esac
 sam build --config-env local --config-file "$repo/infra/samconfig.toml" --template-file infra/template.yaml
 
 python_tools="$LOCAL_DIR/venv-tools/bin/python"
-"$python_tools" - "$bucket" <<'PY'
-import sys, boto3
+"$python_tools" - "$bucket" "$stack" <<'PY'
+import sys, time, boto3
+from botocore.exceptions import ClientError
 s3 = boto3.client("s3")
-name = sys.argv[1]
+name, stack = sys.argv[1], sys.argv[2]
 if name not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
     s3.create_bucket(Bucket=name)
+# A first deployment that failed leaves the stack in ROLLBACK_COMPLETE (CREATE_FAILED on
+# LocalStack when no rollback ran), which can only be deleted: do that, so that fixing the
+# template and running make up again is enough.
+cfn = boto3.client("cloudformation")
+try:
+    status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+except ClientError:
+    status = None
+if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
+    print(f"stack {stack} is {status} (a failed first deployment): deleting it")
+    cfn.delete_stack(StackName=stack)
+    for _ in range(120):
+        try:
+            cfn.describe_stacks(StackName=stack)
+        except ClientError:
+            break
+        time.sleep(1)
 PY
 
 sam deploy --config-env local --config-file "$repo/infra/samconfig.toml" \
