@@ -11,10 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, backend, is_conditional_failure};
 
 /// Role of an ordinary customer.
 pub const ROLE_CUSTOMER: &str = "customer";
@@ -95,13 +94,6 @@ impl DynamoUserStore {
     }
 }
 
-fn backend(operation: &'static str, err: &impl std::error::Error) -> StoreError {
-    StoreError::Backend {
-        operation,
-        message: DisplayErrorContext(err).to_string(),
-    }
-}
-
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
@@ -139,15 +131,6 @@ fn user_from_item(email: &str, item: &HashMap<String, AttributeValue>) -> Result
             _ => 0,
         },
     })
-}
-
-fn is_conditional_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code)
-        == Some("ConditionalCheckFailedException")
 }
 
 impl UserStore for DynamoUserStore {

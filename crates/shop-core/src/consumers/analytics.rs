@@ -26,9 +26,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
-use super::backend;
 use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
 use crate::store::StoreError;
+use crate::store::backend;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "analytics";

@@ -11,10 +11,10 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{backend, is_conditional_failure};
 use crate::clock::Clock;
 use crate::messaging::{EventEnvelope, EventHandler, ProcessError};
 use crate::store::StoreError;
+use crate::store::{backend, is_conditional_failure};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "audit-log";

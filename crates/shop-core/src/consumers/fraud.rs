@@ -28,11 +28,11 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
-use super::{backend, is_conditional_failure};
 use crate::auth::UserStore;
 use crate::clock::{Clock, rfc3339};
 use crate::messaging::{EventEnvelope, EventHandler, EventPublisher, EventType, ProcessError};
 use crate::store::StoreError;
+use crate::store::{backend, is_conditional_failure};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fraud-detector";

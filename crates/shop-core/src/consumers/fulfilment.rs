@@ -18,12 +18,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest as _, Sha256};
 
-use super::{backend, is_conditional_failure};
 use crate::clock::Clock;
 use crate::domain::OrderId;
 use crate::messaging::{EventEnvelope, EventHandler, EventPublisher, EventType, ProcessError};
 use crate::orders::{FulfilOutcome, OrderStore};
 use crate::store::StoreError;
+use crate::store::{backend, is_conditional_failure};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fulfilment";

@@ -18,7 +18,6 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{backend, is_conditional_failure};
 use crate::clock::Clock;
 use crate::domain::Money;
 use crate::messaging::{
@@ -26,6 +25,7 @@ use crate::messaging::{
     process_fifo_records,
 };
 use crate::store::StoreError;
+use crate::store::{backend, is_conditional_failure};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "ledger";

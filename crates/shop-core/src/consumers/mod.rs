@@ -12,8 +12,6 @@ pub mod fulfilment;
 pub mod ledger;
 pub mod notifier;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-
 use crate::messaging::ProcessError;
 use crate::store::StoreError;
 
@@ -24,20 +22,4 @@ impl From<StoreError> for ProcessError {
             _ => Self::Failed(err.to_string()),
         }
     }
-}
-
-pub(crate) fn backend<E, R>(operation: &'static str, err: &SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError::Backend {
-        operation,
-        message: DisplayErrorContext(err).to_string(),
-    }
-}
-
-pub(crate) fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().and_then(ProvideErrorMetadata::code)
-        == Some("ConditionalCheckFailedException")
 }

@@ -17,6 +17,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::store::is_conditional_failure;
+
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const DONE: &str = "DONE";
 
@@ -175,11 +177,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .await;
         match result {
             Ok(_) => Ok(Claim::Acquired),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if is_conditional_failure(&err) => {
                 let existing = self
                     .client
                     .get_item()
@@ -226,13 +224,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if is_conditional_failure(&err) => Ok(()),
             Err(err) => Err(backend("DeleteItem idempotency", &err)),
         }
     }

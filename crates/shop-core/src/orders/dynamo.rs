@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
@@ -13,20 +12,9 @@ use crate::clock::Clock;
 use crate::domain::{
     Currency, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
 };
-use crate::store::StoreError;
+use crate::store::{StoreError, backend, is_conditional_failure};
 
 type Item = HashMap<String, AttributeValue>;
-
-fn backend<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    move |err| StoreError::Backend {
-        operation,
-        message: DisplayErrorContext(&err).to_string(),
-    }
-}
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -218,14 +206,8 @@ impl DynamoOrderStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(backend(operation)(err)),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(backend(operation, &err)),
         }
     }
 }
@@ -242,11 +224,7 @@ impl OrderStore for DynamoOrderStore {
             .await;
         match result {
             Ok(_) => Ok(CreateOutcome::Created),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if is_conditional_failure(&err) => {
                 // Orders are never deleted, so the one that won the condition is there.
                 let existing =
                     self.get(&order.order_id)
@@ -257,7 +235,7 @@ impl OrderStore for DynamoOrderStore {
                         })?;
                 Ok(CreateOutcome::Exists(Box::new(existing)))
             }
-            Err(err) => Err(backend("PutItem order")(err)),
+            Err(err) => Err(backend("PutItem order", &err)),
         }
     }
 
@@ -270,7 +248,7 @@ impl OrderStore for DynamoOrderStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend("GetItem order"))?;
+            .map_err(|e| backend("GetItem order", &e))?;
         output.item().map(order_from_item).transpose()
     }
 
@@ -301,7 +279,7 @@ impl OrderStore for DynamoOrderStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(backend("Query orders by-user"))?;
+            .map_err(|e| backend("Query orders by-user", &e))?;
         let mut items = output
             .items()
             .iter()
@@ -374,7 +352,7 @@ impl OrderStore for DynamoOrderStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await
-            .map_err(backend("UpdateItem order execution_arn"))?;
+            .map_err(|e| backend("UpdateItem order execution_arn", &e))?;
         Ok(())
     }
 
@@ -515,6 +493,7 @@ mod real_table {
 
     use super::*;
     use crate::orders::tests::sample_order;
+    use aws_sdk_dynamodb::error::DisplayErrorContext;
 
     #[tokio::test]
     #[ignore = "needs a DynamoDB endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]

@@ -17,9 +17,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::Charge;
-use crate::consumers::{backend, is_conditional_failure};
 use crate::domain::{Currency, Money};
 use crate::store::StoreError;
+use crate::store::{backend, is_conditional_failure};
 
 /// A captured charge as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
-use super::{ProductPage, ProductStore, SessionStore, StoreError, cart_pk, session_pk};
+use super::{
+    ProductPage, ProductStore, SessionStore, StoreError, backend, cart_pk, is_conditional_failure,
+    session_pk,
+};
 use crate::domain::{Cart, Currency, Money, Product, Quantity, Sku};
 use crate::session::{Session, SessionId};
 
@@ -17,17 +19,6 @@ type Item = HashMap<String, AttributeValue>;
 const BATCH_GET_MAX_KEYS: usize = 100;
 /// Rounds of retrying `UnprocessedKeys` before giving up.
 const BATCH_GET_MAX_ROUNDS: u32 = 5;
-
-fn backend<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    move |err| StoreError::Backend {
-        operation,
-        message: DisplayErrorContext(&err).to_string(),
-    }
-}
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -136,7 +127,7 @@ impl ProductStore for DynamoProductStore {
             .set_key(Some(sku_key(sku)))
             .send()
             .await
-            .map_err(backend("GetItem products"))?;
+            .map_err(|e| backend("GetItem products", &e))?;
         output.item().map(product_from_item).transpose()
     }
 
@@ -167,7 +158,7 @@ impl ProductStore for DynamoProductStore {
                     .request_items(&self.table, request)
                     .send()
                     .await
-                    .map_err(backend("BatchGetItem products"))?;
+                    .map_err(|e| backend("BatchGetItem products", &e))?;
                 for item in output
                     .responses()
                     .and_then(|r| r.get(&self.table))
@@ -205,7 +196,7 @@ impl ProductStore for DynamoProductStore {
             .set_exclusive_start_key(start_after.map(sku_key))
             .send()
             .await
-            .map_err(backend("Scan products"))?;
+            .map_err(|e| backend("Scan products", &e))?;
         let items = output
             .items()
             .iter()
@@ -233,7 +224,7 @@ impl ProductStore for DynamoProductStore {
             .set_item(Some(product_to_item(product)))
             .send()
             .await
-            .map_err(backend("PutItem products"))?;
+            .map_err(|e| backend("PutItem products", &e))?;
         Ok(())
     }
 }
@@ -327,14 +318,8 @@ impl SessionStore for DynamoSessionStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyExists(pk))
-            }
-            Err(err) => Err(backend("PutItem session")(err)),
+            Err(err) if is_conditional_failure(&err) => Err(StoreError::AlreadyExists(pk)),
+            Err(err) => Err(backend("PutItem session", &err)),
         }
     }
 
@@ -347,7 +332,7 @@ impl SessionStore for DynamoSessionStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend("GetItem session"))?;
+            .map_err(|e| backend("GetItem session", &e))?;
         output
             .item()
             .map(|item| session_from_item(id, item))
@@ -368,14 +353,8 @@ impl SessionStore for DynamoSessionStore {
         match result {
             Ok(_) => Ok(()),
             // The session is gone: nothing to refresh (and no stub item is created).
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(backend("UpdateItem session")(err)),
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(backend("UpdateItem session", &err)),
         }
     }
 
@@ -386,7 +365,7 @@ impl SessionStore for DynamoSessionStore {
             .set_key(Some(Self::pk_key(session_pk(id))))
             .send()
             .await
-            .map_err(backend("DeleteItem session"))?;
+            .map_err(|e| backend("DeleteItem session", &e))?;
         Ok(())
     }
 
@@ -399,7 +378,7 @@ impl SessionStore for DynamoSessionStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend("GetItem cart"))?;
+            .map_err(|e| backend("GetItem cart", &e))?;
         match output.item() {
             Some(item) => cart_from_item(id, item, now),
             None => Ok(Cart::default()),
@@ -439,16 +418,10 @@ impl SessionStore for DynamoSessionStore {
         };
         match request.send().await {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::VersionConflict {
-                    expected: cart.version,
-                })
-            }
-            Err(err) => Err(backend("PutItem cart")(err)),
+            Err(err) if is_conditional_failure(&err) => Err(StoreError::VersionConflict {
+                expected: cart.version,
+            }),
+            Err(err) => Err(backend("PutItem cart", &err)),
         }
     }
 
@@ -459,7 +432,7 @@ impl SessionStore for DynamoSessionStore {
             .set_key(Some(Self::pk_key(cart_pk(id))))
             .send()
             .await
-            .map_err(backend("DeleteItem cart"))?;
+            .map_err(|e| backend("DeleteItem cart", &e))?;
         Ok(())
     }
 }

@@ -10,12 +10,14 @@
 //!   instead of the session, so it follows the user from session to session.
 
 mod dynamo;
+mod dynamo_error;
 mod memory;
 
 use std::collections::HashMap;
 use std::future::Future;
 
 pub use dynamo::{DynamoProductStore, DynamoSessionStore};
+pub(crate) use dynamo_error::{backend, is_conditional_failure};
 pub use memory::{InMemoryProductStore, InMemorySessionStore};
 
 use crate::domain::{Cart, Product, Sku};
