@@ -133,9 +133,10 @@ pub trait OrderStore: Send + Sync {
         execution_arn: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores the approval task token and sets `AWAITING_APPROVAL`, if the order is `PENDING`
-    /// or already `AWAITING_APPROVAL` (the workflow's MarkAwaitingApproval state sets the
-    /// status first) without a token or with this very token (a redelivered message).
+    /// Stores the approval task token and sets `AWAITING_APPROVAL` in one write (so an order
+    /// shown as awaiting approval can always be approved), if the order is `PENDING`, or
+    /// already `AWAITING_APPROVAL` without a token or with this very token (a redelivered
+    /// message).
     /// `Ok(false)` otherwise: a second, different token never replaces the first.
     fn set_awaiting_approval(
         &self,

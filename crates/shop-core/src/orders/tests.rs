@@ -180,10 +180,10 @@ async fn fulfilment_outcomes() {
 }
 
 #[tokio::test]
-async fn approval_token_lands_after_the_workflow_set_awaiting_approval() {
+async fn a_token_completes_an_order_already_awaiting_approval_but_never_replaces_one() {
     let store = store();
     let mut order = sample_order("u1", "k2", 1000);
-    // MarkAwaitingApproval runs before the approvals message is even sent.
+    // An order marked AWAITING_APPROVAL without a token (e.g. by an older workflow version).
     order.status = OrderStatus::AwaitingApproval;
     let id = order.order_id.clone();
     store.put(order);
