@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{StoreError, backend, is_conditional_failure};
+use crate::store::{StoreError, backend, is_conditional_failure, n, s};
 
 /// Role of an ordinary customer.
 pub const ROLE_CUSTOMER: &str = "customer";
@@ -94,17 +94,9 @@ impl DynamoUserStore {
     }
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn user_item(user: &User) -> HashMap<String, AttributeValue> {
     HashMap::from([
-        ("pk".to_owned(), s(&user_pk(&user.email))),
+        ("pk".to_owned(), s(user_pk(&user.email))),
         ("user_id".to_owned(), s(&user.user_id)),
         ("email".to_owned(), s(&user.email)),
         ("password_hash".to_owned(), s(&user.password_hash)),
@@ -168,7 +160,7 @@ impl UserStore for DynamoUserStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(&user_pk(email)))
+            .key("pk", s(user_pk(email)))
             .consistent_read(true)
             .send()
             .await
@@ -184,7 +176,7 @@ impl UserStore for DynamoUserStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(&lock_pk(email)))
+            .key("pk", s(lock_pk(email)))
             .consistent_read(true)
             .send()
             .await
@@ -207,7 +199,7 @@ impl UserStore for DynamoUserStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(&lock_pk(email)))
+            .item("pk", s(lock_pk(email)))
             .item("email", s(email))
             .item("locked_until", n(until))
             .item("expires_at", n(until))

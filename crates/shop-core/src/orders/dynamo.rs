@@ -12,17 +12,7 @@ use crate::clock::Clock;
 use crate::domain::{
     Currency, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
 };
-use crate::store::{StoreError, backend, is_conditional_failure};
-
-type Item = HashMap<String, AttributeValue>;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
+use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
 
 fn key(id: &OrderId) -> Item {
     HashMap::from([("order_id".to_owned(), s(id.as_str()))])
@@ -73,58 +63,12 @@ pub(super) fn order_to_item(order: &Order) -> Item {
     item
 }
 
-/// Reads typed attributes, naming the order and the attribute on failure.
-struct Reader<'a> {
-    item: &'a Item,
-    key: &'a str,
-}
-
-impl Reader<'_> {
-    fn malformed(&self, problem: impl Into<String>) -> StoreError {
-        StoreError::Malformed {
-            key: self.key.to_owned(),
-            problem: problem.into(),
-        }
-    }
-
-    fn string(&self, name: &str) -> Result<&str, StoreError> {
-        match self.item.get(name) {
-            Some(AttributeValue::S(value)) => Ok(value),
-            Some(_) => Err(self.malformed(format!("attribute {name} is not a string"))),
-            None => Err(self.malformed(format!("attribute {name} is missing"))),
-        }
-    }
-
-    fn optional_string(&self, name: &str) -> Result<Option<String>, StoreError> {
-        match self.item.get(name) {
-            None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(_) => self.string(name).map(|v| Some(v.to_owned())),
-        }
-    }
-
-    fn optional_number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
-        match self.item.get(name) {
-            None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::N(value)) => value
-                .parse()
-                .map(Some)
-                .map_err(|_| self.malformed(format!("attribute {name} = {value} is out of range"))),
-            Some(_) => Err(self.malformed(format!("attribute {name} is not a number"))),
-        }
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
-        self.optional_number(name)?
-            .ok_or_else(|| self.malformed(format!("attribute {name} is missing")))
-    }
-}
-
 pub(super) fn order_from_item(item: &Item) -> Result<Order, StoreError> {
     let key = match item.get("order_id") {
         Some(AttributeValue::S(id)) => id.as_str(),
         _ => "<no order_id>",
     };
-    let r = Reader { item, key };
+    let r = ItemReader { item, key };
     let items: Vec<OrderLine> = match r.optional_string("items_json")? {
         Some(json) => serde_json::from_str(&json)
             .map_err(|e| r.malformed(format!("items_json is not a list of lines: {e}")))?,
@@ -295,7 +239,7 @@ impl OrderStore for DynamoOrderStore {
             // A short page can still end early (1 MB per Query): then continue from there.
             match output.last_evaluated_key() {
                 Some(last) => {
-                    let r = Reader {
+                    let r = ItemReader {
                         item: last,
                         key: "LastEvaluatedKey",
                     };

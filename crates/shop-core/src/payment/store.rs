@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use super::Charge;
 use crate::domain::{Currency, Money};
 use crate::store::StoreError;
-use crate::store::{backend, is_conditional_failure};
+use crate::store::{Item, backend, is_conditional_failure, n, s};
 
 /// A captured charge as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,16 +92,6 @@ pub trait PaymentStore: Send + Sync {
         refund: &RefundRecord,
         now: i64,
     ) -> impl Future<Output = Result<RefundRecord, StoreError>> + Send;
-}
-
-type Item = HashMap<String, AttributeValue>;
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn malformed(key: &str, problem: &str) -> StoreError {

@@ -7,66 +7,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{
-    ProductPage, ProductStore, SessionStore, StoreError, backend, cart_pk, is_conditional_failure,
-    session_pk,
+    Item, ItemReader, ProductPage, ProductStore, SessionStore, StoreError, backend, cart_pk,
+    is_conditional_failure, n, s, session_pk,
 };
 use crate::domain::{Cart, Currency, Money, Product, Quantity, Sku};
 use crate::session::{Session, SessionId};
-
-type Item = HashMap<String, AttributeValue>;
 
 /// BatchGetItem accepts at most 100 keys per call.
 const BATCH_GET_MAX_KEYS: usize = 100;
 /// Rounds of retrying `UnprocessedKeys` before giving up.
 const BATCH_GET_MAX_ROUNDS: u32 = 5;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// Reads typed attributes out of an item, naming the item and attribute on failure.
-struct ItemReader<'a> {
-    item: &'a Item,
-    key: &'a str,
-}
-
-impl ItemReader<'_> {
-    fn malformed(&self, problem: String) -> StoreError {
-        StoreError::Malformed {
-            key: self.key.to_owned(),
-            problem,
-        }
-    }
-
-    fn string(&self, name: &str) -> Result<&str, StoreError> {
-        match self.item.get(name) {
-            Some(AttributeValue::S(value)) => Ok(value),
-            Some(_) => Err(self.malformed(format!("attribute {name} is not a string"))),
-            None => Err(self.malformed(format!("attribute {name} is missing"))),
-        }
-    }
-
-    fn optional_string(&self, name: &str) -> Result<Option<String>, StoreError> {
-        match self.item.get(name) {
-            None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(_) => self.string(name).map(|v| Some(v.to_owned())),
-        }
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
-        match self.item.get(name) {
-            Some(AttributeValue::N(value)) => value
-                .parse()
-                .map_err(|_| self.malformed(format!("attribute {name} = {value} is out of range"))),
-            Some(_) => Err(self.malformed(format!("attribute {name} is not a number"))),
-            None => Err(self.malformed(format!("attribute {name} is missing"))),
-        }
-    }
-}
 
 fn product_from_item(item: &Item) -> Result<Product, StoreError> {
     let key = match item.get("sku") {

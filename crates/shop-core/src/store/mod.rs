@@ -10,14 +10,14 @@
 //!   instead of the session, so it follows the user from session to session.
 
 mod dynamo;
-mod dynamo_error;
+mod dynamo_item;
 mod memory;
 
 use std::collections::HashMap;
 use std::future::Future;
 
 pub use dynamo::{DynamoProductStore, DynamoSessionStore};
-pub(crate) use dynamo_error::{backend, is_conditional_failure};
+pub(crate) use dynamo_item::{Item, ItemReader, backend, is_conditional_failure, n, s};
 pub use memory::{InMemoryProductStore, InMemorySessionStore};
 
 use crate::domain::{Cart, Product, Sku};
