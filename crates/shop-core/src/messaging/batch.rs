@@ -134,12 +134,22 @@ where
         .filter_map(|failed| async move { failed })
         .collect()
         .await;
+    batch_response(consumer, failed, total)
+}
+
+/// The answer to the event source mapping: the message ids to redeliver, logged as a warning
+/// when there are any.
+pub(super) fn batch_response(
+    consumer: &'static str,
+    failed: Vec<String>,
+    total: usize,
+) -> SqsBatchResponse {
     if !failed.is_empty() {
         tracing::warn!(
             consumer,
             failed = failed.len(),
             total,
-            "batch had failed records"
+            "batch had failed or held-back records"
         );
     }
     let mut response = SqsBatchResponse::default();

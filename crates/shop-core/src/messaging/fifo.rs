@@ -12,11 +12,11 @@
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use futures::FutureExt as _;
 use tracing::Instrument as _;
 
-use super::batch::{ProcessError, RecordOutcome, panic_message, parse_record};
+use super::batch::{ProcessError, RecordOutcome, batch_response, panic_message, parse_record};
 use super::envelope::EventEnvelope;
 
 /// One record of a FIFO queue.
@@ -118,24 +118,7 @@ where
             failed.push(message_id);
         }
     }
-    if !failed.is_empty() {
-        tracing::warn!(
-            consumer,
-            failed = failed.len(),
-            total,
-            "batch had failed or held-back records"
-        );
-    }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    response
+    batch_response(consumer, failed, total)
 }
 
 #[cfg(test)]
