@@ -576,12 +576,10 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         )
         if not gen.submit(inv):
             if gen.dead and not gen.closed and inv.future is not None:
-                # the process died between invocations (after invoke() checked on it):
-                # fail this invocation; the next one starts a fresh process
-                code = gen.proc.poll() if gen.proc is not None else None
-                reason = _exit_description(code) if code is not None else "runtime not running"
-                message = f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}"
-                gen.finish(inv, _error_payload("Runtime.ExitError", message), is_error=True, extra_lines=[message])
+                # the process died between invocations (after invoke() checked on it): the
+                # function never saw this invocation, so it runs in a fresh process, as on AWS
+                LOG.debug("Lambda %s: bootstrap gone before %s; re-dispatching", executor.function_name, inv.request_id)
+                threading.Thread(target=executor.redispatch, args=(inv,), daemon=True).start()
                 self._status(HTTPStatus.ACCEPTED)
                 return
             self._status(HTTPStatus.CONFLICT, "environment busy or gone")
