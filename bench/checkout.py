@@ -59,6 +59,12 @@ def _new_user(base: str) -> str:
     return body["token"]
 
 
+def demo_login(base: str) -> str:
+    """A fresh session of the local demo user, for the sample events of signed-in routes."""
+    status, body, _ = _call(base, "POST", "/auth/login", body={"email": "demo@shop.local", "password": "demo-password"})
+    return body.get("token", "") if status == 200 else ""
+
+
 def _ensure_product(ddb, table: str) -> None:
     # Plenty of stock so that no checkout of the run fails for stock.
     ddb.put_item(TableName=table, Item={

@@ -19,6 +19,7 @@ from pathlib import Path
 from harness import FunctionProcess, TimingProxy
 
 TOKEN_PLACEHOLDER = re.compile(r"REPLACE-with-the-token-from-POST-sessions-\d+")
+LOGIN_TOKEN_PLACEHOLDER = re.compile(r"REPLACE-with-a-token-from-POST-auth-login-\d+")
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -59,6 +60,8 @@ def load_events(repo: Path, function: str, substitutions: dict[str, str]) -> lis
         text = path.read_text()
         if "token" in substitutions:
             text = TOKEN_PLACEHOLDER.sub(substitutions["token"], text)
+        if "login_token" in substitutions:
+            text = LOGIN_TOKEN_PLACEHOLDER.sub(substitutions["login_token"], text)
         events.append((path.stem, text.encode()))
     return events
 
