@@ -138,33 +138,18 @@ impl<O: OrderStore, N: NotificationStore> EventHandler for Approvals<O, N> {
 mod tests {
     use super::*;
     use crate::consumers::notifier::InMemoryNotificationStore;
-    use crate::domain::{IdempotencyKey, Order, OrderStatus, PaymentToken};
+    use crate::domain::{Order, OrderStatus};
     use crate::messaging::{BatchProcessor, Idempotent, InMemoryIdempotencyStore};
     use crate::orders::InMemoryOrderStore;
+    use crate::orders::tests::sample_order;
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 
     fn order(status: OrderStatus) -> Order {
-        let key = IdempotencyKey::parse("key-approvals-1").unwrap_or_else(|e| unreachable!("{e}"));
         Order {
-            order_id: OrderId::derive("u1", &key),
-            user_id: "u1".to_owned(),
             email: "ann@example.com".to_owned(),
             status,
-            created_at: 1000,
-            updated_at: 1000,
-            idempotency_key: key,
-            request_hash: "0".repeat(64),
-            payment_token: PaymentToken::Ok,
             correlation_id: "corr".to_owned(),
-            cart_key: format!("CART#{}", "a".repeat(64)),
-            execution_arn: None,
-            items: Vec::new(),
-            total: None,
-            item_count: None,
-            charge_id: None,
-            failure_reason: None,
-            approval_token: None,
-            approved_by: None,
+            ..sample_order("u1", "key-approvals-1", 1000)
         }
     }
 

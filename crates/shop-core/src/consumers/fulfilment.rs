@@ -258,11 +258,10 @@ impl ReservationMarkers for InMemoryReservationMarkers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        Currency, IdempotencyKey, Money, Order, OrderLine, OrderStatus, PaymentToken,
-    };
+    use crate::domain::{Currency, IdempotencyKey, Money, Order, OrderLine, OrderStatus};
     use crate::messaging::InMemoryPublisher;
     use crate::orders::InMemoryOrderStore;
+    use crate::orders::tests::sample_order;
 
     type Consumer = Fulfilment<InMemoryOrderStore, InMemoryReservationMarkers, InMemoryPublisher>;
 
@@ -278,27 +277,15 @@ mod tests {
     }
 
     fn order(status: OrderStatus) -> Order {
-        let key = IdempotencyKey::parse("key-fulfil-1").unwrap_or_else(|e| unreachable!("{e}"));
         Order {
-            order_id: OrderId::derive("u1", &key),
-            user_id: "u1".to_owned(),
             email: "ann@example.com".to_owned(),
             status,
-            created_at: 1000,
-            updated_at: 1000,
-            idempotency_key: key,
-            request_hash: "0".repeat(64),
-            payment_token: PaymentToken::Ok,
             correlation_id: "corr".to_owned(),
-            cart_key: format!("CART#{}", "a".repeat(64)),
-            execution_arn: None,
             items: vec![line("MUG", 2), line("TEE", 1)],
             total: Some(Money::new(3897, Currency::EUR)),
             item_count: Some(3),
             charge_id: Some("ch_1".to_owned()),
-            failure_reason: None,
-            approval_token: None,
-            approved_by: None,
+            ..sample_order("u1", "key-fulfil-1", 1000)
         }
     }
 
