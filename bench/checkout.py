@@ -1,7 +1,8 @@
 """End-to-end checkout and queue-drain scenarios of ``make bench`` (through LocalStack).
 
 - ``POST /checkout`` latency and the time from ``POST /checkout`` to ``CONFIRMED``: each
-  concurrent shopper is a fresh signed-in user with its own cart; every checkout needs its own
+  concurrent shopper is a series of fresh signed-in accounts (a new one every 5 orders, below the
+  fraud detector's order-velocity rule) with their own carts; every checkout needs its own
   ``Idempotency-Key`` and a refilled cart, which ``hey`` cannot vary per request, so shoppers are
   Python threads (one keep-alive-less ``urllib`` request at a time each).
 - The checkout workflow's shape per order (state transitions, DynamoDB/SQS/SNS/Lambda tasks),
@@ -25,6 +26,8 @@ from functions import summary
 TERMINAL = {"CONFIRMED", "FULFILLED", "FAILED", "REJECTED", "CANCELLED"}
 BENCH_SKU = "BENCH-CHECKOUT-1"
 PRICE_MINOR = 1500  # below any approval threshold: the unattended path
+# At most this many orders per account: FraudOrderVelocity (5) is "more than 5 in the window".
+ORDERS_PER_ACCOUNT = 5
 
 
 def _call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None,
@@ -57,6 +60,11 @@ def _new_user(base: str) -> str:
     if status != 200:
         raise RuntimeError(f"bench login failed: {status} {body}")
     return body["token"]
+
+
+def _sessions(base: str, accounts: int) -> list[str]:
+    """``accounts`` fresh accounts, each one's token repeated ORDERS_PER_ACCOUNT times."""
+    return [token for token in (_new_user(base) for _ in range(accounts)) for _ in range(ORDERS_PER_ACCOUNT)]
 
 
 def demo_login(base: str) -> str:
@@ -118,14 +126,19 @@ def run(outputs: dict, logs, ddb, sfn, checkouts: int, concurrency: int) -> tupl
     if "CheckoutApiFunctionName" not in outputs:
         return [{"name": "POST /checkout", "status": "not deployed"}], None
     _ensure_product(ddb, outputs["ProductsTableName"])
-    tokens = [_new_user(base) for _ in range(concurrency)]
-    for token in tokens:  # warm-up: one environment of every function per shopper
-        _one_checkout(base, token)
     per_shopper = max(1, checkouts // concurrency)
+    # Every shopper's orders, one session per order, switching to a fresh account every
+    # ORDERS_PER_ACCOUNT orders (the warm-up order included): the fraud detector flags an account
+    # with more orders in its window, and a flagged account's orders wait for manual approval.
+    # Accounts are registered before the clock starts (Argon2 is not what this measures).
+    accounts_per_shopper = -(-(per_shopper + 1) // ORDERS_PER_ACCOUNT)
+    shoppers = [_sessions(base, accounts_per_shopper)[: per_shopper + 1] for _ in range(concurrency)]
+    for sessions in shoppers:  # warm-up: one environment of every function per shopper
+        _one_checkout(base, sessions[0])
     since = int(time.time() * 1000)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        runs = [r for part in pool.map(lambda t: [_one_checkout(base, t) for _ in range(per_shopper)], tokens)
+        runs = [r for part in pool.map(lambda sessions: [_one_checkout(base, t) for t in sessions[1:]], shoppers)
                 for r in part]
     elapsed = time.perf_counter() - t0
     time.sleep(1.0)

@@ -2,22 +2,30 @@
 //!
 //! [`sdk_config`] is `aws_config::defaults(BehaviorVersion::latest()).load()` (region,
 //! credentials, `AWS_ENDPOINT_URL`, retries from the environment; credentials resolved lazily,
-//! on the first request) with one change: the HTTPS client trusts the Amazon Trust Services
-//! roots compiled into the binary instead of the system's CA store.
+//! on the first request) with our own HTTPS client, [`https_client`]: the SDK's hyper + rustls
+//! client with two changes.
 //!
-//! Why: the SDK loads the system roots when a client is constructed (deliberately, to keep that
-//! work off the first request), so every cold start read and parsed the whole CA bundle
-//! (`/etc/ssl/certs`: ~150 certificates, a directory scan and ~220 KB of PEM) before the
-//! function could ask for its first event — about 5 ms of init on the bench machine, more than
-//! half of a lean function's init. AWS service endpoints present certificates issued by Amazon
-//! Trust Services, which chain to Amazon Root CA 1–4 (cross-signed by Starfield Services Root
-//! CA G2, included for older chains); those five roots are `aws/amazon-trust-roots.pem`.
+//! **Amazon roots only.** The SDK loads the system roots when a client is constructed
+//! (deliberately, to keep that work off the first request), so every cold start read and parsed
+//! the whole CA bundle (`/etc/ssl/certs`: ~150 certificates, a directory scan and ~220 KB of PEM)
+//! before the function could ask for its first event — about 5 ms of init on the bench machine,
+//! more than half of a lean function's init. AWS service endpoints present certificates issued
+//! by Amazon Trust Services, which chain to Amazon Root CA 1–4 (cross-signed by Starfield
+//! Services Root CA G2, included for older chains); those five roots are
+//! `aws/amazon-trust-roots.pem`. Set `SHOP_TLS_NATIVE_ROOTS=1` to use the system store instead
+//! (an HTTPS endpoint with a private CA, a TLS-intercepting proxy). Plain-HTTP endpoints such
+//! as LocalStack's are not affected either way.
 //!
-//! Set `SHOP_TLS_NATIVE_ROOTS=1` to use the system store instead (an HTTPS endpoint with a
-//! private CA, a TLS-intercepting proxy). Plain-HTTP endpoints such as LocalStack's are not
-//! affected either way.
+//! **ring instead of aws-lc.** The SDK's default crypto provider, aws-lc, is a C library of
+//! ~2 MB in every binary; rustls on `ring` does the same TLS 1.2/1.3 work and keeps a
+//! function's deployment zip under 3 MB (see the bench). What that gives up: aws-lc's FIPS
+//! build and its post-quantum hybrid key exchange (X25519MLKEM768). Use the SDK's
+//! `default-https-client` feature (and drop [`https_client`]) if you need either.
+//! That is why the SDK crates are built without `default-https-client`: every client must get
+//! its HTTP client from here ([`loader`], [`sdk_config`]), or it fails on its first request
+//! with "no HTTP client".
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -32,41 +40,46 @@ pub const NATIVE_ROOTS_VAR: &str = "SHOP_TLS_NATIVE_ROOTS";
 /// The SDK configuration for the functions' clients. No network calls and no file reads
 /// beyond the environment and the (usually absent) shared config files.
 pub async fn sdk_config() -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
-    let native = std::env::var(NATIVE_ROOTS_VAR).is_ok_and(|v| v == "1" || v == "true");
-    let loader = match (native, amazon_roots_client()) {
-        (false, Some(client)) => loader.http_client(client),
-        _ => loader,
-    };
-    loader.load().await
+    loader().load().await
 }
 
-/// The SDK's default HTTPS client (rustls + aws-lc, proxy settings from the environment), with
-/// only the Amazon Trust Services roots. `None` if the bundled PEM were unusable.
-pub fn amazon_roots_client() -> Option<SharedHttpClient> {
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(AMAZON_TRUST_ROOTS_PEM);
+/// `aws_config::defaults(BehaviorVersion::latest())` with [`https_client`]: the starting point
+/// for any SDK configuration in this workspace (functions, tools, tests).
+pub fn loader() -> ConfigLoader {
+    let native_roots = std::env::var(NATIVE_ROOTS_VAR).is_ok_and(|v| v == "1" || v == "true");
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(native_roots))
+}
+
+/// The SDK's HTTPS client (hyper, rustls on ring, proxy settings from the environment) trusting
+/// the Amazon Trust Services roots, or the system's roots with `native_roots`.
+pub fn https_client(native_roots: bool) -> SharedHttpClient {
+    let trust = if native_roots {
+        TrustStore::default()
+    } else {
+        TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(AMAZON_TRUST_ROOTS_PEM)
+    };
+    // Building the context only fails on an unusable PEM (the bundled one is checked by a
+    // unit test); the system store is the safe fallback rather than a function that cannot start.
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
-        .inspect_err(|err| tracing::warn!(error = %err, "bundled trust roots unusable"))
-        .ok()?;
-    Some(
-        Builder::new().build_with_connector_fn(move |settings, components| {
-            let mut connector = ConnectorBuilder::default()
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::AwsLc,
-                ))
-                .tls_context(context.clone());
-            connector.set_connector_settings(settings.cloned());
-            if let Some(components) = components {
-                connector.set_sleep_impl(components.sleep_impl());
-            }
-            connector.set_proxy_config(Some(ProxyConfig::from_env()));
-            connector.build()
-        }),
-    )
+        .inspect_err(|err| tracing::warn!(error = %err, "trust roots unusable; using the system's"))
+        .unwrap_or_default();
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .tls_context(context.clone());
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 #[cfg(test)]
@@ -77,15 +90,22 @@ mod tests {
     fn bundled_roots_are_five_certificates_and_build_a_client() {
         let pem = String::from_utf8_lossy(AMAZON_TRUST_ROOTS_PEM);
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        let client = amazon_roots_client();
-        assert!(client.is_some());
+        let pem_context = TlsContext::builder()
+            .with_trust_store(
+                TrustStore::empty()
+                    .with_native_roots(false)
+                    .with_pem_certificate(AMAZON_TRUST_ROOTS_PEM),
+            )
+            .build();
+        assert!(pem_context.is_ok());
+        let client = https_client(false);
         // Client construction builds a connector, which parses the bundled roots (a bad PEM
         // would panic here, at cold start, rather than on the first request).
         let mut config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests());
-        config.set_http_client(client);
+        config.set_http_client(Some(client));
         let config = config.build();
         let _client = aws_sdk_dynamodb::Client::from_conf(config);
     }

@@ -378,7 +378,7 @@ mod real_sfn {
     #[tokio::test]
     #[ignore = "needs a Step Functions endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]
     async fn names_and_tokens_on_a_real_service() {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let conf = crate::aws::loader()
             .endpoint_url(
                 std::env::var("AWS_ENDPOINT_URL")
                     .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),

@@ -130,9 +130,7 @@ async fn run(command: Command) -> Result<(), CliError> {
                 return Err(CliError::NotLocal);
             }
             let products = load_catalog(file.clone())?;
-            let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await;
+            let sdk_config = shop_core::aws::sdk_config().await;
             let store = DynamoProductStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk_config),
                 &products_table,

@@ -442,7 +442,7 @@ mod real_table {
     #[tokio::test]
     #[ignore = "needs a DynamoDB endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]
     async fn conditions_on_a_real_table() {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let conf = crate::aws::loader()
             .endpoint_url(
                 std::env::var("AWS_ENDPOINT_URL")
                     .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),
