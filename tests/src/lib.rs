@@ -100,15 +100,62 @@ impl Stack {
         body: Option<String>,
         content_type: &str,
     ) -> ApiResponse {
+        let body = body.map(|body| (content_type, body));
+        self.send(method, path, token, body, &[]).await
+    }
+
+    /// Like [`Stack::call`], with extra request headers.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> ApiResponse {
+        let body = body.map(|body| ("application/json", body));
+        self.send(method, path, token, body, headers).await
+    }
+
+    /// The one place requests are built and answers read: bearer token, extra headers, a body
+    /// with its content type; the answer's body must be JSON (or empty).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
+    ) -> ApiResponse {
         let url = format!("{}{path}", self.output("ApiBaseUrl"));
-        let mut request = self.http.request(method, url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.header("content-type", content_type).body(body);
-        }
-        let response = request.send().await.expect("the API answers");
+        let build = || {
+            let mut request = self.http.request(method.clone(), &url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some((content_type, body)) = &body {
+                request = request
+                    .header("content-type", *content_type)
+                    .body(body.clone());
+            }
+            request
+        };
+        // A GET is safe to repeat when the connection drops (LocalStack's gateway under
+        // load); anything else fails the test at once.
+        let mut attempt = 1;
+        let response = loop {
+            match build().send().await {
+                Ok(response) => break response,
+                Err(_) if method == Method::GET && attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("the API answers {method} {path}: {e}"),
+            }
+        };
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("a readable body");
@@ -323,28 +370,13 @@ impl Stack {
         token: Option<&str>,
         correlation_id: Option<&str>,
     ) -> ApiResponse {
-        let url = format!("{}/auth/login", self.output("ApiBaseUrl"));
-        let mut request = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({"email": email, "password": password}).to_string());
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(id) = correlation_id {
-            request = request.header("x-correlation-id", id);
-        }
-        let response = request.send().await.expect("the API answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a readable body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        ApiResponse {
-            status,
-            headers,
-            body,
-        }
+        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        let headers: Vec<(&str, &str)> = correlation_id
+            .map(|id| ("x-correlation-id", id))
+            .into_iter()
+            .collect();
+        self.call_with_headers(Method::POST, "/auth/login", token, Some(body), &headers)
+            .await
     }
 
     /// Registers a fresh account and logs in; returns (email, token).
@@ -638,60 +670,6 @@ impl Stack {
             .get(key)
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
-    }
-
-    /// Like [`Stack::call`], with extra request headers.
-    pub async fn call_with_headers(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<String>,
-        headers: &[(&str, &str)],
-    ) -> ApiResponse {
-        let url = format!("{}{path}", self.output("ApiBaseUrl"));
-        let build = || {
-            let mut request = self.http.request(method.clone(), &url);
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            if let Some(body) = &body {
-                request = request
-                    .header("content-type", "application/json")
-                    .body(body.clone());
-            }
-            request
-        };
-        // A GET is safe to repeat when the connection drops (LocalStack's gateway under
-        // load); anything else fails the test at once.
-        let mut attempt = 1;
-        let response = loop {
-            match build().send().await {
-                Ok(response) => break response,
-                Err(_) if method == Method::GET && attempt < 3 => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("the API answers {method} {path}: {e}"),
-            }
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a readable body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"))
-        };
-        ApiResponse {
-            status,
-            headers,
-            body,
-        }
     }
 
     /// `POST /checkout` with `{"paymentToken": ...}` and, if given, an `Idempotency-Key`.

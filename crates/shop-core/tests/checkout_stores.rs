@@ -19,7 +19,9 @@ use futures::FutureExt as _;
 use shop_core::consumers::analytics::{CounterStore, DynamoCounterStore};
 use shop_core::consumers::fraud::{DynamoFraudStore, FLAG_FAILED_LOGINS, Flag, FraudStore};
 use shop_core::consumers::fulfilment::{DynamoReservationMarkers, ReservationMarkers};
-use shop_core::consumers::ledger::{CHARGE, DynamoLedgerStore, LedgerEntry, LedgerStore};
+use shop_core::consumers::ledger::{
+    CHARGE, DynamoLedgerStore, GUARD_SEQ, LedgerEntry, LedgerStore, guard_key,
+};
 use shop_core::domain::{Currency, IdempotencyKey, Money, OrderId};
 use shop_core::payment::{ChargeRecord, DynamoPaymentStore, PaymentStore, RefundRecord};
 
@@ -140,6 +142,37 @@ async fn ledger(client: &Client, table: &str) -> TestResult {
     };
     assert!(store.record(&entry).await?);
     assert!(!store.record(&entry).await?, "a redelivery is a duplicate");
+    let resent = LedgerEntry {
+        seq: "00000000000000000077".to_owned(),
+        event_id: "e2".to_owned(),
+        ..entry.clone()
+    };
+    assert!(
+        !store.record(&resent).await?,
+        "a resend of the operation with a new sequence number is a duplicate"
+    );
+    assert_eq!(
+        get(
+            client,
+            table,
+            &[("order_id", "ord_x"), ("seq", "00000000000000000077")]
+        )
+        .await?,
+        None,
+        "the resend wrote no second entry"
+    );
+    let guard_pk = guard_key("charge-ord_x");
+    let guard = get(
+        client,
+        table,
+        &[("order_id", guard_pk.as_str()), ("seq", GUARD_SEQ)],
+    )
+    .await?
+    .unwrap_or_default();
+    assert_eq!(
+        guard.get("entry_seq"),
+        Some(&AttributeValue::S("00000000000000000042".to_owned()))
+    );
     let item = get(
         client,
         table,

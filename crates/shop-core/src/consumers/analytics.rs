@@ -23,12 +23,11 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
 use crate::store::StoreError;
-use crate::store::backend;
+use crate::store::{backend, failed_conditions};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "analytics";
@@ -193,24 +192,10 @@ impl CounterStore for DynamoCounterStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            // Cancelled because the marker exists: counted by an earlier delivery.
-            Err(err) if marker_existed(&err) => Ok(false),
+            // Cancelled because the marker (the first item) exists: counted by an earlier delivery.
+            Err(err) if failed_conditions(&err).contains(&0) => Ok(false),
             Err(err) => Err(backend("TransactWriteItems analytics", &err)),
         }
-    }
-}
-
-fn marker_existed<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-            // One reason per item, in order: the marker's put is the first.
-            cancelled
-                .cancellation_reasons()
-                .first()
-                .and_then(|reason| reason.code())
-                == Some("ConditionalCheckFailed")
-        }
-        _ => false,
     }
 }
 

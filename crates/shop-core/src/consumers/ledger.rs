@@ -9,14 +9,20 @@
 //! Table (`LEDGER_TABLE`): key `order_id` (S) + `seq` (S, the record's `SequenceNumber`
 //! zero-padded to 20 digits, so string order is delivery order); attributes `operation_id`,
 //! `kind` (the event type: `PaymentCaptured` | `PaymentRefunded`), `amount_minor` (N),
-//! `currency`, `event_id`, `recorded_at` (N, epoch seconds). A redelivery of the same message has the same sequence number: the
-//! put is conditional on the key, and finding it there counts as done.
+//! `currency`, `event_id`, `recorded_at` (N, epoch seconds).
+//!
+//! Once per operation, however it is resent: the entry is written in one transaction with a
+//! guard item keyed by the operation (`order_id` = `operation#<operationId>`, `seq` = `guard`,
+//! pointing at the entry), both conditional on not existing. A redelivery of the same message
+//! (same sequence number) finds the entry; a resend of the operation after the queue's
+//! 5-minute deduplication window (a new sequence number) finds the guard. Either counts as
+//! done. Guards live in partitions of their own, so an order's query sees only its entries.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use crate::clock::Clock;
 use crate::domain::Money;
@@ -25,7 +31,7 @@ use crate::messaging::{
     process_fifo_records,
 };
 use crate::store::StoreError;
-use crate::store::{backend, is_conditional_failure};
+use crate::store::{backend, failed_conditions};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "ledger";
@@ -54,9 +60,18 @@ pub struct LedgerEntry {
     pub recorded_at: i64,
 }
 
+/// Partition key of the guard item of `operation_id`.
+pub fn guard_key(operation_id: &str) -> String {
+    format!("operation#{operation_id}")
+}
+
+/// Sort key of every guard item.
+pub const GUARD_SEQ: &str = "guard";
+
 /// Where entries are kept.
 pub trait LedgerStore: Send + Sync {
-    /// Records `entry` unless its key is there already; `Ok(false)` for a duplicate.
+    /// Records `entry` unless its key or its operation is there already; `Ok(false)` for a
+    /// duplicate.
     fn record(&self, entry: &LedgerEntry) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -195,9 +210,8 @@ impl DynamoLedgerStore {
 impl LedgerStore for DynamoLedgerStore {
     async fn record(&self, e: &LedgerEntry) -> Result<bool, StoreError> {
         let s = |v: &str| AttributeValue::S(v.to_owned());
-        let result = self
-            .client
-            .put_item()
+        let build = |err| backend("TransactWriteItems ledger (build)", &err);
+        let entry = Put::builder()
             .table_name(&self.table)
             .item("order_id", s(&e.order_id))
             .item("seq", s(&e.seq))
@@ -211,12 +225,29 @@ impl LedgerStore for DynamoLedgerStore {
             .item("event_id", s(&e.event_id))
             .item("recorded_at", AttributeValue::N(e.recorded_at.to_string()))
             .condition_expression("attribute_not_exists(order_id)")
+            .build()
+            .map_err(build)?;
+        let guard = Put::builder()
+            .table_name(&self.table)
+            .item("order_id", s(&guard_key(&e.operation_id)))
+            .item("seq", s(GUARD_SEQ))
+            .item("entry_order_id", s(&e.order_id))
+            .item("entry_seq", s(&e.seq))
+            .condition_expression("attribute_not_exists(order_id)")
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(entry).build())
+            .transact_items(TransactWriteItem::builder().put(guard).build())
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(backend("PutItem ledger", &err)),
+            // The entry (a redelivery) or the guard (a resend of the operation) is there.
+            Err(err) if !failed_conditions(&err).is_empty() => Ok(false),
+            Err(err) => Err(backend("TransactWriteItems ledger", &err)),
         }
     }
 }
@@ -259,13 +290,17 @@ impl LedgerStore for InMemoryLedgerStore {
             == Some(entry.operation_id.as_str())
         {
             return Err(StoreError::Backend {
-                operation: "PutItem ledger",
+                operation: "TransactWriteItems ledger",
                 message: "unavailable (test)".to_owned(),
             });
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (entry.order_id.clone(), entry.seq.clone());
-        if entries.contains_key(&key) {
+        if entries.contains_key(&key)
+            || entries
+                .values()
+                .any(|e| e.operation_id == entry.operation_id)
+        {
             return Ok(false);
         }
         entries.insert(key, entry.clone());
@@ -381,6 +416,31 @@ mod tests {
             ]
         );
         assert_eq!(entries[0].recorded_at, 7);
+    }
+
+    #[tokio::test]
+    async fn a_resend_after_the_fifo_dedup_window_is_a_duplicate() {
+        let ledger = Ledger::new(InMemoryLedgerStore::default());
+        let first = record(
+            "m1",
+            EventType::PaymentCaptured,
+            "ord_1",
+            "charge-ord_1",
+            10,
+        );
+        // The same charge sent again later: a new message id and sequence number.
+        let resent = record(
+            "m9",
+            EventType::PaymentCaptured,
+            "ord_1",
+            "charge-ord_1",
+            99,
+        );
+        assert!(failures(&ledger.process(batch(vec![first])).await).is_empty());
+        assert!(failures(&ledger.process(batch(vec![resent])).await).is_empty());
+        let entries = ledger.store().entries("ord_1");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].seq, "00000000000000000010");
     }
 
     #[tokio::test]

@@ -94,3 +94,21 @@ pub(crate) fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<
     err.as_service_error().and_then(ProvideErrorMetadata::code)
         == Some("ConditionalCheckFailedException")
 }
+
+/// The positions of a cancelled `TransactWriteItems`' items whose condition did not hold (one
+/// cancellation reason per item, in request order); empty for any other error.
+pub(crate) fn failed_conditions<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Vec<usize> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+            .map(|(position, _)| position)
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 pub use dynamo::{DynamoProductStore, DynamoSessionStore};
-pub(crate) use dynamo_item::{Item, ItemReader, backend, is_conditional_failure, n, s};
+pub(crate) use dynamo_item::{
+    Item, ItemReader, backend, failed_conditions, is_conditional_failure, n, s,
+};
 pub use memory::{InMemoryProductStore, InMemorySessionStore};
 
 use crate::domain::{Cart, Product, Sku};
