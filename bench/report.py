@@ -58,8 +58,14 @@ def call_cost_fit(result: dict) -> dict | None:
             "no_call_events_p50_ms": sorted(zero)[len(zero) // 2] if zero else None}
 
 
+def floor_p50(result: dict) -> float | None:
+    """Warm p50 of the empty function (bench/baseline) under the same harness."""
+    return (((result.get("floor") or {}).get("warm") or {}).get("duration_ms") or {}).get("p50")
+
+
 def _target_rows(result: dict) -> list[str]:
     t = result["targets"]
+    floor = floor_p50(result)
     rows = []
 
     def judge(value, limit):
@@ -71,20 +77,39 @@ def _target_rows(result: dict) -> list[str]:
 
     for f in result["functions"]:
         if f.get("skipped"):
-            rows.append(f"| {f['function']} | {f['skipped']} | | | | |")
+            rows.append(f"| {f['function']} | {f['skipped']} | | | | | |")
             continue
         cold, warm, sizes = f.get("cold", {}), f.get("warm", {}), f.get("sizes", {})
         zips = [sizes.get(a, {}).get("zip_bytes") for a in ("x86_64", "arm64")]
         zip_txt = " / ".join(judge(z / 1e6, t["zip_mb"]) if z else "not measured" for z in zips)
         rss = max(filter(None, [warm.get("peak_rss_mb"), (cold.get("peak_rss_mb_after_first") or {}).get("max")]),
                   default=None)
+        over = (warm.get("beyond_aws_ms") or {}).get("p50")
         rows.append(
             f"| {f['function']} | {judge((cold.get('init_ms') or {}).get('median'), t['init_ms'])} "
             f"| {judge((cold.get('first_invoke_beyond_aws_ms') or {}).get('median'), t['first_invoke_beyond_aws_ms'])} "
             f"| {judge(rss, t['peak_rss_mb'])} | {zip_txt} "
-            f"| {judge((warm.get('beyond_aws_ms') or {}).get('p50'), t['warm_beyond_aws_p50_ms'])} |"
+            f"| {judge(over, t['warm_beyond_aws_p50_ms'])} "
+            f"| {judge(over - floor if over is not None and floor is not None else None, t['warm_beyond_aws_p50_ms'])} |"
         )
     return rows
+
+
+def _floor_lines(result: dict) -> list[str]:
+    fl = result.get("floor")
+    if not fl:
+        return []
+    if fl.get("skipped"):
+        return ["", f"Floor (bench/baseline, an empty function): {fl['skipped']}."]
+    cold, warm = fl.get("cold", {}), fl.get("warm", {})
+    zip_bytes = (fl.get("sizes", {}).get("x86_64") or {}).get("zip_bytes")
+    return ["", (
+        f"Floor: bench/baseline, a function that does nothing (same runtime, logging and release profile; it "
+        f"answers catalog-api's sample events with a constant), under the same harness: init "
+        f"{_f((cold.get('init_ms') or {}).get('median'))} ms, warm p50/p90/p99 {_pp(warm.get('duration_ms') or {})} ms, "
+        f"peak RSS {_f(warm.get('peak_rss_mb'), 1)} MB, zip {_mb(zip_bytes)} MB. That warm time is the Runtime API "
+        f"round trip through the bench's Python harness plus lambda_runtime's own event handling; every function's "
+        f"warm figure includes it, so the targets table also shows warm beyond AWS net of it.")]
 
 
 def _checkout_line(ck) -> str:
@@ -143,6 +168,7 @@ def markdown(result: dict) -> str:
                     f"+ {fit['b_ms_per_call']:.2f} ms per AWS call on our side (SDK serialisation, SigV4 signing, "
                     f"endpoint resolution, response parsing, and ≲0.1 ms of the bench's own proxy hop). Events "
                     f"that make no AWS call: median p50 {_f(fit['no_call_events_p50_ms'])} ms."]
+    out += _floor_lines(result)
     calls = [f"{f['function']}: {f['cold']['aws_calls_during_init']}" for f in result["functions"] if f.get("cold")]
     out += [f"AWS calls made during init (should be 0): {', '.join(calls)}.", ""]
 
@@ -152,8 +178,9 @@ def markdown(result: dict) -> str:
         f"| function | init ≤ {result['targets']['init_ms']} ms (median) "
         f"| 1st invoke ≤ {result['targets']['first_invoke_beyond_aws_ms']} ms beyond AWS "
         f"| peak RSS ≤ {result['targets']['peak_rss_mb']} MB | zip ≤ {result['targets']['zip_mb']} MB (x86_64 / arm64) "
-        f"| warm beyond AWS p50 ≤ {result['targets']['warm_beyond_aws_p50_ms']} ms |",
-        "|---|---|---|---|---|---|",
+        f"| warm beyond AWS p50 ≤ {result['targets']['warm_beyond_aws_p50_ms']} ms "
+        f"| the same, net of the floor |",
+        "|---|---|---|---|---|---|---|",
     ] + _target_rows(result) + [""]
 
     out += [

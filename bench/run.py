@@ -23,6 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+FLOOR = "bench-baseline"  # bench/baseline: the empty function every warm figure sits on
 sys.path.insert(0, str(HERE))
 
 import boto3  # noqa: E402  (LocalStack venv)
@@ -102,6 +103,10 @@ def build() -> dict:
     arm64: the same release build cross-compiled by cargo lambda (zig as the linker) for
     aarch64, after installing that target's std with rustup if it is missing."""
     notes = {"x86_64": "the bootstraps of the deployed build (.aws-sam/build), zipped with deflate as sam deploy does"}
+    cargo_lambda = REPO / ".local" / "venv-tools" / "bin" / "cargo-lambda"
+    env = dict(os.environ, PATH=f"{cargo_lambda.parent}:{os.environ.get('PATH', '')}")
+    # The floor: an empty function built like the others (bench/baseline), x86_64 only.
+    subprocess.run([str(cargo_lambda), "lambda", "build", "--release", "--bin", FLOOR], cwd=REPO, env=env, check=False)
     target = "aarch64-unknown-linux-gnu"
     installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
     if target not in installed:
@@ -110,8 +115,6 @@ def build() -> dict:
     if target not in installed:
         notes["arm64"] = f"not measured: rustup could not install the {target} std"
         return notes
-    cargo_lambda = REPO / ".local" / "venv-tools" / "bin" / "cargo-lambda"
-    env = dict(os.environ, PATH=f"{cargo_lambda.parent}:{os.environ.get('PATH', '')}")
     t0 = time.time()
     for f in fns.discover(REPO):
         print(f"bench: building {f} for arm64 ...", file=sys.stderr, flush=True)
@@ -184,6 +187,8 @@ def main() -> int:
         m["sizes"] = fns.sizes(REPO, f)
         m["cpu_busy_before"] = idle_check
         result["functions"].append(m)
+    print(f"bench: {FLOOR} (the floor) ...", file=sys.stderr, flush=True)
+    result["floor"] = measure_floor(proxy, cold, warm, workdir, loadavg)
     proxy.close()
 
     if os.environ.get("BENCH_SKIP_E2E"):
@@ -208,6 +213,20 @@ def main() -> int:
     update_readme(md)
     print(md)
     return 0
+
+
+def measure_floor(proxy: TimingProxy, cold: int, warm: int, workdir: Path, loadavg) -> dict:
+    """bench/baseline (an empty function) under the same harness, with catalog-api's events
+    (API Gateway-sized payloads): the Runtime API round trip no handler can go below."""
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{FLOOR}"
+    deployed = {"FunctionName": FLOOR, "FunctionArn": arn, "MemorySize": 128}
+    events = fns.load_events(REPO, "catalog-api", {})
+    try:
+        m = fns.measure(REPO, FLOOR, deployed, proxy, events, cold, warm, workdir, loadavg)
+    except Exception as err:
+        m = {"function": FLOOR, "skipped": f"failed: {err} (log: target/bench/{FLOOR}.log)"}
+    m["sizes"] = fns.sizes(REPO, FLOOR)
+    return m
 
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"

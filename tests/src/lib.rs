@@ -572,6 +572,35 @@ impl Stack {
     }
 }
 
+/// The DLQ runbook: `make redrive QUEUE=<consumer>` (moves a DLQ's messages back to its queue).
+pub fn make_redrive(consumer: &str) {
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let status = std::process::Command::new("make")
+        .args(["--no-print-directory", "-C", repo, "redrive"])
+        .arg(format!("QUEUE={consumer}"))
+        .status()
+        .expect("run make redrive");
+    assert!(
+        status.success(),
+        "make redrive QUEUE={consumer} failed: {status}"
+    );
+}
+
+impl Stack {
+    /// Sends `body` straight to a FIFO queue in message group `group`.
+    pub async fn send_fifo(&self, url: &str, group: &str, dedup_id: &str, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(url)
+            .message_group_id(group)
+            .message_deduplication_id(dedup_id)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send to a FIFO queue");
+    }
+}
+
 /// An event envelope as the producers publish it.
 pub fn envelope(
     event_id: &str,

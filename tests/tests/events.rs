@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use shop_tests::{Stack, envelope, eventually, unique_email, unique_id};
+use shop_tests::{Stack, envelope, eventually, make_redrive, unique_email, unique_id};
 
 const PASSWORD: &str = "a-long-password";
 
@@ -156,18 +156,7 @@ async fn a_poison_message_ends_in_the_dlq_alone_and_redrive_brings_it_back() {
     }
 
     // The runbook: make redrive QUEUE=fraud-detector moves it back to the queue.
-    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let status = std::process::Command::new("make")
-        .args([
-            "--no-print-directory",
-            "-C",
-            repo,
-            "redrive",
-            "QUEUE=fraud-detector",
-        ])
-        .status()
-        .expect("run make redrive");
-    assert!(status.success(), "make redrive failed: {status}");
+    make_redrive("fraud-detector");
     let queue = stack.output("FraudDetectorQueueUrl").to_owned();
     eventually(
         "the poison left the DLQ for the queue",
@@ -228,4 +217,74 @@ async fn the_same_event_delivered_twice_is_counted_once() {
         stack.audited(&event_id).await,
         "one audit row, keyed by the event id"
     );
+}
+
+#[tokio::test]
+async fn a_poison_ledger_message_holds_back_only_its_order_and_redrives_from_the_fifo_dlq() {
+    let stack = Stack::load().await;
+    let queue = stack.output("PaymentsLedgerQueueUrl").to_owned();
+    let dlq = stack.output("PaymentsLedgerDlqUrl").to_owned();
+    let blocked = format!("ord_poison_{}", unique_id());
+    let other = format!("ord_other_{}", unique_id());
+    let payment = |event_id: &str, kind: &str, order: &str, operation: &str, amount: bool| {
+        let mut detail = json!({"orderId": order, "operationId": format!("{operation}-{order}")});
+        if amount {
+            detail["amount"] = json!({"amount": 1500, "currency": "EUR"});
+        }
+        envelope(event_id, kind, "2026-01-01T00:00:00Z", order, &detail)
+    };
+    // A charge without an amount (the ledger cannot record it), then the refund of the same
+    // order behind it in its message group, then a charge of another order.
+    let poison_id = unique_id();
+    let poison = payment(&poison_id, "PaymentCaptured", &blocked, "charge", false);
+    let refund_id = unique_id();
+    let refund = payment(&refund_id, "PaymentRefunded", &blocked, "refund", true);
+    let charge = payment(&unique_id(), "PaymentCaptured", &other, "charge", true);
+    stack.send_fifo(&queue, &blocked, &poison_id, &poison).await;
+    stack.send_fifo(&queue, &blocked, &refund_id, &refund).await;
+    stack.send_fifo(&queue, &other, &unique_id(), &charge).await;
+
+    // Other orders are not held back.
+    eventually(
+        "the other order's charge is recorded",
+        Duration::from_secs(30),
+        || async { (stack.ledger(&other).await.len() == 1).then_some(()) },
+    )
+    .await;
+    // The refund never overtakes the charge in front of it: nothing of the blocked order is
+    // recorded while the poison is retried (maxReceiveCount 5 x visibility 12 s locally).
+    eventually(
+        "the poison in the ledger DLQ",
+        Duration::from_secs(150),
+        || async {
+            assert!(
+                stack.ledger(&blocked).await.is_empty(),
+                "a refund was recorded while the charge before it was still being retried"
+            );
+            stack
+                .peek(&dlq)
+                .await
+                .iter()
+                .any(|b| b.contains(&poison_id))
+                .then_some(())
+        },
+    )
+    .await;
+
+    // The runbook works for the FIFO queue too: the DLQ's messages go back to the queue.
+    make_redrive("ledger");
+    eventually(
+        "the poison left the ledger DLQ for the queue",
+        Duration::from_secs(30),
+        || async {
+            let in_dlq = stack
+                .peek(&dlq)
+                .await
+                .iter()
+                .any(|b| b.contains(&poison_id));
+            let (visible, in_flight) = stack.queue_depth(&queue).await;
+            (!in_dlq && visible + in_flight > 0).then_some(())
+        },
+    )
+    .await;
 }
