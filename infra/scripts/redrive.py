@@ -26,6 +26,22 @@ CONSUMERS = {
 }
 
 
+DEDUP_WINDOW_S = 300  # SQS FIFO deduplication interval
+
+
+def fifo_wait_seconds(sqs, dlq_url: str) -> int:
+    """Seconds until the newest message in a FIFO DLQ is out of the source queue's deduplication
+    window (0 if it already is). A message keeps its SentTimestamp when it moves to the DLQ; a
+    redrive inside the window resends its deduplication id, which the source queue may treat
+    as a duplicate and drop (AWS gives DLQ messages a new deduplication id; LocalStack does not)."""
+    newest = 0
+    for _ in range(3):
+        got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                  AttributeNames=["SentTimestamp"]).get("Messages", [])
+        newest = max([newest] + [int(m["Attributes"]["SentTimestamp"]) for m in got])
+    return max(0, int(newest / 1000 + DEDUP_WINDOW_S - time.time()) + 1) if newest else 0
+
+
 def main() -> int:
     name = sys.argv[1] if len(sys.argv) > 1 else ""
     if name not in CONSUMERS:
@@ -41,6 +57,13 @@ def main() -> int:
     waiting = sqs.get_queue_attributes(
         QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]["ApproximateNumberOfMessages"]
+    if dlq_url.endswith(".fifo"):
+        wait = fifo_wait_seconds(sqs, dlq_url)
+        if wait > 0:
+            print(f"{name}: the newest message in the DLQ was sent less than {DEDUP_WINDOW_S // 60} minutes ago; "
+                  f"the FIFO queue could take it back for a duplicate and drop it (LocalStack does). "
+                  f"Nothing moved: run this again in {wait} s.", file=sys.stderr)
+            return 3
     print(f"{name}: {waiting} message(s) in the DLQ; moving them back to the queue")
     task = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=queue_arn)
     handle = task["TaskHandle"]
