@@ -554,6 +554,14 @@ impl Stack {
         bodies
     }
 
+    /// Whether a message whose body contains `needle` is visible in a queue (see [`Stack::peek`]).
+    pub async fn holds(&self, url: &str, needle: &str) -> bool {
+        self.peek(url)
+            .await
+            .iter()
+            .any(|body| body.contains(needle))
+    }
+
     /// Invokes a function directly; returns (function error, payload).
     pub async fn invoke(&self, function: &str, payload: &Value) -> (Option<String>, Value) {
         let output = self

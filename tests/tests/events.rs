@@ -131,28 +131,14 @@ async fn a_poison_message_ends_in_the_dlq_alone_and_redrive_brings_it_back() {
     eventually(
         "the poison in the fraud-detector DLQ",
         Duration::from_secs(120),
-        || async {
-            stack
-                .peek(&dlq)
-                .await
-                .iter()
-                .any(|b| b.contains(&poison_id))
-                .then_some(())
-        },
+        || async { stack.holds(&dlq, &poison_id).await.then_some(()) },
     )
     .await;
     assert!(!stack.processed_by("fraud-detector", &poison_id).await);
     // No other DLQ got it.
     for name in ["AuditLogDlqUrl", "AnalyticsDlqUrl", "NotifierDlqUrl"] {
         let url = stack.output(name).to_owned();
-        assert!(
-            !stack
-                .peek(&url)
-                .await
-                .iter()
-                .any(|b| b.contains(&poison_id)),
-            "{name}"
-        );
+        assert!(!stack.holds(&url, &poison_id).await, "{name}");
     }
 
     // The runbook: make redrive QUEUE=fraud-detector moves it back to the queue.
@@ -166,11 +152,7 @@ async fn a_poison_message_ends_in_the_dlq_alone_and_redrive_brings_it_back() {
         "the poison left the DLQ for the queue",
         Duration::from_secs(30),
         || async {
-            let in_dlq = stack
-                .peek(&dlq)
-                .await
-                .iter()
-                .any(|b| b.contains(&poison_id));
+            let in_dlq = stack.holds(&dlq, &poison_id).await;
             let (visible, in_flight) = stack.queue_depth(&queue).await;
             (!in_dlq && visible + in_flight > 0).then_some(())
         },
@@ -265,12 +247,7 @@ async fn a_poison_ledger_message_holds_back_only_its_order_and_waits_in_the_fifo
                 stack.ledger(&blocked).await.is_empty(),
                 "a refund was recorded while the charge before it was still being retried"
             );
-            stack
-                .peek(&dlq)
-                .await
-                .iter()
-                .any(|b| b.contains(&poison_id))
-                .then_some(())
+            stack.holds(&dlq, &poison_id).await.then_some(())
         },
     )
     .await;
@@ -283,11 +260,7 @@ async fn a_poison_ledger_message_holds_back_only_its_order_and_waits_in_the_fifo
         "redrive inside the dedup window"
     );
     assert!(
-        stack
-            .peek(&dlq)
-            .await
-            .iter()
-            .any(|b| b.contains(&poison_id)),
+        stack.holds(&dlq, &poison_id).await,
         "the poison is still in the DLQ"
     );
 }
