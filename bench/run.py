@@ -108,11 +108,14 @@ def build() -> dict:
     # The floor: an empty function built like the others (bench/baseline), x86_64 only.
     subprocess.run([str(cargo_lambda), "lambda", "build", "--release", "--bin", FLOOR], cwd=REPO, env=env, check=False)
     target = "aarch64-unknown-linux-gnu"
-    installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
-    if target not in installed:
+
+    def installed() -> bool:
+        listed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
+        return target in listed.split()
+
+    if not installed():
         subprocess.run(["rustup", "target", "add", target], check=False)
-        installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
-    if target not in installed:
+    if not installed():
         notes["arm64"] = f"not measured: rustup could not install the {target} std"
         return notes
     t0 = time.time()

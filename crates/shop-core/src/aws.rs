@@ -50,15 +50,20 @@ pub fn loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(native_roots))
 }
 
+/// Only the bundled Amazon Trust Services roots.
+fn amazon_trust_store() -> TrustStore {
+    TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AMAZON_TRUST_ROOTS_PEM)
+}
+
 /// The SDK's HTTPS client (hyper, rustls on ring, proxy settings from the environment) trusting
 /// the Amazon Trust Services roots, or the system's roots with `native_roots`.
 pub fn https_client(native_roots: bool) -> SharedHttpClient {
     let trust = if native_roots {
         TrustStore::default()
     } else {
-        TrustStore::empty()
-            .with_native_roots(false)
-            .with_pem_certificate(AMAZON_TRUST_ROOTS_PEM)
+        amazon_trust_store()
     };
     // Building the context only fails on an unusable PEM (the bundled one is checked by a
     // unit test); the system store is the safe fallback rather than a function that cannot start.
@@ -91,11 +96,7 @@ mod tests {
         let pem = String::from_utf8_lossy(AMAZON_TRUST_ROOTS_PEM);
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
         let pem_context = TlsContext::builder()
-            .with_trust_store(
-                TrustStore::empty()
-                    .with_native_roots(false)
-                    .with_pem_certificate(AMAZON_TRUST_ROOTS_PEM),
-            )
+            .with_trust_store(amazon_trust_store())
             .build();
         assert!(pem_context.is_ok());
         let client = https_client(false);
