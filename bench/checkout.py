@@ -127,7 +127,7 @@ def run(outputs: dict, logs, ddb, sfn, checkouts: int, concurrency: int) -> tupl
         return [{"name": "POST /checkout", "status": "not deployed"}], None
     _ensure_product(ddb, outputs["ProductsTableName"])
     per_shopper = max(1, checkouts // concurrency)
-    # Every shopper's orders, one session per order, switching to a fresh account every
+    # The session each of a shopper's orders is placed with, switching to a fresh account every
     # ORDERS_PER_ACCOUNT orders (the warm-up order included): the fraud detector flags an account
     # with more orders in its window, and a flagged account's orders wait for manual approval.
     # Accounts are registered before the clock starts (Argon2 is not what this measures).
