@@ -50,6 +50,7 @@ executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
 integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway
+	@$(ENV) && cargo test -p lambda-kit --lib -- --ignored
 	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores -- --ignored
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests -- --test-threads 4
 

@@ -41,7 +41,7 @@ impl Stack {
         });
         let outputs: HashMap<String, String> =
             serde_json::from_str(&text).expect("stack outputs are a JSON object of strings");
-        let config = shop_core::aws::sdk_config().await;
+        let config = lambda_kit::aws::sdk_config().await;
         Self {
             outputs,
             http: reqwest::Client::new(),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    shop_core::telemetry::init("bench-baseline");
+    lambda_kit::telemetry::init("bench-baseline");
     lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| async {
         Ok::<_, Error>(json!({"statusCode": 200}))
     }))

@@ -17,14 +17,14 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::api_error::ApiError;
 use crate::auth::{Principal, UserStore, principal_of};
-use crate::clock::{Clock, rfc3339};
 use crate::domain::{Cart, CartError, Quantity, Sku};
-use crate::http::{
-    ApiError, Route, empty_response, json_response, match_route, parse_json_body, serve,
-};
-use crate::session::{Session, SessionToken, fill_random};
+use crate::session::{Session, SessionToken};
 use crate::store::{ProductStore, SessionStore, StoreError};
+use lambda_kit::clock::{Clock, rfc3339};
+use lambda_kit::http::{Route, empty_response, json_response, match_route, parse_json_body, serve};
+use lambda_kit::ids::fill_random;
 
 /// Name of the function (log field, crate and binary name).
 pub const FUNCTION_NAME: &str = "cart-api";
@@ -118,7 +118,7 @@ impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
     }
 
     async fn create_session(&self) -> Result<Response<Body>, ApiError> {
-        let token = SessionToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let token = SessionToken::generate().map_err(|e| ApiError::internal(e.to_string()))?;
         let session = Session::new_anonymous(&token, self.clock.now(), self.session_ttl_seconds);
         self.sessions.create_session(&session).await?;
         tracing::info!(session = %short(&session), "session created");
@@ -246,7 +246,7 @@ impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
         let products = self.products.batch_get(&cart.skus()).await?;
         let priced = cart
             .price(&products)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         if !priced.unavailable.is_empty() {
             tracing::warn!(skus = ?priced.unavailable, "cart lines whose product left the catalog");
         }

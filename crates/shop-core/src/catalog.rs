@@ -9,9 +9,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use crate::api_error::ApiError;
 use crate::domain::{Product, Sku};
-use crate::http::{ApiError, Route, json_response, match_route, query_param, serve};
 use crate::store::ProductStore;
+use lambda_kit::http::{Route, json_response, match_route, query_param, serve};
 
 /// Name of the function (log field, crate and binary name).
 pub const FUNCTION_NAME: &str = "catalog-api";

@@ -15,17 +15,15 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::api_error::ApiError;
 use crate::auth::{UserStore, principal_of};
-use crate::clock::Clock;
-use crate::domain::{
-    IdempotencyKey, Order, OrderId, OrderLinks, OrderStatus, PaymentToken, sha256_hex,
-};
-use crate::http::{
-    ApiError, Route, correlation_id, json_response, match_route, parse_json_body, serve,
-};
+use crate::domain::{IdempotencyKey, Order, OrderId, OrderLinks, OrderStatus, PaymentToken};
 use crate::orders::{CreateOutcome, OrderStore, now_millis};
 use crate::store::{SessionStore, cart_pk};
-use crate::workflow::{Started, Workflows, execution_arn_of};
+use lambda_kit::clock::Clock;
+use lambda_kit::http::{Route, correlation_id, json_response, match_route, parse_json_body, serve};
+use lambda_kit::ids::sha256_hex;
+use lambda_kit::workflow::{Started, Workflows, execution_arn_of};
 
 /// Name of the function (log field, crate and binary name).
 pub const FUNCTION_NAME: &str = "checkout-api";
@@ -158,7 +156,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
         // The canonical body: the parsed body serialised again (key order, spacing and
         // unknown fields do not change it).
         let canonical = serde_json::to_string(&body)
-            .map_err(|e| ApiError::Internal(format!("serialising the body: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("serialising the body: {e}")))?;
         let request_hash = sha256_hex(canonical.as_bytes());
         let now = now_millis(&self.clock);
         let candidate = Order {
@@ -258,6 +256,27 @@ fn idempotency_key(req: &Request) -> Result<IdempotencyKey, ApiError> {
         return Err(ApiError::IdempotencyKeyRequired);
     }
     IdempotencyKey::parse(text).map_err(|e| ApiError::InvalidIdempotencyKey(e.to_string()))
+}
+
+/// `errorType` names the checkout workflow's Lambda steps report and its ASL matches
+/// (`statemachines/README.md`).
+pub mod error_types {
+    /// pricing: no lines in the cart.
+    pub const CART_EMPTY: &str = "CartEmpty";
+    /// pricing: a line's product left the catalog.
+    pub const PRODUCT_UNAVAILABLE: &str = "ProductUnavailable";
+    /// pricing: a line asks for more than the stock.
+    pub const OUT_OF_STOCK: &str = "OutOfStock";
+    /// pricing: the input is not what the workflow sends (a bug, not retried).
+    pub const INVALID_PRICING_REQUEST: &str = "InvalidPricingRequest";
+    /// pricing: the catalog could not be read (transient).
+    pub const PRICING_UNAVAILABLE: &str = "PricingUnavailable";
+    /// payment: the provider refused (permanent).
+    pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
+    /// payment: transient provider failure (retried with backoff).
+    pub const PAYMENT_PROVIDER_UNAVAILABLE: &str = "PaymentProviderUnavailable";
+    /// payment: malformed input (a bug, never retried).
+    pub const INVALID_PAYMENT_REQUEST: &str = "InvalidPaymentRequest";
 }
 
 #[cfg(test)]

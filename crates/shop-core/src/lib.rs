@@ -8,25 +8,20 @@
 //! [`telemetry`], and the request handlers of the API functions: [`catalog`] and [`cart`].
 //! The Lambda binaries only wire these together.
 
+pub mod api_error;
 pub mod auth;
-pub mod aws;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
-pub mod clock;
 pub mod config;
 pub mod consumers;
 pub mod domain;
-pub mod http;
-pub mod messaging;
+pub mod events;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
 pub mod session;
-pub mod step;
 pub mod store;
-pub mod telemetry;
-pub mod workflow;
 
 #[cfg(test)]
 mod test_support;

@@ -31,12 +31,19 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkout::error_types;
 use crate::domain::{Cart, Money, PricedLine, Quantity, Sku};
-use crate::step::{StepError, error_types};
 use crate::store::{ProductStore, StoreError};
+use lambda_kit::step::StepError;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "pricing";
+
+/// How the workflow task logs: as this function, about the order in its input's `orderId`.
+pub const STEP: lambda_kit::step::StepName = lambda_kit::step::StepName {
+    function: FUNCTION_NAME,
+    subject_field: "orderId",
+};
 
 /// Why an order could not be priced.
 #[derive(Debug, thiserror::Error)]

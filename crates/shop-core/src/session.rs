@@ -5,7 +5,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest as _, Sha256};
+
+use lambda_kit::ids::{RandomError, fill_random, sha256_hex};
 
 use crate::store::{SessionStore, StoreError};
 
@@ -21,16 +22,6 @@ impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionToken(<redacted>)")
     }
-}
-
-/// The operating system's random source failed.
-#[derive(Debug, thiserror::Error)]
-#[error("random source unavailable: {0}")]
-pub struct RandomError(String);
-
-/// Fills `buf` from the operating system's random source.
-pub fn fill_random(buf: &mut [u8]) -> Result<(), RandomError> {
-    getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
 }
 
 impl SessionToken {
@@ -66,8 +57,7 @@ pub struct SessionId(String);
 impl SessionId {
     /// The lowercase hex SHA-256 of `input`.
     pub fn digest_of(input: &str) -> Self {
-        let digest = Sha256::digest(input.as_bytes());
-        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+        Self(sha256_hex(input.as_bytes()))
     }
 
     /// The hex digest.

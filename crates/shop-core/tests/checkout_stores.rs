@@ -320,9 +320,9 @@ async fn counters(client: &Client, table: &str) -> TestResult {
 #[tokio::test]
 #[ignore = "needs LocalStack: . infra/local/env.sh && cargo test -p shop-core --test checkout_stores -- --ignored"]
 async fn checkout_stores_on_dynamodb() -> TestResult {
-    let config = shop_core::aws::sdk_config().await;
+    let config = lambda_kit::aws::sdk_config().await;
     let client = Client::new(&config);
-    let suffix = shop_core::messaging::new_event_id()[..8].to_owned();
+    let suffix = lambda_kit::ids::new_uuid()[..8].to_owned();
     let tables = [
         (
             format!("checkout-test-payments-{suffix}"),

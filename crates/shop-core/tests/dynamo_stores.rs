@@ -50,7 +50,7 @@ fn product(sku: &str, price: i64, stock: u32) -> Result<Product, Box<dyn std::er
 #[tokio::test]
 #[ignore = "needs LocalStack: `make integration-test` runs it"]
 async fn dynamodb_stores_behave_like_the_in_memory_ones() -> TestResult {
-    let config = shop_core::aws::sdk_config().await;
+    let config = lambda_kit::aws::sdk_config().await;
     let client = Client::new(&config);
     let suffix = SessionToken::generate()?.id().as_str()[..10].to_owned();
     let (products_table, sessions_table) = (

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Request, RequestExt as _};
+use lambda_kit::http::{Route, match_route};
+use lambda_kit::messaging::{SqsEvent, parse_record};
 use shop_core::auth::Principal;
 use shop_core::auth::authorizer::TokenAuthorizerEvent;
-use shop_core::http::{Route, match_route};
-use shop_core::messaging::{SqsEvent, parse_record};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")

@@ -1,12 +1,13 @@
 //! auth-api Lambda: wiring only. The handler lives in `shop_core::auth::api`.
 
 use lambda_http::{Error, Request, service_fn};
+use lambda_kit::config::env_required;
+use lambda_kit::messaging::SnsPublisher;
+use lambda_kit::telemetry;
 use shop_core::auth::DynamoUserStore;
 use shop_core::auth::api::{AuthApi, FUNCTION_NAME};
-use shop_core::config::{Config, env_required};
-use shop_core::messaging::SnsPublisher;
+use shop_core::config::Config;
 use shop_core::store::DynamoSessionStore;
-use shop_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,7 +21,7 @@ async fn main() -> Result<(), Error> {
     })()
     .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = AuthApi::new(
         DynamoSessionStore::new(dynamodb.clone(), config.sessions_table),

@@ -1,14 +1,14 @@
 //! authorizer Lambda (API Gateway TOKEN authorizer): wiring only. The decision is
 //! `shop_core::auth::authorizer`, around the same `authenticate` the handlers use.
 
+use lambda_kit::config::env_required;
+use lambda_kit::telemetry;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use shop_core::auth::DynamoUserStore;
 use shop_core::auth::authorizer::{
     Authorizer, AuthorizerResponse, FUNCTION_NAME, TokenAuthorizerEvent,
 };
-use shop_core::config::env_required;
 use shop_core::store::DynamoSessionStore;
-use shop_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
         ))
     })()
     .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let authorizer = Authorizer::new(
         DynamoSessionStore::new(dynamodb.clone(), sessions_table),

@@ -1,11 +1,12 @@
 //! cart-api Lambda: wiring only. The handler lives in `shop_core::cart`.
 
 use lambda_http::{Error, Request, service_fn};
+use lambda_kit::config::env_required;
+use lambda_kit::telemetry;
 use shop_core::auth::DynamoUserStore;
 use shop_core::cart::{CartApi, FUNCTION_NAME};
-use shop_core::config::{Config, env_required};
+use shop_core::config::Config;
 use shop_core::store::{DynamoProductStore, DynamoSessionStore};
-use shop_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -16,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let users_table = env_required("USERS_TABLE")
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CartApi::new(
         DynamoProductStore::new(dynamodb.clone(), config.products_table),

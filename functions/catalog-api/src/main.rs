@@ -1,10 +1,10 @@
 //! catalog-api Lambda: wiring only. The handler lives in `shop_core::catalog`.
 
 use lambda_http::{Error, Request, service_fn};
+use lambda_kit::telemetry;
 use shop_core::catalog::{CatalogApi, FUNCTION_NAME};
 use shop_core::config::Config;
 use shop_core::store::DynamoProductStore;
-use shop_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CatalogApi::new(DynamoProductStore::new(dynamodb, config.products_table));
     let api = &api;

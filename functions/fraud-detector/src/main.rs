@@ -1,12 +1,12 @@
 //! fraud-detector Lambda (SQS consumer): wiring only. The logic is
 //! `shop_core::consumers::fraud`.
 
+use lambda_kit::config::{ConfigError, env_positive, env_required};
+use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
+use lambda_kit::telemetry;
 use lambda_runtime::Error;
 use shop_core::auth::DynamoUserStore;
-use shop_core::config::{ConfigError, env_positive, env_required};
 use shop_core::consumers::fraud::{DynamoFraudStore, FUNCTION_NAME, FraudDetector, FraudSettings};
-use shop_core::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
-use shop_core::telemetry;
 
 struct Settings {
     fraud_table: String,
@@ -47,7 +47,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
     let settings =
         settings().inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let sns = aws_sdk_sns::Client::new(&sdk_config);
     run_sqs_consumer(BatchProcessor::new(

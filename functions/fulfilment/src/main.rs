@@ -1,12 +1,12 @@
 //! fulfilment Lambda (SQS consumer of the fulfilment delay queue): wiring only. The logic is
 //! `shop_core::consumers::fulfilment`.
 
+use lambda_kit::config::{ConfigError, env_required};
+use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
+use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::config::{ConfigError, env_required};
 use shop_core::consumers::fulfilment::{DynamoReservationMarkers, FUNCTION_NAME, Fulfilment};
-use shop_core::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
 use shop_core::orders::DynamoOrderStore;
-use shop_core::telemetry;
 
 struct Settings {
     orders_table: String,
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
     let settings =
         settings().inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let sns = aws_sdk_sns::Client::new(&sdk_config);
     run_sqs_consumer(BatchProcessor::new(

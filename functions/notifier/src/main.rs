@@ -1,10 +1,10 @@
 //! notifier Lambda (SQS consumer): wiring only. The logic is `shop_core::consumers::notifier`.
 
+use lambda_kit::config::{ConfigError, env_required};
+use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
+use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::config::{ConfigError, env_required};
 use shop_core::consumers::notifier::{DynamoNotificationStore, FUNCTION_NAME, Notifier};
-use shop_core::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
-use shop_core::telemetry;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
         ))
     })()
     .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     run_sqs_consumer(BatchProcessor::new(
         FUNCTION_NAME,

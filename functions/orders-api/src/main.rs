@@ -1,13 +1,13 @@
 //! orders-api Lambda: wiring only. The handler lives in `shop_core::orders::api`.
 
 use lambda_http::{Error, Request, service_fn};
+use lambda_kit::config::env_required;
+use lambda_kit::telemetry;
+use lambda_kit::workflow::SfnWorkflows;
 use shop_core::auth::DynamoUserStore;
-use shop_core::config::env_required;
 use shop_core::orders::api::FUNCTION_NAME;
 use shop_core::orders::{DynamoOrderStore, OrdersApi};
 use shop_core::store::DynamoSessionStore;
-use shop_core::telemetry;
-use shop_core::workflow::SfnWorkflows;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let users_table = setting("USERS_TABLE")?;
     let cancel_state_machine_arn = setting("CANCEL_ORDER_STATE_MACHINE_ARN")?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
-    let sdk_config = shop_core::aws::sdk_config().await;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = OrdersApi::new(
         DynamoOrderStore::new(dynamodb.clone(), orders_table),

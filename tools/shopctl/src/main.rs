@@ -130,7 +130,7 @@ async fn run(command: Command) -> Result<(), CliError> {
                 return Err(CliError::NotLocal);
             }
             let products = load_catalog(file.clone())?;
-            let sdk_config = shop_core::aws::sdk_config().await;
+            let sdk_config = lambda_kit::aws::sdk_config().await;
             let store = DynamoProductStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk_config),
                 &products_table,
@@ -146,7 +146,7 @@ async fn run(command: Command) -> Result<(), CliError> {
                     aws_sdk_dynamodb::Client::new(&sdk_config),
                     &users_table,
                 );
-                let now = shop_core::clock::Clock::System.now();
+                let now = lambda_kit::clock::Clock::System.now();
                 let seeded = shop_core::auth::seed_demo_users(
                     &users,
                     &shop_core::auth::PasswordHasher::default(),

@@ -22,17 +22,17 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
-use crate::clock::{Clock, rfc3339};
+use crate::api_error::ApiError;
 use crate::domain::Cart;
-use crate::http::{
-    ApiError, Route, correlation_id, empty_response, json_response, match_route, parse_json_body,
-    serve,
-};
-use crate::messaging::{
-    EventEnvelope, EventPublisher, EventType, new_event_id, publish_best_effort,
-};
+use crate::events::EventType;
 use crate::session::{Session, SessionToken};
 use crate::store::{SessionStore, StoreError};
+use lambda_kit::clock::{Clock, rfc3339};
+use lambda_kit::http::{
+    Route, correlation_id, empty_response, json_response, match_route, parse_json_body, serve,
+};
+use lambda_kit::ids::new_uuid as new_event_id;
+use lambda_kit::messaging::{EventEnvelope, EventPublisher, publish_best_effort};
 
 /// Name of the function (log field, crate and binary name, event `source`).
 pub const FUNCTION_NAME: &str = "auth-api";
@@ -194,10 +194,10 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         role: &str,
     ) -> Result<User, ApiError> {
         let email = normalize_email(email).ok_or_else(|| {
-            ApiError::InvalidRequest("email must look like name@domain".to_owned())
+            ApiError::invalid_request("email must look like name@domain".to_owned())
         })?;
         if !PASSWORD_LENGTH.contains(&password.chars().count()) {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(ApiError::invalid_request(format!(
                 "password must have {} to {} characters",
                 PASSWORD_LENGTH.start(),
                 PASSWORD_LENGTH.end()
@@ -206,7 +206,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         let password_hash = self
             .hasher
             .hash(password)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let user = User {
             user_id: new_event_id(),
             email,
@@ -242,7 +242,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         let now = self.clock.now();
         let Some(email) = normalize_email(&credentials.email) else {
             self.hasher.verify_dummy(&credentials.password);
-            return Err(ApiError::Unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
+            return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
         };
         let (user, locked_until) = tokio::join!(
             self.users.get_user(&email),
@@ -266,19 +266,19 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
             Some(user) => {
                 self.publish_failure(&email, Some(&user), "INVALID_CREDENTIALS", &origin, now)
                     .await;
-                return Err(ApiError::Unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
+                return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
             }
             None => {
                 self.hasher.verify_dummy(&credentials.password);
                 self.publish_failure(&email, None, "INVALID_CREDENTIALS", &origin, now)
                     .await;
-                return Err(ApiError::Unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
+                return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
             }
         };
 
         // The state change: a fresh session (never reuse the caller's token: no session
         // fixation) and the anonymous cart merged into the user's.
-        let token = SessionToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let token = SessionToken::generate().map_err(|e| ApiError::internal(e.to_string()))?;
         let session = Session::new_for_user(
             &token,
             now,
@@ -353,7 +353,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         user: &User,
         now: i64,
     ) -> Result<usize, ApiError> {
-        let Ok(token) = crate::http::bearer_token(req) else {
+        let Ok(token) = lambda_kit::http::bearer_token(req) else {
             return Ok(0);
         };
         let Ok(anonymous) = crate::session::authenticate(&self.sessions, token, now).await else {
@@ -404,7 +404,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         let session_id = match super::Principal::from_authorizer_context(req) {
             Some(principal) => principal.session_id,
             None => {
-                let token = crate::http::bearer_token(req)?;
+                let token = lambda_kit::http::bearer_token(req)?;
                 crate::session::authenticate(&self.sessions, token, now)
                     .await
                     .map_err(super::auth_error_to_api)?

@@ -12,9 +12,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{UserStore, authenticate};
-use crate::clock::Clock;
 use crate::session::AuthError;
 use crate::store::SessionStore;
+use lambda_kit::clock::Clock;
 
 /// Name of the function (log field, crate and binary name).
 pub const FUNCTION_NAME: &str = "authorizer";

@@ -17,9 +17,10 @@ use lambda_http::{Request, RequestExt as _};
 pub use password::{HashError, ITERATIONS, MEMORY_KIB, PARALLELISM, PasswordHasher};
 pub use users::{DynamoUserStore, InMemoryUserStore, ROLE_ADMIN, ROLE_CUSTOMER, User, UserStore};
 
-use crate::http::{ApiError, bearer_token};
+use crate::api_error::ApiError;
 use crate::session::{AuthError, SessionId};
 use crate::store::SessionStore;
+use lambda_kit::http::bearer_token;
 
 /// Who is calling: the session and, once signed in, the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,9 +129,9 @@ pub async fn principal_of<S: SessionStore, U: UserStore>(
 pub fn auth_error_to_api(err: AuthError) -> ApiError {
     match err {
         AuthError::Malformed | AuthError::Unknown => {
-            ApiError::Unauthorized("unknown session token".to_owned())
+            ApiError::unauthorized("unknown session token".to_owned())
         }
-        AuthError::Expired => ApiError::Unauthorized("session expired: sign in again".to_owned()),
+        AuthError::Expired => ApiError::unauthorized("session expired: sign in again".to_owned()),
         AuthError::Locked { .. } => ApiError::AccountLocked,
         AuthError::Store(err) => err.into(),
     }
@@ -158,7 +159,7 @@ pub async fn seed_demo_users<U: UserStore>(
         let user = User {
             user_id: existing
                 .as_ref()
-                .map_or_else(crate::messaging::new_event_id, |u| u.user_id.clone()),
+                .map_or_else(lambda_kit::ids::new_uuid, |u| u.user_id.clone()),
             email: email.to_owned(),
             password_hash: hasher.hash(password)?,
             role: role.to_owned(),

@@ -5,11 +5,11 @@ use lambda_http::http::StatusCode;
 use super::api::{AuthApi, LOGIN_FAILED_MESSAGE};
 use super::authorizer::{Authorizer, TokenAuthorizerEvent, stage_wildcard};
 use super::*;
-use crate::clock::Clock;
 use crate::domain::{Cart, Quantity};
-use crate::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
 use crate::store::InMemorySessionStore;
 use crate::test_support::{body_json, request, sku};
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
 
 const START: i64 = 1_800_000_000;
 const TTL: i64 = 3_600;
@@ -58,12 +58,6 @@ fn api() -> Api {
     )
     .with_hasher(hasher)
     .with_clock(Clock::manual(START))
-}
-
-impl EventPublisher for Arc<Recording> {
-    async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
-        (**self).publish(event).await
-    }
 }
 
 fn credentials(email: &str, password: &str) -> String {

@@ -8,7 +8,7 @@ use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::sign_in;
 use crate::store::InMemorySessionStore;
 use crate::test_support::{body_json, event, request};
-use crate::workflow::{InMemoryWorkflows, StartCall};
+use lambda_kit::workflow::{InMemoryWorkflows, StartCall};
 
 const START: i64 = 1_800_000_000;
 const SM: &str = "arn:aws:states:eu-west-1:000000000000:stateMachine:shop-checkout";

@@ -25,9 +25,10 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
-use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
+use crate::events::EventType;
 use crate::store::StoreError;
 use crate::store::{backend, failed_conditions};
+use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "analytics";
@@ -63,7 +64,7 @@ pub trait CounterStore: Send + Sync {
 
 /// The counters an event moves, and by how much (empty: the event is not counted).
 pub fn increments_of(event: &EventEnvelope) -> Result<Vec<(&'static str, i64)>, ProcessError> {
-    Ok(match event.known_type() {
+    Ok(match EventType::of(event) {
         Some(EventType::LoginSucceeded) => vec![(LOGINS, 1)],
         Some(EventType::LoginFailed) => vec![(FAILED_LOGINS, 1)],
         Some(EventType::AccountLocked) => vec![(ACCOUNTS_LOCKED, 1)],
@@ -115,7 +116,7 @@ impl<C: CounterStore> EventHandler for Analytics<C> {
             .ok_or_else(|| {
                 ProcessError::Malformed(format!("occurredAt {:?} has no date", event.occurred_at))
             })?;
-        let expires_at = crate::clock::Clock::System
+        let expires_at = lambda_kit::clock::Clock::System
             .now()
             .saturating_add(MARKER_SECONDS);
         if !self
@@ -245,8 +246,8 @@ impl CounterStore for InMemoryCounterStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messaging::{BatchProcessor, Idempotent, InMemoryIdempotencyStore};
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    use lambda_kit::messaging::{BatchProcessor, Idempotent, InMemoryIdempotencyStore};
 
     #[tokio::test]
     async fn counts_each_event_once_by_event_day() {

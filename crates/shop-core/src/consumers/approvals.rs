@@ -13,11 +13,12 @@
 //! logged and acknowledged: nobody can act on this token any more, and the workflow's own
 //! timeout ends it.
 
-use crate::clock::Clock;
 use crate::consumers::notifier::{Notification, NotificationStore, display_total};
 use crate::domain::OrderId;
-use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
+use crate::events::EventType;
 use crate::orders::OrderStore;
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "approvals";
@@ -124,7 +125,7 @@ impl<O: OrderStore, N: NotificationStore> Approvals<O, N> {
 
 impl<O: OrderStore, N: NotificationStore> EventHandler for Approvals<O, N> {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        match event.known_type() {
+        match EventType::of(event) {
             Some(EventType::ApprovalRequested) => self.approval_requested(event).await,
             _ => {
                 tracing::info!("not an approval request: ignored");
@@ -139,10 +140,10 @@ mod tests {
     use super::*;
     use crate::consumers::notifier::InMemoryNotificationStore;
     use crate::domain::{Order, OrderStatus};
-    use crate::messaging::{BatchProcessor, Idempotent, InMemoryIdempotencyStore};
     use crate::orders::InMemoryOrderStore;
     use crate::orders::tests::sample_order;
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    use lambda_kit::messaging::{BatchProcessor, Idempotent, InMemoryIdempotencyStore};
 
     fn order(status: OrderStatus) -> Order {
         Order {

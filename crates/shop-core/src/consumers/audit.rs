@@ -11,10 +11,10 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::clock::Clock;
-use crate::messaging::{EventEnvelope, EventHandler, ProcessError};
 use crate::store::StoreError;
 use crate::store::{backend, is_conditional_failure};
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "audit-log";
@@ -137,7 +137,7 @@ impl AuditStore for InMemoryAuditStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messaging::EventType;
+    use crate::events::EventType;
 
     #[tokio::test]
     async fn every_event_once() {

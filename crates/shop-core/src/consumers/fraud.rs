@@ -29,10 +29,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use crate::auth::UserStore;
-use crate::clock::{Clock, rfc3339};
-use crate::messaging::{EventEnvelope, EventHandler, EventPublisher, EventType, ProcessError};
+use crate::events::EventType;
 use crate::store::StoreError;
 use crate::store::{backend, is_conditional_failure};
+use lambda_kit::clock::{Clock, rfc3339};
+use lambda_kit::messaging::{EventEnvelope, EventHandler, EventPublisher, ProcessError};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fraud-detector";
@@ -301,7 +302,7 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
 
 impl<F: FraudStore, U: UserStore, P: EventPublisher> EventHandler for FraudDetector<F, U, P> {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        match event.known_type() {
+        match EventType::of(event) {
             Some(EventType::LoginFailed) => self.login_failed(event).await,
             Some(EventType::OrderPlaced) => self.order_placed(event).await,
             Some(EventType::LoginSucceeded) => {
@@ -475,7 +476,7 @@ impl FraudStore for InMemoryFraudStore {
 mod tests {
     use super::*;
     use crate::auth::InMemoryUserStore;
-    use crate::messaging::InMemoryPublisher;
+    use lambda_kit::messaging::InMemoryPublisher;
 
     const START: i64 = 1_800_000_000;
 

@@ -16,14 +16,14 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use sha2::{Digest as _, Sha256};
 
-use crate::clock::Clock;
 use crate::domain::OrderId;
-use crate::messaging::{EventEnvelope, EventHandler, EventPublisher, EventType, ProcessError};
+use crate::events::EventType;
 use crate::orders::{FulfilOutcome, OrderStore};
 use crate::store::StoreError;
 use crate::store::{backend, is_conditional_failure};
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, EventHandler, EventPublisher, ProcessError};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fulfilment";
@@ -42,12 +42,7 @@ pub trait ReservationMarkers: Send + Sync {
 /// The `eventId` of the `OrderShipped` of `order_id`: a UUID made from its SHA-256, the same
 /// for every publish of that order's shipment.
 pub fn shipped_event_id(order_id: &OrderId) -> String {
-    let digest = Sha256::digest(format!("OrderShipped\n{order_id}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    lambda_kit::ids::uuid_from_name(format!("OrderShipped\n{order_id}").as_bytes())
 }
 
 /// The fulfilment consumer.
@@ -162,7 +157,7 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
 
 impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> EventHandler for Fulfilment<O, M, P> {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        match event.known_type() {
+        match EventType::of(event) {
             Some(EventType::OrderPlaced) => self.order_placed(event).await,
             _ => {
                 tracing::info!("not an OrderPlaced: ignored");
@@ -259,9 +254,9 @@ impl ReservationMarkers for InMemoryReservationMarkers {
 mod tests {
     use super::*;
     use crate::domain::{Currency, IdempotencyKey, Money, Order, OrderLine, OrderStatus};
-    use crate::messaging::InMemoryPublisher;
     use crate::orders::InMemoryOrderStore;
     use crate::orders::tests::sample_order;
+    use lambda_kit::messaging::InMemoryPublisher;
 
     type Consumer = Fulfilment<InMemoryOrderStore, InMemoryReservationMarkers, InMemoryPublisher>;
 

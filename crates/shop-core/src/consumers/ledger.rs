@@ -1,6 +1,6 @@
 //! ledger: records every charge and refund in the order the payments-ledger FIFO queue
 //! (`MessageGroupId` = order id) delivered them, one at a time
-//! ([`crate::messaging::process_fifo_records`]: a failed record holds back the rest of its
+//! ([`lambda_kit::messaging::process_fifo_records`]: a failed record holds back the rest of its
 //! group).
 //!
 //! Events: `PaymentCaptured` and `PaymentRefunded` (`detail`: `orderId`, `operationId`,
@@ -24,14 +24,14 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use crate::clock::Clock;
 use crate::domain::Money;
-use crate::messaging::{
-    EventType, FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent,
-    process_fifo_records,
-};
+use crate::events::EventType;
 use crate::store::StoreError;
 use crate::store::{backend, failed_conditions};
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{
+    FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent, process_fifo_records,
+};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "ledger";
@@ -124,7 +124,7 @@ impl<S: LedgerStore> Ledger<S> {
     /// The entry a record makes.
     pub fn entry_of(&self, record: &FifoRecord) -> Result<LedgerEntry, ProcessError> {
         let event = &record.envelope;
-        let kind = match event.known_type() {
+        let kind = match EventType::of(event) {
             Some(EventType::PaymentCaptured) => CHARGE,
             Some(EventType::PaymentRefunded) => REFUND,
             _ => {
@@ -311,8 +311,8 @@ impl LedgerStore for InMemoryLedgerStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messaging::EventEnvelope;
     use aws_lambda_events::event::sqs::SqsMessage;
+    use lambda_kit::messaging::EventEnvelope;
 
     fn record(
         id: &str,

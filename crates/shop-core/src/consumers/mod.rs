@@ -1,8 +1,8 @@
 //! The event consumers behind the SNS → SQS fan-out. Each is an [`EventHandler`] run by the
-//! shared [`crate::messaging::BatchProcessor`] (bounded concurrency, partial batch failures,
+//! shared [`lambda_kit::messaging::BatchProcessor`] (bounded concurrency, partial batch failures,
 //! idempotency on `eventId`), with its state behind a trait (DynamoDB + in-memory).
 //!
-//! [`EventHandler`]: crate::messaging::EventHandler
+//! [`EventHandler`]: lambda_kit::messaging::EventHandler
 
 pub mod analytics;
 pub mod approvals;
@@ -12,8 +12,8 @@ pub mod fulfilment;
 pub mod ledger;
 pub mod notifier;
 
-use crate::messaging::ProcessError;
 use crate::store::StoreError;
+use lambda_kit::messaging::ProcessError;
 
 impl From<StoreError> for ProcessError {
     fn from(err: StoreError) -> Self {

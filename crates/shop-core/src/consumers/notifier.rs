@@ -21,11 +21,12 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::clock::Clock;
 use crate::domain::Money;
-use crate::messaging::{EventEnvelope, EventHandler, EventType, ProcessError};
+use crate::events::EventType;
 use crate::store::StoreError;
 use crate::store::{backend, is_conditional_failure};
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "notifier";
@@ -81,7 +82,7 @@ fn required<'a>(event: &'a EventEnvelope, name: &str) -> Result<&'a str, Process
 
 /// The message for `event`, if it needs one.
 pub fn notification_for(event: &EventEnvelope) -> Result<Option<Notification>, ProcessError> {
-    let (kind, subject, message) = match event.known_type() {
+    let (kind, subject, message) = match EventType::of(event) {
         Some(EventType::AccountLocked) => {
             let until = event.detail_str("lockedUntil").unwrap_or("later");
             (

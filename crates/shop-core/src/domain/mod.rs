@@ -13,7 +13,6 @@ pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use order::{
     IdempotencyKey, IdempotencyKeyError, Order, OrderId, OrderIdError, OrderLine, OrderLinks,
     OrderStatus, OrderStatusError, OrderView, PaymentToken, PaymentTokenError, rfc3339_millis,
-    sha256_hex,
 };
 pub use product::Product;
 pub use sku::{Sku, SkuError};

@@ -5,18 +5,10 @@
 
 use std::fmt;
 
+use lambda_kit::ids::sha256_hex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest as _, Sha256};
 
 use super::Money;
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// An order id: `ord_` + the first 32 hex digits of SHA-256(`<userId>\n<Idempotency-Key>`).
 ///
@@ -405,7 +397,7 @@ impl Order {
 /// Formats epoch milliseconds as RFC 3339 UTC, always with three fraction digits
 /// (`2026-11-23T04:45:00.250Z`), so that the strings sort like the times.
 pub fn rfc3339_millis(epoch_ms: i64) -> String {
-    let seconds = crate::clock::rfc3339(epoch_ms.div_euclid(1000));
+    let seconds = lambda_kit::clock::rfc3339(epoch_ms.div_euclid(1000));
     match seconds.strip_suffix('Z') {
         Some(whole) => format!("{whole}.{:03}Z", epoch_ms.rem_euclid(1000)),
         None => seconds,

@@ -17,14 +17,13 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use super::{OrderCursor, OrderStore};
+use crate::api_error::ApiError;
 use crate::auth::{Principal, ROLE_ADMIN, UserStore, principal_of};
-use crate::clock::Clock;
 use crate::domain::{Order, OrderId, OrderStatus, OrderView};
-use crate::http::{
-    ApiError, Route, correlation_id, json_response, match_route, query_param, serve,
-};
 use crate::store::SessionStore;
-use crate::workflow::{Started, WorkflowError, Workflows};
+use lambda_kit::clock::Clock;
+use lambda_kit::http::{Route, correlation_id, json_response, match_route, query_param, serve};
+use lambda_kit::workflow::{Started, WorkflowError, Workflows};
 
 /// Name of the function (log field, crate and binary name).
 pub const FUNCTION_NAME: &str = "orders-api";
@@ -247,7 +246,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
                 }
             }
         }
-        Err(ApiError::Internal(format!(
+        Err(ApiError::internal(format!(
             "order {id} kept changing status during cancellation"
         )))
     }
@@ -260,7 +259,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
             correlation_id: &correlation_id,
         };
         let input = serde_json::to_string(&input)
-            .map_err(|e| ApiError::Internal(format!("serialising the cancel input: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("serialising the cancel input: {e}")))?;
         let name = format!("cancel-{order_id}");
         match self
             .workflows
@@ -311,7 +310,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         let output = serde_json::to_string(&ApprovalOutput {
             approved_by: &admin,
         })
-        .map_err(|e| ApiError::Internal(format!("serialising the approval: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("serialising the approval: {e}")))?;
         self.workflows
             .send_task_success(&token, &output)
             .await
@@ -381,7 +380,7 @@ fn task_error(order: &Order, err: WorkflowError) -> ApiError {
                 detail: "its approval task timed out or was already decided".to_owned(),
             }
         }
-        WorkflowError::Backend { .. } => ApiError::Internal(err.to_string()),
+        WorkflowError::Backend { .. } => ApiError::internal(err.to_string()),
     }
 }
 

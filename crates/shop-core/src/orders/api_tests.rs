@@ -6,7 +6,7 @@ use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::{sample_order, sign_in};
 use crate::store::InMemorySessionStore;
 use crate::test_support::{body_json, event, request};
-use crate::workflow::{InMemoryWorkflows, StartCall, TaskAnswer};
+use lambda_kit::workflow::{InMemoryWorkflows, StartCall, TaskAnswer};
 
 const START: i64 = 1_800_000_000;
 const CANCEL_SM: &str = "arn:aws:states:eu-west-1:000000000000:stateMachine:shop-cancel-order";

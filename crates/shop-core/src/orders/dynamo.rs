@@ -8,11 +8,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::{
     BY_USER_INDEX, CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis,
 };
-use crate::clock::Clock;
 use crate::domain::{
     Currency, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
 };
 use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
+use lambda_kit::clock::Clock;
 
 fn key(id: &OrderId) -> Item {
     HashMap::from([("order_id".to_owned(), s(id.as_str()))])
@@ -442,7 +442,7 @@ mod real_table {
     #[tokio::test]
     #[ignore = "needs a DynamoDB endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]
     async fn conditions_on_a_real_table() {
-        let conf = crate::aws::loader()
+        let conf = lambda_kit::aws::loader()
             .endpoint_url(
                 std::env::var("AWS_ENDPOINT_URL")
                     .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis};
-use crate::clock::Clock;
 use crate::domain::{Order, OrderId, OrderStatus};
 use crate::store::StoreError;
+use lambda_kit::clock::Clock;
 
 /// Orders in a map keyed by id.
 #[derive(Debug, Default)]

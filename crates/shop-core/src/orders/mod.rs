@@ -20,9 +20,9 @@ pub use api::OrdersApi;
 pub use dynamo::DynamoOrderStore;
 pub use memory::InMemoryOrderStore;
 
-use crate::clock::Clock;
 use crate::domain::{Order, OrderId, OrderStatus};
 use crate::store::StoreError;
+use lambda_kit::clock::Clock;
 
 /// Name of the global secondary index listing a user's orders by creation time.
 pub const BY_USER_INDEX: &str = "by-user";

@@ -36,13 +36,20 @@ pub use store::{
     ChargeRecord, DynamoPaymentStore, InMemoryPaymentStore, PaymentStore, RefundRecord,
 };
 
-use crate::clock::Clock;
+use crate::checkout::error_types;
 use crate::domain::{Money, PaymentToken};
-use crate::step::{StepError, error_types};
 use crate::store::StoreError;
+use lambda_kit::clock::Clock;
+use lambda_kit::step::StepError;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "payment";
+
+/// How the workflow task logs: as this function, about the order in its input's `orderId`.
+pub const STEP: lambda_kit::step::StepName = lambda_kit::step::StepName {
+    function: FUNCTION_NAME,
+    subject_field: "orderId",
+};
 
 /// Why a payment operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -165,10 +172,7 @@ pub trait PaymentProvider: Send + Sync {
 }
 
 fn provider_id(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}",
-        crate::messaging::new_event_id().replace('-', "")
-    )
+    format!("{prefix}_{}", lambda_kit::ids::new_uuid().replace('-', ""))
 }
 
 /// The simulated provider: behaviour from the token, state in a [`PaymentStore`].

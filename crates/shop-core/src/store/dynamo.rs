@@ -226,7 +226,9 @@ fn cart_from_item(id: &SessionId, item: &Item, now: i64) -> Result<Cart, StoreEr
         });
     }
     let Some(AttributeValue::M(stored)) = item.get("lines") else {
-        return Err(r.malformed("attribute lines is missing or not a map".to_owned()));
+        return Err(r
+            .malformed("attribute lines is missing or not a map")
+            .into());
     };
     let mut lines = BTreeMap::new();
     for (sku, quantity) in stored {

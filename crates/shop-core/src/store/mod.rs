@@ -10,15 +10,15 @@
 //!   instead of the session, so it follows the user from session to session.
 
 mod dynamo;
-mod dynamo_item;
 mod memory;
 
 use std::collections::HashMap;
 use std::future::Future;
 
 pub use dynamo::{DynamoProductStore, DynamoSessionStore};
-pub(crate) use dynamo_item::{
-    Item, ItemReader, backend, failed_conditions, is_conditional_failure, n, s,
+use lambda_kit::dynamo::{BackendError, ItemError};
+pub(crate) use lambda_kit::dynamo::{
+    Item, ItemReader, failed_conditions, is_conditional_failure, n, s,
 };
 pub use memory::{InMemoryProductStore, InMemorySessionStore};
 
@@ -53,6 +53,29 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
+}
+
+impl From<ItemError> for StoreError {
+    fn from(err: ItemError) -> Self {
+        Self::Malformed {
+            key: err.key,
+            problem: err.problem,
+        }
+    }
+}
+
+impl From<BackendError> for StoreError {
+    fn from(err: BackendError) -> Self {
+        Self::Backend {
+            operation: err.operation,
+            message: err.message,
+        }
+    }
+}
+
+/// A store failure of `operation` (e.g. `"PutItem cart"`), with the SDK's full error chain.
+pub(crate) fn backend(operation: &'static str, err: &impl std::error::Error) -> StoreError {
+    lambda_kit::dynamo::backend(operation, err).into()
 }
 
 /// One page of products.

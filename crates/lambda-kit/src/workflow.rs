@@ -42,7 +42,7 @@ pub enum WorkflowError {
     },
 }
 
-/// The Step Functions calls the order APIs make.
+/// The Step Functions calls an API makes: start a run, answer a waiting task.
 pub trait Workflows: Send + Sync {
     /// Starts an execution of `state_machine_arn` named `name` with `input` (JSON).
     fn start_execution(
@@ -333,13 +333,13 @@ impl Workflows for InMemoryWorkflows {
 mod tests {
     use super::*;
 
-    const SM: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:shop-checkout";
+    const SM: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:checkout";
 
     #[test]
     fn execution_arn_from_the_state_machine_arn() {
         assert_eq!(
-            execution_arn_of(SM, "ord_1"),
-            "arn:aws:states:eu-west-1:123456789012:execution:shop-checkout:ord_1"
+            execution_arn_of(SM, "run-1"),
+            "arn:aws:states:eu-west-1:123456789012:execution:checkout:run-1"
         );
     }
 
@@ -369,7 +369,7 @@ mod tests {
 }
 
 /// [`SfnWorkflows`] against a real Step Functions (LocalStack's): run with
-/// `cargo test -p shop-core --lib -- --ignored real_sfn` while `make up` runs. It creates
+/// `cargo test -p lambda-kit --lib -- --ignored real_sfn` while `make up` runs. It creates
 /// and deletes its own state machine.
 #[cfg(test)]
 mod real_sfn {
@@ -400,14 +400,14 @@ mod real_sfn {
             .unwrap_or_else(|e| unreachable!("{}", DisplayErrorContext(&e)));
         let arn = created.state_machine_arn().to_owned();
         let sfn = SfnWorkflows::new(client.clone());
-        let first = sfn.start_execution(&arn, "ord_1", r#"{"a":1}"#).await;
+        let first = sfn.start_execution(&arn, "run-1", r#"{"a":1}"#).await;
         let Ok(Started::New { execution_arn }) = first else {
             unreachable!("{first:?}")
         };
-        assert_eq!(execution_arn, execution_arn_of(&arn, "ord_1"));
-        let other_input = sfn.start_execution(&arn, "ord_1", r#"{"a":2}"#).await;
+        assert_eq!(execution_arn, execution_arn_of(&arn, "run-1"));
+        let other_input = sfn.start_execution(&arn, "run-1", r#"{"a":2}"#).await;
         assert_eq!(other_input, Ok(Started::AlreadyExists));
-        let same_input = sfn.start_execution(&arn, "ord_1", r#"{"a":1}"#).await;
+        let same_input = sfn.start_execution(&arn, "run-1", r#"{"a":1}"#).await;
         assert!(
             matches!(same_input, Ok(Started::New { .. } | Started::AlreadyExists)),
             "{same_input:?}"

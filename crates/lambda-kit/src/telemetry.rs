@@ -1,8 +1,8 @@
 //! Structured logs: one flat JSON object per line on stdout (CloudWatch Logs), e.g.
 //!
 //! ```json
-//! {"level":"INFO","function":"cart-api","request_id":"…","correlation_id":"…","method":"PUT",
-//!  "path":"/cart/items/MUG","status":200,"duration_ms":7,"message":"request completed"}
+//! {"level":"INFO","function":"hello-api","request_id":"…","correlation_id":"…","method":"PUT",
+//!  "path":"/things/T-1","status":200,"duration_ms":7,"message":"request completed"}
 //! ```
 //!
 //! Every line carries `function`; the fields of the enclosing spans (the request span opened
@@ -21,7 +21,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global JSON subscriber. Levels from `RUST_LOG` or `LOG_LEVEL`, default `info`:
-/// a level (`debug`) or a list of `target=level` (`info,shop_core=debug,aws_smithy_runtime=warn`).
+/// a level (`debug`) or a list of `target=level` (`info,my_function=debug,aws_smithy_runtime=warn`).
 /// Calling it twice is harmless (the second call is ignored).
 ///
 /// A `Targets` filter rather than `EnvFilter`: the same per-target levels without span-field
@@ -183,14 +183,14 @@ mod tests {
         assert!(debug.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
         assert!(!debug.would_enable("aws_smithy_runtime::client", &Level::TRACE));
 
-        let mixed = log_filter("warn,shop_core=debug");
-        assert!(mixed.would_enable("shop_core::http", &Level::DEBUG));
+        let mixed = log_filter("warn,my_function=debug");
+        assert!(mixed.would_enable("my_function::http", &Level::DEBUG));
         assert!(!mixed.would_enable("aws_smithy_runtime", &Level::INFO));
         assert!(mixed.would_enable("aws_smithy_runtime", &Level::WARN));
 
-        let garbage = log_filter("shop_core=loud");
-        assert!(garbage.would_enable("shop_core", &Level::INFO));
-        assert!(!garbage.would_enable("shop_core", &Level::DEBUG));
+        let garbage = log_filter("my_function=loud");
+        assert!(garbage.would_enable("my_function", &Level::INFO));
+        assert!(!garbage.would_enable("my_function", &Level::DEBUG));
     }
 
     #[test]
@@ -199,7 +199,7 @@ mod tests {
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(JsonFields::new())
             .event_format(FlatJson {
-                function: "cart-api",
+                function: "hello-api",
             })
             .with_writer(buffer.clone())
             .finish();
@@ -226,10 +226,10 @@ mod tests {
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(
             lines[0],
-            serde_json::json!({"level": "INFO", "function": "cart-api", "request_id": "r-1",
+            serde_json::json!({"level": "INFO", "function": "hello-api", "request_id": "r-1",
                                "correlation_id": "c-1", "status": 200, "message": "request completed"})
         );
-        assert_eq!(lines[1]["function"], "cart-api");
+        assert_eq!(lines[1]["function"], "hello-api");
         assert_eq!(lines[1]["error"], "boom");
         assert_eq!(lines[1]["level"], "WARN");
     }

@@ -8,17 +8,18 @@ use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use tracing::Instrument as _;
 
-use super::{ApiError, CORRELATION_ID_HEADER, correlation_id, error_response};
+use super::{CORRELATION_ID_HEADER, HttpError, correlation_id, error_response};
 
 /// Runs `handler` for `req` inside a request span and turns its result into the response.
-pub async fn serve<'r, F, Fut>(
+pub async fn serve<'r, F, Fut, E>(
     function: &'static str,
     req: &'r Request,
     handler: F,
 ) -> Response<Body>
 where
     F: FnOnce(&'r Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+    Fut: Future<Output = Result<Response<Body>, E>>,
+    E: HttpError,
 {
     let correlation_id = correlation_id(req);
     let request_id = req
@@ -39,11 +40,11 @@ where
         let mut response = match result {
             Ok(response) => response,
             Err(err) => {
-                match &err {
-                    ApiError::Internal(detail) => {
+                match err.internal_detail() {
+                    Some(detail) => {
                         tracing::error!(code = err.code(), error = %detail, "request failed")
                     }
-                    _ => tracing::info!(code = err.code(), error = %err, "request rejected"),
+                    None => tracing::info!(code = err.code(), error = %err, "request rejected"),
                 }
                 error_response(&err)
             }

@@ -5,8 +5,8 @@ use lambda_http::{Request, RequestExt as _};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use super::ApiError;
-use crate::session::fill_random;
+use super::RequestError;
+use crate::ids::new_uuid;
 
 /// Largest request body accepted (16 KiB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -17,10 +17,10 @@ const MAX_CORRELATION_ID_LEN: usize = 128;
 /// Parses the body as JSON into `T`: too large → `BODY_TOO_LARGE`, declared as something
 /// other than JSON → `UNSUPPORTED_MEDIA_TYPE`, not JSON → `INVALID_JSON`, JSON of the wrong
 /// shape → `INVALID_REQUEST` naming the field. A missing `Content-Type` is taken as JSON.
-pub fn parse_json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+pub fn parse_json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::BodyTooLarge {
+        return Err(RequestError::BodyTooLarge {
             size: bytes.len(),
             limit: MAX_BODY_BYTES,
         });
@@ -28,15 +28,17 @@ pub fn parse_json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError
     if let Some(content_type) = req.headers().get(lambda_http::http::header::CONTENT_TYPE) {
         let value = content_type.to_str().unwrap_or_default();
         if !is_json_media_type(value) {
-            return Err(ApiError::UnsupportedMediaType(value.to_owned()));
+            return Err(RequestError::UnsupportedMediaType(value.to_owned()));
         }
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::InvalidJson("the body is empty".to_owned()));
+        return Err(RequestError::InvalidJson("the body is empty".to_owned()));
     }
     serde_json::from_slice(bytes).map_err(|err| match err.classify() {
-        Category::Data => ApiError::InvalidRequest(err.to_string()),
-        Category::Syntax | Category::Eof | Category::Io => ApiError::InvalidJson(err.to_string()),
+        Category::Data => RequestError::InvalidRequest(err.to_string()),
+        Category::Syntax | Category::Eof | Category::Io => {
+            RequestError::InvalidJson(err.to_string())
+        }
     })
 }
 
@@ -48,17 +50,17 @@ fn is_json_media_type(value: &str) -> bool {
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-pub fn bearer_token(req: &Request) -> Result<&str, ApiError> {
+pub fn bearer_token(req: &Request) -> Result<&str, RequestError> {
     let header = req
         .headers()
         .get(lambda_http::http::header::AUTHORIZATION)
         .ok_or_else(|| {
-            ApiError::Unauthorized(
+            RequestError::Unauthorized(
                 "missing Authorization header: expected 'Bearer <token>'".to_owned(),
             )
         })?;
     let malformed =
-        || ApiError::Unauthorized("Authorization header must be 'Bearer <token>'".to_owned());
+        || RequestError::Unauthorized("Authorization header must be 'Bearer <token>'".to_owned());
     let value = header.to_str().map_err(|_| malformed())?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
     let token = token.trim();
@@ -80,26 +82,7 @@ pub fn correlation_id(req: &Request) -> String {
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map_or_else(new_correlation_id, str::to_owned)
-}
-
-/// A random UUID-v4-formatted id.
-fn new_correlation_id() -> String {
-    let mut b = [0u8; 16];
-    if fill_random(&mut b).is_err() {
-        return "unavailable".to_owned();
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+        .map_or_else(new_uuid, str::to_owned)
 }
 
 /// First value of a query string parameter.
@@ -110,13 +93,14 @@ pub fn query_param<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
 
 #[cfg(test)]
 mod tests {
+    use crate::http::HttpError as _;
     use lambda_http::Body;
     use lambda_http::http::Request as HttpRequest;
 
     use super::*;
 
     fn request_with(header: Option<(&str, &str)>, body: &str) -> Request {
-        let mut builder = HttpRequest::builder().uri("/cart");
+        let mut builder = HttpRequest::builder().uri("/things");
         if let Some((name, value)) = header {
             builder = builder.header(name, value);
         }

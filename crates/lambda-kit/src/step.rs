@@ -1,6 +1,6 @@
-//! What the Lambdas inside the checkout workflow share: an error type with an explicit
-//! `errorType` (the names the ASL's `Retry`/`Catch` match, see `statemachines/README.md`) and
-//! the Lambda loop that takes plain JSON in and out.
+//! What the Lambda tasks of a Step Functions workflow share: an error type with an explicit
+//! `errorType` (the names the ASL's `Retry`/`Catch` match) and the Lambda loop that takes
+//! plain JSON in and out.
 //!
 //! Without an explicit conversion `lambda_runtime` reports a Rust type name as the
 //! `errorType`, which no `ErrorEquals` will ever match; so every step error implements
@@ -11,26 +11,6 @@
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use tracing::Instrument as _;
-
-/// `errorType` names of the workflow's Lambda steps (the README's table).
-pub mod error_types {
-    /// pricing: no lines in the cart.
-    pub const CART_EMPTY: &str = "CartEmpty";
-    /// pricing: a line's product left the catalog.
-    pub const PRODUCT_UNAVAILABLE: &str = "ProductUnavailable";
-    /// pricing: a line asks for more than the stock.
-    pub const OUT_OF_STOCK: &str = "OutOfStock";
-    /// pricing: the input is not what the workflow sends (a bug, not retried).
-    pub const INVALID_PRICING_REQUEST: &str = "InvalidPricingRequest";
-    /// pricing: the catalog could not be read (transient).
-    pub const PRICING_UNAVAILABLE: &str = "PricingUnavailable";
-    /// payment: the provider refused (permanent).
-    pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
-    /// payment: transient provider failure (retried with backoff).
-    pub const PAYMENT_PROVIDER_UNAVAILABLE: &str = "PaymentProviderUnavailable";
-    /// payment: malformed input (a bug, never retried).
-    pub const INVALID_PAYMENT_REQUEST: &str = "InvalidPaymentRequest";
-}
 
 /// An error of a workflow step, with the `errorType` the state machine matches.
 pub trait StepError: std::error::Error {
@@ -46,8 +26,9 @@ pub fn diagnostic<E: StepError + ?Sized>(err: &E) -> Diagnostic {
     }
 }
 
-/// The ids a step logs with: `orderId` and (when the workflow passes it) `correlationId`.
-fn ids(input: &serde_json::Value) -> (String, String) {
+/// The ids a step logs with: the value of `subject_field` (what the workflow is about, e.g. an
+/// order id) and, when the workflow passes it, `correlationId`.
+fn ids(input: &serde_json::Value, subject_field: &str) -> (String, String) {
     let field = |name: &str| {
         input
             .get(name)
@@ -55,14 +36,23 @@ fn ids(input: &serde_json::Value) -> (String, String) {
             .unwrap_or_default()
             .to_owned()
     };
-    (field("orderId"), field("correlationId"))
+    (field(subject_field), field("correlationId"))
 }
 
-/// Runs `step` on one invocation's JSON input inside a span carrying `order_id`,
+/// Which function a step is, and which input field names what the workflow is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepName {
+    /// The function's name, logged as `function`.
+    pub function: &'static str,
+    /// The input field logged as `subject_id` (e.g. `"orderId"`).
+    pub subject_field: &'static str,
+}
+
+/// Runs `step` on one invocation's JSON input inside a span carrying `subject_id`,
 /// `correlation_id` and `request_id`; logs the outcome and maps an error to its
 /// [`Diagnostic`].
 pub async fn invoke<F, Fut, O, E>(
-    function: &'static str,
+    name: StepName,
     request_id: &str,
     input: serde_json::Value,
     step: F,
@@ -72,12 +62,12 @@ where
     Fut: Future<Output = Result<O, E>>,
     E: StepError,
 {
-    let (order_id, correlation_id) = ids(&input);
+    let (subject_id, correlation_id) = ids(&input, name.subject_field);
     let span = tracing::info_span!(
         "step",
-        function,
+        function = name.function,
         request_id,
-        order_id = %order_id,
+        subject_id = %subject_id,
         correlation_id = %correlation_id,
     );
     // Boxed: the stores' SDK futures are deep, and nesting them in the runtime's service
@@ -101,10 +91,7 @@ where
 }
 
 /// Serves invocations to `step` until the runtime stops (see [`invoke`]).
-pub async fn run_step<F, Fut, O, E>(
-    function: &'static str,
-    step: F,
-) -> Result<(), lambda_runtime::Error>
+pub async fn run_step<F, Fut, O, E>(name: StepName, step: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(serde_json::Value) -> Fut,
     Fut: Future<Output = Result<O, E>>,
@@ -114,7 +101,7 @@ where
     let step = &step;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            invoke(function, &event.context.request_id, event.payload, step).await
+            invoke(name, &event.context.request_id, event.payload, step).await
         },
     ))
     .await
@@ -130,20 +117,24 @@ mod tests {
 
     impl StepError for Empty {
         fn error_type(&self) -> &'static str {
-            error_types::CART_EMPTY
+            "BasketEmpty"
         }
     }
 
     #[tokio::test]
     async fn errors_carry_their_explicit_error_type() {
-        let input = serde_json::json!({"orderId": "ord_1"});
-        let result = invoke("pricing", "req-1", input, |_| async { Err::<(), _>(Empty) }).await;
+        const NAME: StepName = StepName {
+            function: "pricing",
+            subject_field: "basketId",
+        };
+        let input = serde_json::json!({"basketId": "b-1"});
+        let result = invoke(NAME, "req-1", input, |_| async { Err::<(), _>(Empty) }).await;
         let Err(diagnostic) = result else {
             unreachable!("the step failed");
         };
-        assert_eq!(diagnostic.error_type, "CartEmpty");
+        assert_eq!(diagnostic.error_type, "BasketEmpty");
         assert_eq!(diagnostic.error_message, "no lines");
-        let ok = invoke("pricing", "req-2", serde_json::json!({}), |v| async move {
+        let ok = invoke(NAME, "req-2", serde_json::json!({}), |v| async move {
             Ok::<_, Empty>(v)
         })
         .await;

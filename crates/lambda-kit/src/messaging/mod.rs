@@ -15,7 +15,7 @@ pub use batch::{
     process_records,
 };
 pub use consumer::{IdempotencyConfig, run_sqs_consumer};
-pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope, EventType, new_event_id};
+pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope};
 pub use fifo::{FifoRecord, process_fifo_records};
 pub use idempotency::{
     Claim, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore, Idempotent,

@@ -4,7 +4,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use super::ApiError;
+use super::{HttpError, RequestError};
 
 /// Header carrying the correlation id in both directions.
 pub const CORRELATION_ID_HEADER: &str = "x-correlation-id";
@@ -30,7 +30,7 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bo
             );
             response
         }
-        Err(err) => error_response(&ApiError::Internal(format!(
+        Err(err) => error_response(&RequestError::Internal(format!(
             "serialising the response: {err}"
         ))),
     }
@@ -42,16 +42,14 @@ pub fn empty_response(status: StatusCode) -> Response<Body> {
 }
 
 /// The response for an error: its status and `{"error": {"code", "message"}}`.
-pub fn error_response(err: &ApiError) -> Response<Body> {
+pub fn error_response<E: HttpError + ?Sized>(err: &E) -> Response<Body> {
     let mut response = base(err.status(), Body::Text(err.body().to_string()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let ApiError::MethodNotAllowed { allowed, .. } = err
-        && let Ok(value) = HeaderValue::from_str(allowed)
-    {
-        response.headers_mut().insert(header::ALLOW, value);
+    for (name, value) in err.headers() {
+        response.headers_mut().insert(name, value);
     }
     response
 }

@@ -126,7 +126,6 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::messaging::EventType;
 
     fn record(id: &str, group: &str, seq: u64, body: Option<String>) -> SqsMessage {
         let mut record = SqsMessage::default();
@@ -143,7 +142,7 @@ mod tests {
 
     fn event(marker: &str) -> String {
         EventEnvelope::new(
-            EventType::PaymentCaptured,
+            "Captured",
             "checkout",
             "c",
             0,

@@ -12,7 +12,7 @@
 //! more than half of a lean function's init. AWS service endpoints present certificates issued
 //! by Amazon Trust Services, which chain to Amazon Root CA 1–4 (cross-signed by Starfield
 //! Services Root CA G2, included for older chains); those five roots are
-//! `aws/amazon-trust-roots.pem`. Set `SHOP_TLS_NATIVE_ROOTS=1` to use the system store instead
+//! `aws/amazon-trust-roots.pem`. Set `LAMBDA_KIT_TLS_NATIVE_ROOTS=1` to use the system store instead
 //! (an HTTPS endpoint with a private CA, a TLS-intercepting proxy). Plain-HTTP endpoints such
 //! as LocalStack's are not affected either way.
 //!
@@ -35,7 +35,7 @@ use aws_smithy_http_client::{Builder, ConnectorBuilder};
 pub const AMAZON_TRUST_ROOTS_PEM: &[u8] = include_bytes!("aws/amazon-trust-roots.pem");
 
 /// Environment variable that switches back to the system's CA store.
-pub const NATIVE_ROOTS_VAR: &str = "SHOP_TLS_NATIVE_ROOTS";
+pub const NATIVE_ROOTS_VAR: &str = "LAMBDA_KIT_TLS_NATIVE_ROOTS";
 
 /// The SDK configuration for the functions' clients. No network calls and no file reads
 /// beyond the environment and the (usually absent) shared config files.

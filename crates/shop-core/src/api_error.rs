@@ -1,30 +1,24 @@
-//! The API's one error type: every failure a handler can return maps to a status and the
-//! JSON body `{"error": {"code": "SCREAMING_SNAKE", "message": "..."}}`.
+//! The shop API's one error type: every failure a handler can return maps to a status and
+//! the JSON body `{"error": {"code": "SCREAMING_SNAKE", "message": "..."}}` through the kit's
+//! [`HttpError`]. The kit's own rejections (body, route, bearer token, internal) are the
+//! [`ApiError::Request`] variant; the variants here are the shop's.
+//!
+//! One enum for every area rather than one per area: a handler of one area returns errors of
+//! others (a cart write checks the session and the catalog), and one enum keeps every code
+//! the API can answer in one table.
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_kit::http::{HttpError, RequestError};
 
 use crate::store::StoreError;
 
 /// Every error an API handler returns to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The body is not JSON.
-    #[error("request body is not valid JSON: {0}")]
-    InvalidJson(String),
-    /// The body is larger than the limit.
-    #[error("request body is {size} bytes, the limit is {limit} bytes")]
-    BodyTooLarge {
-        /// Size received.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The body was sent with a `Content-Type` other than JSON (e.g. `curl -d`'s form type).
-    #[error("Content-Type {0:?} is not supported: send 'Content-Type: application/json'")]
-    UnsupportedMediaType(String),
-    /// The body is JSON but not the expected shape (missing field, wrong type).
-    #[error("invalid request body: {0}")]
-    InvalidRequest(String),
+    /// What the kit's request handling rejects (body, route, bearer token) and internal
+    /// errors.
+    #[error(transparent)]
+    Request(#[from] RequestError),
     /// A SKU in the path is malformed.
     #[error("{0}")]
     InvalidSku(String),
@@ -37,33 +31,12 @@ pub enum ApiError {
     /// A `cursor` this API did not issue.
     #[error("{0}")]
     InvalidCursor(String),
-    /// Missing, malformed, unknown or expired bearer token.
-    #[error("{0}")]
-    Unauthorized(String),
     /// A valid session or correct credentials of an account that is locked.
     #[error("this account is temporarily locked; try again later")]
     AccountLocked,
     /// Registration with an e-mail that already has an account.
     #[error("an account with this e-mail already exists")]
     EmailTaken,
-    /// No such route.
-    #[error("no route for {method} {path}")]
-    NotFound {
-        /// Request method.
-        method: String,
-        /// Request path.
-        path: String,
-    },
-    /// The route exists but not with this method.
-    #[error("method {method} is not allowed on {resource}; allowed: {allowed}")]
-    MethodNotAllowed {
-        /// Request method.
-        method: String,
-        /// Resource template.
-        resource: String,
-        /// Allowed methods, comma separated (also the `Allow` header).
-        allowed: String,
-    },
     /// Unknown SKU.
     #[error("product {0} does not exist")]
     ProductNotFound(String),
@@ -139,36 +112,42 @@ pub enum ApiError {
         /// Why (its status, or a task that timed out or was answered already).
         detail: String,
     },
-    /// Something on our side failed; the details are logged, not returned.
-    #[error("internal error")]
-    Internal(String),
 }
 
 impl ApiError {
-    /// HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
+    /// An internal error: `detail` is logged, never sent.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Request(RequestError::Internal(detail.into()))
+    }
+
+    /// A body of the wrong shape, or a field with a value the route does not accept (400).
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::Request(RequestError::InvalidRequest(message.into()))
+    }
+
+    /// A missing, malformed, unknown or expired bearer token (401).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::Request(RequestError::Unauthorized(message.into()))
+    }
+}
+
+impl HttpError for ApiError {
+    fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_)
-            | Self::BodyTooLarge { .. }
-            | Self::InvalidRequest(_)
-            | Self::InvalidSku(_)
+            Self::Request(err) => err.status(),
+            Self::InvalidSku(_)
             | Self::InvalidQuantity(_)
             | Self::InvalidLimit(_)
             | Self::InvalidCursor(_)
             | Self::IdempotencyKeyRequired
             | Self::InvalidIdempotencyKey(_)
             | Self::InvalidPaymentToken(_) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::AccountLocked | Self::LoginRequired(_) | Self::Forbidden(_) => {
                 StatusCode::FORBIDDEN
             }
-            Self::NotFound { .. } | Self::ProductNotFound(_) | Self::OrderNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Self::ProductNotFound(_) | Self::OrderNotFound(_) => StatusCode::NOT_FOUND,
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CheckoutUnavailable | Self::CancelUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock { .. }
             | Self::CartFull { .. }
             | Self::CartConflict { .. }
@@ -176,26 +155,18 @@ impl ApiError {
             | Self::OrderAlreadyFulfilled(_)
             | Self::OrderNotCancellable { .. }
             | Self::OrderNotAwaitingApproval { .. } => StatusCode::CONFLICT,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
-            Self::InvalidJson(_) => "INVALID_JSON",
-            Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
-            Self::BodyTooLarge { .. } => "BODY_TOO_LARGE",
-            Self::InvalidRequest(_) => "INVALID_REQUEST",
+            Self::Request(err) => err.code(),
             Self::InvalidSku(_) => "INVALID_SKU",
             Self::InvalidQuantity(_) => "INVALID_QUANTITY",
             Self::InvalidLimit(_) => "INVALID_LIMIT",
             Self::InvalidCursor(_) => "INVALID_CURSOR",
-            Self::Unauthorized(_) => "UNAUTHORIZED",
             Self::AccountLocked => "ACCOUNT_LOCKED",
             Self::EmailTaken => "EMAIL_TAKEN",
-            Self::NotFound { .. } => "NOT_FOUND",
-            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::ProductNotFound(_) => "PRODUCT_NOT_FOUND",
             Self::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
             Self::CartFull { .. } => "CART_FULL",
@@ -212,19 +183,27 @@ impl ApiError {
             Self::OrderAlreadyFulfilled(_) => "ORDER_ALREADY_FULFILLED",
             Self::OrderNotCancellable { .. } => "ORDER_NOT_CANCELLABLE",
             Self::OrderNotAwaitingApproval { .. } => "ORDER_NOT_AWAITING_APPROVAL",
-            Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
 
-    /// The JSON body sent to the client.
-    pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}})
+    fn internal_detail(&self) -> Option<&str> {
+        match self {
+            Self::Request(err) => err.internal_detail(),
+            _ => None,
+        }
+    }
+
+    fn headers(&self) -> Vec<(header::HeaderName, HeaderValue)> {
+        match self {
+            Self::Request(err) => err.headers(),
+            _ => Vec::new(),
+        }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
+        Self::internal(err.to_string())
     }
 }
 
@@ -234,7 +213,7 @@ mod tests {
 
     #[test]
     fn internal_details_are_not_in_the_body() {
-        let err = ApiError::Internal("secret table name".to_owned());
+        let err = ApiError::internal("secret table name");
         assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             err.body(),

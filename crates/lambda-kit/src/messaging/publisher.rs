@@ -49,6 +49,12 @@ impl<P: EventPublisher> EventPublisher for &P {
     }
 }
 
+impl<P: EventPublisher> EventPublisher for std::sync::Arc<P> {
+    async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
+        (**self).publish(event).await
+    }
+}
+
 /// Publishes to an SNS topic: the envelope as the message body, `eventType` (and `source`)
 /// as String message attributes for attribute filter policies.
 #[derive(Debug, Clone)]

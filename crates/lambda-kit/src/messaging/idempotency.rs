@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::is_conditional_failure;
+use crate::dynamo::is_conditional_failure;
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const DONE: &str = "DONE";

@@ -1,7 +1,7 @@
 //! Routing on API Gateway REST resources.
 //!
 //! With the REST proxy integration, API Gateway tells the function which resource template
-//! matched (`requestContext.resourcePath`, e.g. `/cart/items/{sku}`) and the path parameters.
+//! matched (`requestContext.resourcePath`, e.g. `/things/{id}/parts`) and the path parameters.
 //! Those are used when present, so the stage (`/v1`) or a custom domain's base path never
 //! matters. Requests without them (`cargo lambda watch`, hand-built test requests) fall back
 //! to matching the path against the same templates.
@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 
-use super::ApiError;
+use super::RequestError;
 
 /// A resource template and the methods it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
-    /// Template as in the API definition, e.g. `/products/{sku}`.
+    /// Template as in the API definition, e.g. `/things/{id}`.
     pub resource: &'static str,
     /// Allowed methods, e.g. `&["GET"]`.
     pub methods: &'static [&'static str],
@@ -42,16 +42,16 @@ impl RouteMatch {
 
 /// Finds the route of `req` among `routes`: `NOT_FOUND` if none, `METHOD_NOT_ALLOWED` if
 /// the resource exists but not with this method.
-pub fn match_route(routes: &[Route], req: &Request) -> Result<RouteMatch, ApiError> {
+pub fn match_route(routes: &[Route], req: &Request) -> Result<RouteMatch, RequestError> {
     let method = req.method().as_str().to_owned();
     let (route, params) = from_request_context(routes, req)
         .or_else(|| from_path(routes, req))
-        .ok_or_else(|| ApiError::NotFound {
+        .ok_or_else(|| RequestError::NotFound {
             method: method.clone(),
             path: req.raw_http_path().to_owned(),
         })?;
     if !route.methods.contains(&method.as_str()) {
-        return Err(ApiError::MethodNotAllowed {
+        return Err(RequestError::MethodNotAllowed {
             method,
             resource: route.resource.to_owned(),
             allowed: route.methods.join(", "),
@@ -122,6 +122,7 @@ fn match_template(template: &str, segments: &[&str]) -> Option<HashMap<String, S
 
 #[cfg(test)]
 mod tests {
+    use crate::http::HttpError as _;
     use lambda_http::Body;
     use lambda_http::http::Request as HttpRequest;
 
@@ -129,11 +130,11 @@ mod tests {
 
     const ROUTES: &[Route] = &[
         Route {
-            resource: "/cart",
+            resource: "/things",
             methods: &["GET", "DELETE"],
         },
         Route {
-            resource: "/cart/items/{sku}",
+            resource: "/things/{id}/parts",
             methods: &["PUT", "DELETE"],
         },
     ];
@@ -148,12 +149,12 @@ mod tests {
 
     #[test]
     fn matches_templates_with_or_without_stage() {
-        for path in ["/cart/items/MUG-1", "/v1/cart/items/MUG-1"] {
+        for path in ["/things/T-1/parts", "/v1/things/T-1/parts"] {
             let found = match_route(ROUTES, &request("PUT", path));
             let Ok(found) = found else {
                 unreachable!("{path}: {found:?}")
             };
-            assert_eq!(found.resource, "/cart/items/{sku}");
+            assert_eq!(found.resource, "/things/{id}/parts");
             assert_eq!(found.param("sku"), "MUG-1");
         }
     }
@@ -162,7 +163,7 @@ mod tests {
     fn unknown_path_and_wrong_method() {
         let err = match_route(ROUTES, &request("GET", "/nope")).err();
         assert_eq!(err.map(|e| e.code()), Some("NOT_FOUND"));
-        let err = match_route(ROUTES, &request("POST", "/cart")).err();
+        let err = match_route(ROUTES, &request("POST", "/things")).err();
         assert_eq!(err.map(|e| e.code()), Some("METHOD_NOT_ALLOWED"));
     }
 }

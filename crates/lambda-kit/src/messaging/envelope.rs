@@ -12,73 +12,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::rfc3339;
-use crate::session::fill_random;
+use crate::ids::new_uuid;
 
 /// Name of the SNS message attribute carrying the event type.
 pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
-
-/// The event types on the bus: one spelling everywhere (code, filter policies, tests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// A login succeeded (`detail`: `userId`, `email`, `sourceIp`, `userAgent`).
-    LoginSucceeded,
-    /// A login failed (`detail`: `email`, `userId` when the account exists, `sourceIp`,
-    /// `userAgent`).
-    LoginFailed,
-    /// The fraud detector locked an account (`detail`: `email`, `lockedUntil`, `failures`).
-    AccountLocked,
-    /// The checkout workflow confirmed an order (`detail`: `orderId`, `userId`, `email`,
-    /// `total`, `itemCount`, `items`).
-    OrderPlaced,
-    /// fulfilment shipped an order (`detail`: `orderId`, `userId`, `email`).
-    OrderShipped,
-    /// cancel-order cancelled an order (`detail`: `orderId`, `userId`, `email`, `total`).
-    OrderCancelled,
-    /// The checkout workflow waits for an admin (approvals queue; `detail`: `orderId`,
-    /// `taskToken`, `total`, `flagged`).
-    ApprovalRequested,
-    /// A charge was captured (payments-ledger.fifo; `detail`: `orderId`, `operationId`,
-    /// `amount`).
-    PaymentCaptured,
-    /// A charge was refunded (payments-ledger.fifo; `detail`: `orderId`, `operationId`,
-    /// `amount`).
-    PaymentRefunded,
-}
-
-impl EventType {
-    /// Every type, for lookups.
-    pub const ALL: [Self; 9] = [
-        Self::LoginSucceeded,
-        Self::LoginFailed,
-        Self::AccountLocked,
-        Self::OrderPlaced,
-        Self::OrderShipped,
-        Self::OrderCancelled,
-        Self::ApprovalRequested,
-        Self::PaymentCaptured,
-        Self::PaymentRefunded,
-    ];
-
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::LoginSucceeded => "LoginSucceeded",
-            Self::LoginFailed => "LoginFailed",
-            Self::AccountLocked => "AccountLocked",
-            Self::OrderPlaced => "OrderPlaced",
-            Self::OrderShipped => "OrderShipped",
-            Self::OrderCancelled => "OrderCancelled",
-            Self::ApprovalRequested => "ApprovalRequested",
-            Self::PaymentCaptured => "PaymentCaptured",
-            Self::PaymentRefunded => "PaymentRefunded",
-        }
-    }
-
-    /// The type named `name`, if it is one of ours.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-}
 
 /// An event as it travels through SNS and SQS (raw message delivery: the SQS body is exactly
 /// this JSON).
@@ -113,30 +50,20 @@ pub enum EnvelopeError {
     EmptyField(&'static str),
 }
 
-/// A fresh UUID v4 as a lowercase hyphenated string.
-pub fn new_event_id() -> String {
-    let mut bytes = [0u8; 16];
-    if fill_random(&mut bytes).is_err() {
-        // Extremely unlikely; uuid's own generator reads the same OS source.
-        return uuid::Uuid::new_v4().to_string();
-    }
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
 impl EventEnvelope {
-    /// A new event of `event_type` (version 1) that happened at `now` (epoch seconds).
+    /// A new event of `event_type` (version 1) that happened at `now` (epoch seconds), with a
+    /// fresh UUID v4 as its id. Any type that names itself as a string can be the type (an
+    /// enum of your events implementing `AsRef<str>`, or a `&str`).
     pub fn new(
-        event_type: EventType,
+        event_type: impl AsRef<str>,
         source: &str,
         correlation_id: &str,
         now: i64,
         detail: serde_json::Value,
     ) -> Self {
         Self {
-            event_id: new_event_id(),
-            event_type: event_type.as_str().to_owned(),
+            event_id: new_uuid(),
+            event_type: event_type.as_ref().to_owned(),
             event_version: 1,
             occurred_at: rfc3339(now),
             correlation_id: correlation_id.to_owned(),
@@ -168,11 +95,6 @@ impl EventEnvelope {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The known type of this event, if it is one.
-    pub fn known_type(&self) -> Option<EventType> {
-        EventType::parse(&self.event_type)
-    }
-
     /// Epoch seconds of `occurredAt`, if it parses.
     pub fn occurred_at_epoch(&self) -> Option<i64> {
         time::OffsetDateTime::parse(
@@ -196,7 +118,7 @@ mod tests {
     #[test]
     fn round_trips_with_camel_case_fields() {
         let event = EventEnvelope::new(
-            EventType::LoginFailed,
+            "LoginFailed",
             "auth-api",
             "corr-1",
             1_700_000_000,
@@ -212,15 +134,6 @@ mod tests {
         let parsed = EventEnvelope::from_json(&event.to_json());
         assert_eq!(parsed.ok().as_ref(), Some(&event));
         assert_eq!(event.occurred_at_epoch(), Some(1_700_000_000));
-        assert_eq!(event.known_type(), Some(EventType::LoginFailed));
-    }
-
-    #[test]
-    fn event_ids_are_uuid_v4() {
-        let id = new_event_id();
-        let parsed = uuid::Uuid::parse_str(&id);
-        assert_eq!(parsed.ok().map(|u| u.get_version_num()), Some(4));
-        assert_ne!(id, new_event_id());
     }
 
     #[test]
@@ -233,25 +146,11 @@ mod tests {
             EventEnvelope::from_json(r#"{"eventId": "x"}"#),
             Err(EnvelopeError::Malformed(_))
         ));
-        let mut event = EventEnvelope::new(
-            EventType::LoginSucceeded,
-            "t",
-            "c",
-            0,
-            serde_json::Value::Null,
-        );
+        let mut event = EventEnvelope::new("LoginSucceeded", "t", "c", 0, serde_json::Value::Null);
         event.event_id = " ".to_owned();
         assert!(matches!(
             EventEnvelope::from_json(&event.to_json()),
             Err(EnvelopeError::EmptyField("eventId"))
         ));
-    }
-
-    #[test]
-    fn event_type_names_are_stable() {
-        for t in EventType::ALL {
-            assert_eq!(EventType::parse(t.as_str()), Some(t));
-        }
-        assert_eq!(EventType::parse("UserLoggedIn"), None);
     }
 }

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
-use crate::messaging::{EventType, InMemoryIdempotencyStore};
+use crate::messaging::InMemoryIdempotencyStore;
 
 fn record(id: &str, body: &str) -> SqsMessage {
     let mut message = SqsMessage::default();
@@ -14,7 +14,7 @@ fn record(id: &str, body: &str) -> SqsMessage {
 
 fn event(kind: &str) -> EventEnvelope {
     EventEnvelope::new(
-        EventType::LoginSucceeded,
+        "SomethingHappened",
         "test",
         "corr",
         1_700_000_000,

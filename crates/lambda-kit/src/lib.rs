@@ -1,0 +1,58 @@
+//! Utilities for Rust functions on AWS Lambda that know nothing about the application they
+//! serve: the pieces Powertools gives other languages, written as plain library code.
+//!
+//! | need | module | main items |
+//! | --- | --- | --- |
+//! | HTTP APIs behind API Gateway REST | [`http`] | [`http::serve`], [`http::HttpError`], [`http::parse_json_body`], [`http::match_route`] |
+//! | events on SNS → SQS | [`messaging`] | [`messaging::EventEnvelope`], [`messaging::SnsPublisher`] |
+//! | SQS batches with partial failures | [`messaging`] | [`messaging::BatchProcessor`] (standard), [`messaging::process_fifo_records`] (FIFO) |
+//! | exactly-once effects on at-least-once delivery | [`messaging`] | [`messaging::Idempotent`], [`messaging::DynamoIdempotencyStore`] |
+//! | Lambda tasks in Step Functions | [`step`] | [`step::StepError`], [`step::run_step`] |
+//! | starting executions, answering task tokens | [`workflow`] | [`workflow::Workflows`], [`workflow::SfnWorkflows`] |
+//! | DynamoDB items and errors | [`dynamo`] | [`dynamo::ItemReader`], [`dynamo::is_conditional_failure`] |
+//! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
+//! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
+//! | settings from the environment | [`config`] | [`config::env_required`], [`config::lookup_required`] |
+//! | time that tests can set | [`clock`] | [`clock::Clock`] |
+//! | ids and hex | [`ids`] | [`ids::new_uuid`], [`ids::sha256_hex`] |
+//!
+//! Every store and client sits behind a trait with an in-memory implementation, so the code
+//! that uses it is unit-tested without AWS. A queue consumer is a handler and a processor:
+//!
+//! ```no_run
+//! use lambda_kit::messaging::{
+//!     BatchProcessor, EventEnvelope, EventHandler, IdempotencyConfig, ProcessError,
+//!     run_sqs_consumer,
+//! };
+//!
+//! struct Greeter;
+//!
+//! impl EventHandler for Greeter {
+//!     async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
+//!         tracing::info!(event_type = %event.event_type, "hello");
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), lambda_http::Error> {
+//!     lambda_kit::telemetry::init("greeter");
+//!     let sdk = lambda_kit::aws::sdk_config().await;
+//!     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+//!     let idempotency = IdempotencyConfig::from_env()?.into_dynamo(dynamodb, "greeter");
+//!     run_sqs_consumer(BatchProcessor::new("greeter", Greeter, idempotency)).await
+//! }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod dynamo;
+pub mod http;
+pub mod ids;
+pub mod messaging;
+pub mod step;
+pub mod telemetry;
+pub mod workflow;
