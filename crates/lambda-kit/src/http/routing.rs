@@ -155,7 +155,7 @@ mod tests {
                 unreachable!("{path}: {found:?}")
             };
             assert_eq!(found.resource, "/things/{id}/parts");
-            assert_eq!(found.param("sku"), "MUG-1");
+            assert_eq!(found.param("id"), "T-1");
         }
     }
 
