@@ -1,26 +1,50 @@
-//! Shared library of the shop backend.
+//! The shop backend's library, laid out by business area. Every area has the same files:
+//! `mod.rs` (types and its store trait), `api.rs` (HTTP handlers) / `consumer.rs` (queue
+//! handler) / `step.rs` (workflow task), `dynamo.rs` (DynamoDB adapter), `memory.rs`
+//! (in-memory adapter, compiled for tests and the `fakes` feature only) and `tests.rs`.
+//! What knows nothing about a shop (HTTP plumbing, batch processors, idempotency, the
+//! envelope, telemetry…) is the [`lambda_kit`] crate.
 //!
-//! Organised by concern: [`domain`] (money, SKUs, products, carts), [`session`] (tokens),
-//! [`auth`] (accounts, login, the one authentication rule, the Lambda authorizer), [`store`]
-//! (traits with DynamoDB and in-memory implementations), [`http`] (errors, request parsing,
-//! routing, responses), [`messaging`] (event envelope, publishing, the SQS batch processor,
-//! idempotency), [`consumers`] (audit log, analytics, fraud detector, notifier), [`config`],
-//! [`telemetry`], and the request handlers of the API functions: [`catalog`] and [`cart`].
-//! The Lambda binaries only wire these together.
+//! | function (crate) | module | tables | template |
+//! | --- | --- | --- | --- |
+//! | catalog-api | [`catalog::api`] | products | `CatalogApiFunction` |
+//! | cart-api | [`cart::api`] | products, sessions (carts), users | `CartApiFunction` |
+//! | auth-api | [`auth::api`] | users, sessions | `AuthApiFunction` |
+//! | authorizer | [`auth::authorizer`] | sessions, users | `AuthorizerFunction` |
+//! | checkout-api | [`checkout::api`] | orders, sessions, users | `CheckoutApiFunction` |
+//! | orders-api | [`orders::api`] | orders, sessions, users | `OrdersApiFunction` |
+//! | pricing (workflow task) | [`pricing`] | products | `PricingFunction` |
+//! | payment (workflow task) | [`payment`] | payments | `PaymentFunction` |
+//! | fraud-detector (queue) | [`fraud`] | fraud, users | `FraudDetectorFunction` |
+//! | audit-log (queue) | [`audit`] | audit | `AuditLogFunction` |
+//! | analytics (queue) | [`analytics`] | analytics | `AnalyticsFunction` |
+//! | notifier (queue) | [`notifications`] | notifications | `NotifierFunction` |
+//! | approvals (queue) | [`approvals`] | orders, notifications | `ApprovalsFunction` |
+//! | fulfilment (delay queue) | [`fulfilment`] | orders, products | `FulfilmentFunction` |
+//! | ledger (FIFO queue) | [`ledger`] | ledger | `LedgerFunction` |
+//!
+//! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
+//! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`].
+//! The checkout workflow itself is `statemachines/checkout.asl.json` ([`checkout`] holds the
+//! error names its tasks report).
 
+pub mod analytics;
 pub mod api_error;
+pub mod approvals;
+pub mod audit;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod config;
-pub mod consumers;
-pub mod domain;
 pub mod events;
+pub mod fraud;
+pub mod fulfilment;
+pub mod ledger;
+pub mod notifications;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
-pub mod session;
 pub mod store;
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use lambda_http::http::Request as HttpRequest;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
-use crate::domain::{Currency, Money, Product, Sku};
+use crate::catalog::{Currency, Money, Product, Sku};
 
 pub fn sku(value: &str) -> Sku {
     Sku::parse(value).unwrap_or_else(|e| unreachable!("{e}"))

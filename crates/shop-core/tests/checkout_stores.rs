@@ -16,13 +16,14 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use futures::FutureExt as _;
-use shop_core::consumers::analytics::{CounterStore, DynamoCounterStore};
-use shop_core::consumers::fraud::{DynamoFraudStore, FLAG_FAILED_LOGINS, Flag, FraudStore};
-use shop_core::consumers::fulfilment::{DynamoReservationMarkers, ReservationMarkers};
-use shop_core::consumers::ledger::{
+use shop_core::analytics::{CounterStore, DynamoCounterStore};
+use shop_core::catalog::{Currency, Money};
+use shop_core::fraud::{DynamoFraudStore, FLAG_FAILED_LOGINS, Flag, FraudStore};
+use shop_core::fulfilment::{DynamoReservationMarkers, ReservationMarkers};
+use shop_core::ledger::{
     CHARGE, DynamoLedgerStore, GUARD_SEQ, LedgerEntry, LedgerStore, guard_key,
 };
-use shop_core::domain::{Currency, IdempotencyKey, Money, OrderId};
+use shop_core::orders::{IdempotencyKey, OrderId};
 use shop_core::payment::{ChargeRecord, DynamoPaymentStore, PaymentStore, RefundRecord};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

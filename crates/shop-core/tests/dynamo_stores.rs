@@ -7,11 +7,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use shop_core::domain::{Cart, Currency, Money, Product, Quantity, Sku};
-use shop_core::session::{Session, SessionToken};
-use shop_core::store::{
-    DynamoProductStore, DynamoSessionStore, ProductStore, SessionStore, StoreError,
-};
+use shop_core::auth::session::{Session, SessionToken};
+use shop_core::auth::{DynamoSessionStore, SessionStore};
+use shop_core::cart::{Cart, Quantity};
+use shop_core::catalog::{Currency, Money, Product, Sku};
+use shop_core::catalog::{DynamoProductStore, ProductStore};
+use shop_core::store::StoreError;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

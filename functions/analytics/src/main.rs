@@ -4,7 +4,7 @@ use lambda_kit::config::{ConfigError, env_required};
 use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::consumers::analytics::{Analytics, DynamoCounterStore, FUNCTION_NAME};
+use shop_core::analytics::{Analytics, DynamoCounterStore, FUNCTION_NAME};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

@@ -5,8 +5,8 @@ use lambda_kit::config::{ConfigError, env_required};
 use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::consumers::approvals::{Approvals, FUNCTION_NAME};
-use shop_core::consumers::notifier::DynamoNotificationStore;
+use shop_core::approvals::{Approvals, FUNCTION_NAME};
+use shop_core::notifications::DynamoNotificationStore;
 use shop_core::orders::DynamoOrderStore;
 
 #[tokio::main(flavor = "current_thread")]

@@ -4,11 +4,11 @@
 use lambda_kit::config::env_required;
 use lambda_kit::telemetry;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use shop_core::auth::DynamoSessionStore;
 use shop_core::auth::DynamoUserStore;
 use shop_core::auth::authorizer::{
     Authorizer, AuthorizerResponse, FUNCTION_NAME, TokenAuthorizerEvent,
 };
-use shop_core::store::DynamoSessionStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

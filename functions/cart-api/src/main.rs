@@ -3,10 +3,11 @@
 use lambda_http::{Error, Request, service_fn};
 use lambda_kit::config::env_required;
 use lambda_kit::telemetry;
+use shop_core::auth::DynamoSessionStore;
 use shop_core::auth::DynamoUserStore;
 use shop_core::cart::{CartApi, FUNCTION_NAME};
+use shop_core::catalog::DynamoProductStore;
 use shop_core::config::Config;
-use shop_core::store::{DynamoProductStore, DynamoSessionStore};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

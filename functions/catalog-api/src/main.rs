@@ -2,9 +2,9 @@
 
 use lambda_http::{Error, Request, service_fn};
 use lambda_kit::telemetry;
+use shop_core::catalog::DynamoProductStore;
 use shop_core::catalog::{CatalogApi, FUNCTION_NAME};
 use shop_core::config::Config;
-use shop_core::store::DynamoProductStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

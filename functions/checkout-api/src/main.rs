@@ -4,10 +4,10 @@ use lambda_http::{Error, Request, service_fn};
 use lambda_kit::config::env_required;
 use lambda_kit::telemetry;
 use lambda_kit::workflow::SfnWorkflows;
+use shop_core::auth::DynamoSessionStore;
 use shop_core::auth::DynamoUserStore;
 use shop_core::checkout::{CheckoutApi, FUNCTION_NAME};
 use shop_core::orders::DynamoOrderStore;
-use shop_core::store::DynamoSessionStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

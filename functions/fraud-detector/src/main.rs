@@ -6,7 +6,7 @@ use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
 use shop_core::auth::DynamoUserStore;
-use shop_core::consumers::fraud::{DynamoFraudStore, FUNCTION_NAME, FraudDetector, FraudSettings};
+use shop_core::fraud::{DynamoFraudStore, FUNCTION_NAME, FraudDetector, FraudSettings};
 
 struct Settings {
     fraud_table: String,

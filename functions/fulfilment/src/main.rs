@@ -5,7 +5,7 @@ use lambda_kit::config::{ConfigError, env_required};
 use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::consumers::fulfilment::{DynamoReservationMarkers, FUNCTION_NAME, Fulfilment};
+use shop_core::fulfilment::{DynamoReservationMarkers, FUNCTION_NAME, Fulfilment};
 use shop_core::orders::DynamoOrderStore;
 
 struct Settings {

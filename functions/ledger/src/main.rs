@@ -5,7 +5,7 @@ use lambda_kit::config::env_required;
 use lambda_kit::messaging::{SqsBatchResponse, SqsEvent};
 use lambda_kit::telemetry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shop_core::consumers::ledger::{DynamoLedgerStore, FUNCTION_NAME, Ledger};
+use shop_core::ledger::{DynamoLedgerStore, FUNCTION_NAME, Ledger};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

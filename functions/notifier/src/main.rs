@@ -4,7 +4,7 @@ use lambda_kit::config::{ConfigError, env_required};
 use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::consumers::notifier::{DynamoNotificationStore, FUNCTION_NAME, Notifier};
+use shop_core::notifications::{DynamoNotificationStore, FUNCTION_NAME, Notifier};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

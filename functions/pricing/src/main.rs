@@ -5,8 +5,8 @@ use lambda_kit::config::env_required;
 use lambda_kit::step::run_step;
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
+use shop_core::catalog::DynamoProductStore;
 use shop_core::pricing::{FUNCTION_NAME, Pricing, STEP};
-use shop_core::store::DynamoProductStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

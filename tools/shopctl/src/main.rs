@@ -19,8 +19,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use shop_core::domain::Product;
-use shop_core::store::{DynamoProductStore, ProductStore, StoreError};
+use shop_core::catalog::Product;
+use shop_core::catalog::{DynamoProductStore, ProductStore};
+use shop_core::store::StoreError;
 
 const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]";
 const DEFAULT_CATALOG: &str = "infra/seed/catalog.json";
@@ -198,7 +199,7 @@ async fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use shop_core::store::InMemoryProductStore;
+    use shop_core::catalog::InMemoryProductStore;
 
     use super::*;
 
@@ -289,7 +290,7 @@ mod tests {
         assert!(
             products
                 .iter()
-                .all(|p| p.price.currency == shop_core::domain::Currency::EUR
+                .all(|p| p.price.currency == shop_core::catalog::Currency::EUR
                     && p.price.amount_minor > 0)
         );
         let store = InMemoryProductStore::default();

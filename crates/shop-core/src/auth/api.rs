@@ -23,10 +23,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
 use crate::api_error::ApiError;
-use crate::domain::Cart;
+use crate::auth::SessionStore;
+use crate::auth::session::{Session, SessionToken};
+use crate::cart::Cart;
 use crate::events::EventType;
-use crate::session::{Session, SessionToken};
-use crate::store::{SessionStore, StoreError};
+use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
 use lambda_kit::http::{
     Route, correlation_id, empty_response, json_response, match_route, parse_json_body, serve,
@@ -356,7 +357,8 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         let Ok(token) = lambda_kit::http::bearer_token(req) else {
             return Ok(0);
         };
-        let Ok(anonymous) = crate::session::authenticate(&self.sessions, token, now).await else {
+        let Ok(anonymous) = crate::auth::session::authenticate(&self.sessions, token, now).await
+        else {
             return Ok(0);
         };
         if anonymous.user_id.is_some() {
@@ -405,7 +407,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
             Some(principal) => principal.session_id,
             None => {
                 let token = lambda_kit::http::bearer_token(req)?;
-                crate::session::authenticate(&self.sessions, token, now)
+                crate::auth::session::authenticate(&self.sessions, token, now)
                     .await
                     .map_err(super::auth_error_to_api)?
                     .id

@@ -12,8 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{UserStore, authenticate};
-use crate::session::AuthError;
-use crate::store::SessionStore;
+use crate::auth::SessionStore;
+use crate::auth::session::AuthError;
 use lambda_kit::clock::Clock;
 
 /// Name of the function (log field, crate and binary name).

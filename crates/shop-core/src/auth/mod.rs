@@ -8,19 +8,26 @@
 
 pub mod api;
 pub mod authorizer;
+mod dynamo;
+#[cfg(any(test, feature = "fakes"))]
+mod memory;
 mod password;
+pub mod session;
 mod users;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 
+pub use dynamo::{DynamoSessionStore, DynamoUserStore};
+#[cfg(any(test, feature = "fakes"))]
+pub use memory::{InMemorySessionStore, InMemoryUserStore};
 pub use password::{HashError, ITERATIONS, MEMORY_KIB, PARALLELISM, PasswordHasher};
-pub use users::{DynamoUserStore, InMemoryUserStore, ROLE_ADMIN, ROLE_CUSTOMER, User, UserStore};
+pub use session::{SessionStore, cart_pk, session_pk};
+pub use users::{ROLE_ADMIN, ROLE_CUSTOMER, User, UserStore};
 
 use crate::api_error::ApiError;
-use crate::session::{AuthError, SessionId};
-use crate::store::SessionStore;
 use lambda_kit::http::bearer_token;
+use session::{AuthError, SessionId};
 
 /// Who is calling: the session and, once signed in, the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +101,7 @@ pub async fn authenticate<S: SessionStore, U: UserStore>(
     token: &str,
     now: i64,
 ) -> Result<Principal, AuthError> {
-    let session = crate::session::authenticate(sessions, token, now).await?;
+    let session = crate::auth::session::authenticate(sessions, token, now).await?;
     if let Some(email) = &session.email
         && let Some(until) = users.locked_until(email, now).await?
     {

@@ -5,8 +5,8 @@ use lambda_http::http::StatusCode;
 use super::api::{AuthApi, LOGIN_FAILED_MESSAGE};
 use super::authorizer::{Authorizer, TokenAuthorizerEvent, stage_wildcard};
 use super::*;
-use crate::domain::{Cart, Quantity};
-use crate::store::InMemorySessionStore;
+use crate::auth::InMemorySessionStore;
+use crate::cart::{Cart, Quantity};
 use crate::test_support::{body_json, request, sku};
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
@@ -171,10 +171,10 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
         register(&api, "ann@example.com", "s3cret-pass").await,
         StatusCode::CREATED
     );
-    let Ok(token) = crate::session::SessionToken::generate() else {
+    let Ok(token) = crate::auth::session::SessionToken::generate() else {
         unreachable!("randomness")
     };
-    let anonymous = crate::session::Session::new_anonymous(&token, START, TTL);
+    let anonymous = crate::auth::session::Session::new_anonymous(&token, START, TTL);
     assert!(api.sessions().create_session(&anonymous).await.is_ok());
     let mut cart = Cart::default();
     let one = Quantity::new(2).unwrap_or_else(|e| unreachable!("{e}"));
@@ -201,8 +201,8 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
         "the event went out after the merge"
     );
     // The anonymous session is over.
-    let old = crate::session::authenticate(api.sessions(), token.expose(), START).await;
-    assert!(matches!(old, Err(crate::session::AuthError::Unknown)));
+    let old = crate::auth::session::authenticate(api.sessions(), token.expose(), START).await;
+    assert!(matches!(old, Err(crate::auth::session::AuthError::Unknown)));
 }
 
 #[tokio::test]
@@ -234,7 +234,7 @@ async fn a_locked_account_gets_403_at_login_and_on_its_sessions() {
     let result = authenticate(api.sessions(), api.users(), &token, START).await;
     assert!(matches!(
         result,
-        Err(crate::session::AuthError::Locked { .. })
+        Err(crate::auth::session::AuthError::Locked { .. })
     ));
     // After the lock: fine again.
     let result = authenticate(api.sessions(), api.users(), &token, START + 61).await;

@@ -18,10 +18,13 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
+use crate::auth::SessionStore;
+use crate::auth::session::{Session, SessionToken};
 use crate::auth::{Principal, UserStore, principal_of};
-use crate::domain::{Cart, CartError, Quantity, Sku};
-use crate::session::{Session, SessionToken};
-use crate::store::{ProductStore, SessionStore, StoreError};
+use crate::cart::{Cart, CartError, Quantity};
+use crate::catalog::ProductStore;
+use crate::catalog::Sku;
+use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
 use lambda_kit::http::{Route, empty_response, json_response, match_route, parse_json_body, serve};
 use lambda_kit::ids::fill_random;
@@ -275,4 +278,5 @@ fn short(session: &Session) -> &str {
 }
 
 #[cfg(test)]
+#[path = "api_tests.rs"]
 mod tests;

@@ -3,7 +3,8 @@ use std::sync::Arc;
 use lambda_http::http::HeaderValue;
 
 use super::*;
-use crate::store::{InMemoryProductStore, InMemorySessionStore};
+use crate::auth::InMemorySessionStore;
+use crate::catalog::InMemoryProductStore;
 use crate::test_support::{body_json, event, product, request};
 
 const START: i64 = 1_800_000_000;
@@ -59,7 +60,7 @@ fn code(response: &Response<Body>) -> String {
         .to_owned()
 }
 
-fn session_id(token: &str) -> crate::session::SessionId {
+fn session_id(token: &str) -> crate::auth::session::SessionId {
     SessionToken::from_client(token)
         .map(|t| t.id())
         .unwrap_or_else(|| unreachable!("bad token"))
@@ -286,7 +287,7 @@ async fn unknown_sku_stock_and_line_limits() {
 #[tokio::test]
 async fn line_limit_is_enforced() {
     let products = InMemoryProductStore::with_products(
-        (0..=crate::domain::MAX_CART_LINES).map(|i| product(&format!("P-{i}"), 1, 9)),
+        (0..=crate::cart::MAX_CART_LINES).map(|i| product(&format!("P-{i}"), 1, 9)),
     );
     let api = CartApi::new(
         products,
@@ -301,7 +302,7 @@ async fn line_limit_is_enforced() {
             .map(str::to_owned)
             .unwrap_or_default()
     };
-    for i in 0..crate::domain::MAX_CART_LINES {
+    for i in 0..crate::cart::MAX_CART_LINES {
         let response = api
             .handle(request(
                 "PUT",
@@ -312,7 +313,7 @@ async fn line_limit_is_enforced() {
             .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let last = crate::domain::MAX_CART_LINES;
+    let last = crate::cart::MAX_CART_LINES;
     let response = api
         .handle(request(
             "PUT",

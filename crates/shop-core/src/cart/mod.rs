@@ -1,11 +1,23 @@
 //! The shopping cart: SKU → quantity lines with an optimistic-concurrency version, and its
 //! pricing against the current catalog.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`] |
+//! | `api.rs` | cart-api: `POST /sessions`, `GET /cart`, `PUT`/`DELETE /cart/items/{sku}` |
+//!
+//! Carts are stored by the session store ([`crate::auth::SessionStore`], `CART#` items of
+//! the sessions table) because a cart lives and expires with its session.
+
+pub mod api;
+
+pub use api::{CartApi, FUNCTION_NAME, MAX_WRITE_ATTEMPTS, ROUTES};
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::{Currency, Money, MoneyError, Product, Sku};
+use crate::catalog::{Currency, Money, MoneyError, Product, Sku};
 
 /// Most distinct lines a cart may hold.
 pub const MAX_CART_LINES: usize = 50;

@@ -10,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
-use crate::domain::{Product, Sku};
-use crate::store::ProductStore;
+use crate::catalog::ProductStore;
+use crate::catalog::{Product, Sku};
 use lambda_kit::http::{Route, json_response, match_route, query_param, serve};
 
 /// Name of the function (log field, crate and binary name).
@@ -120,7 +120,7 @@ pub fn decode_cursor(cursor: &str) -> Result<Sku, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::InMemoryProductStore;
+    use crate::catalog::InMemoryProductStore;
     use crate::test_support::{body_json, get, product};
 
     fn api(n: usize) -> CatalogApi<InMemoryProductStore> {

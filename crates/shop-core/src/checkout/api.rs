@@ -1,25 +1,14 @@
-//! checkout-api: `POST /checkout` turns the signed-in user's cart into an order and starts
-//! the checkout workflow for it.
-//!
-//! - `POST /checkout` with `Idempotency-Key: <key>` and `{"paymentToken": "tok_ok"}` →
-//!   202 `{"orderId", "status", "links": {"self", "cancel"}}`
-//!
-//! Exactly once, without a lock: the order id is derived from the user and the key, the
-//! order item is created with a conditional put, and the execution is named after the order
-//! id with an input built only from the stored item. A retry (same key, same body) therefore
-//! finds the same order and asks Step Functions for the same execution again — which either
-//! starts it (the first attempt failed before `StartExecution`) or is
-//! `ExecutionAlreadyExists`. The same key with another body is 422 `IDEMPOTENCY_KEY_REUSED`.
+//! checkout-api: the `POST /checkout` handler (see the module docs of [`super`]).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
+use crate::auth::{SessionStore, cart_pk};
 use crate::auth::{UserStore, principal_of};
-use crate::domain::{IdempotencyKey, Order, OrderId, OrderLinks, OrderStatus, PaymentToken};
 use crate::orders::{CreateOutcome, OrderStore, now_millis};
-use crate::store::{SessionStore, cart_pk};
+use crate::orders::{IdempotencyKey, Order, OrderId, OrderLinks, OrderStatus, PaymentToken};
 use lambda_kit::clock::Clock;
 use lambda_kit::http::{Route, correlation_id, json_response, match_route, parse_json_body, serve};
 use lambda_kit::ids::sha256_hex;
@@ -258,26 +247,6 @@ fn idempotency_key(req: &Request) -> Result<IdempotencyKey, ApiError> {
     IdempotencyKey::parse(text).map_err(|e| ApiError::InvalidIdempotencyKey(e.to_string()))
 }
 
-/// `errorType` names the checkout workflow's Lambda steps report and its ASL matches
-/// (`statemachines/README.md`).
-pub mod error_types {
-    /// pricing: no lines in the cart.
-    pub const CART_EMPTY: &str = "CartEmpty";
-    /// pricing: a line's product left the catalog.
-    pub const PRODUCT_UNAVAILABLE: &str = "ProductUnavailable";
-    /// pricing: a line asks for more than the stock.
-    pub const OUT_OF_STOCK: &str = "OutOfStock";
-    /// pricing: the input is not what the workflow sends (a bug, not retried).
-    pub const INVALID_PRICING_REQUEST: &str = "InvalidPricingRequest";
-    /// pricing: the catalog could not be read (transient).
-    pub const PRICING_UNAVAILABLE: &str = "PricingUnavailable";
-    /// payment: the provider refused (permanent).
-    pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
-    /// payment: transient provider failure (retried with backoff).
-    pub const PAYMENT_PROVIDER_UNAVAILABLE: &str = "PaymentProviderUnavailable";
-    /// payment: malformed input (a bug, never retried).
-    pub const INVALID_PAYMENT_REQUEST: &str = "InvalidPaymentRequest";
-}
-
 #[cfg(test)]
+#[path = "api_tests.rs"]
 mod tests;

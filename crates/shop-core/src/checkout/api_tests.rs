@@ -3,10 +3,10 @@
 use lambda_http::http::HeaderValue;
 
 use super::*;
+use crate::auth::InMemorySessionStore;
 use crate::auth::{InMemoryUserStore, ROLE_CUSTOMER, user_cart_id};
 use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::sign_in;
-use crate::store::InMemorySessionStore;
 use crate::test_support::{body_json, event, request};
 use lambda_kit::workflow::{InMemoryWorkflows, StartCall};
 

@@ -18,9 +18,9 @@ use serde::Serialize;
 
 use super::{OrderCursor, OrderStore};
 use crate::api_error::ApiError;
+use crate::auth::SessionStore;
 use crate::auth::{Principal, ROLE_ADMIN, UserStore, principal_of};
-use crate::domain::{Order, OrderId, OrderStatus, OrderView};
-use crate::store::SessionStore;
+use crate::orders::{Order, OrderId, OrderStatus, OrderView};
 use lambda_kit::clock::Clock;
 use lambda_kit::http::{Route, correlation_id, json_response, match_route, query_param, serve};
 use lambda_kit::workflow::{Started, WorkflowError, Workflows};

@@ -1,10 +1,10 @@
 //! orders-api rules on the in-memory order store and workflows.
 
 use super::*;
+use crate::auth::InMemorySessionStore;
 use crate::auth::{InMemoryUserStore, ROLE_CUSTOMER};
 use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::{sample_order, sign_in};
-use crate::store::InMemorySessionStore;
 use crate::test_support::{body_json, event, request};
 use lambda_kit::workflow::{InMemoryWorkflows, StartCall, TaskAnswer};
 

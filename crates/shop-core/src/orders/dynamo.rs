@@ -8,9 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::{
     BY_USER_INDEX, CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis,
 };
-use crate::domain::{
-    Currency, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
-};
+use crate::catalog::{Currency, Money};
+use crate::orders::{IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken};
 use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
 use lambda_kit::clock::Clock;
 

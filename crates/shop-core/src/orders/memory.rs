@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis};
-use crate::domain::{Order, OrderId, OrderStatus};
+use crate::orders::{Order, OrderId, OrderStatus};
 use crate::store::StoreError;
 use lambda_kit::clock::Clock;
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 mod dynamo;
+#[cfg(any(test, feature = "fakes"))]
 mod memory;
 
 use std::future::Future;
@@ -18,11 +19,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub use api::OrdersApi;
 pub use dynamo::DynamoOrderStore;
+#[cfg(any(test, feature = "fakes"))]
 pub use memory::InMemoryOrderStore;
 
-use crate::domain::{Order, OrderId, OrderStatus};
+use crate::catalog::Money;
 use crate::store::StoreError;
 use lambda_kit::clock::Clock;
+use lambda_kit::ids::sha256_hex;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 
 /// Name of the global secondary index listing a user's orders by creation time.
 pub const BY_USER_INDEX: &str = "by-user";
@@ -206,6 +211,539 @@ pub fn now_millis(clock: &Clock) -> i64 {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         Clock::Manual(_) => clock.now().saturating_mul(1000),
+    }
+}
+
+/// An order id: `ord_` + the first 32 hex digits of SHA-256(`<userId>\n<Idempotency-Key>`).
+///
+/// Derived rather than random so that the same user retrying with the same key names the
+/// same order (and the same Step Functions execution) without any lookup table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderId(String);
+
+/// A string that is not an order id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid order id {0:?}: expected 'ord_' and 32 lowercase hex digits")]
+pub struct OrderIdError(pub String);
+
+impl OrderId {
+    /// Prefix of every order id.
+    pub const PREFIX: &'static str = "ord_";
+    /// Hex digits after the prefix.
+    pub const HEX_LEN: usize = 32;
+
+    /// The id of the order that `user_id` places with `key`.
+    pub fn derive(user_id: &str, key: &IdempotencyKey) -> Self {
+        let digest = sha256_hex(format!("{user_id}\n{}", key.as_str()).as_bytes());
+        Self(format!("{}{}", Self::PREFIX, &digest[..Self::HEX_LEN]))
+    }
+
+    /// Validates an id given by a client (path parameter) or read back from a store.
+    pub fn parse(value: &str) -> Result<Self, OrderIdError> {
+        let valid = value.strip_prefix(Self::PREFIX).is_some_and(|hex| {
+            hex.len() == Self::HEX_LEN
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(OrderIdError(value.to_owned()))
+        }
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for OrderId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Self::parse(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where an order is in its lifecycle (see the diagram in `statemachines/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    /// Accepted by `POST /checkout`; the workflow has not decided yet.
+    Pending,
+    /// Held for a human decision (risk check).
+    AwaitingApproval,
+    /// An admin approved; back on the main path (charge, confirm).
+    Approved,
+    /// Paid, stock reserved; cancellable until fulfilment.
+    Confirmed,
+    /// Shipped: no longer cancellable.
+    Fulfilled,
+    /// The workflow failed (see the failure reason); nothing is held.
+    Failed,
+    /// An admin rejected it, or nobody decided in time.
+    Rejected,
+    /// The customer cancelled; the cancel workflow is running.
+    Cancelling,
+    /// Cancelled: refunded and stock released.
+    Cancelled,
+}
+
+/// A string that is not an order status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown order status {0:?}")]
+pub struct OrderStatusError(pub String);
+
+impl OrderStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 9] = [
+        Self::Pending,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::Confirmed,
+        Self::Fulfilled,
+        Self::Failed,
+        Self::Rejected,
+        Self::Cancelling,
+        Self::Cancelled,
+    ];
+
+    /// The stored and API spelling, e.g. `AWAITING_APPROVAL`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::AwaitingApproval => "AWAITING_APPROVAL",
+            Self::Approved => "APPROVED",
+            Self::Confirmed => "CONFIRMED",
+            Self::Fulfilled => "FULFILLED",
+            Self::Failed => "FAILED",
+            Self::Rejected => "REJECTED",
+            Self::Cancelling => "CANCELLING",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// Reads the stored spelling back.
+    pub fn parse(value: &str) -> Result<Self, OrderStatusError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| OrderStatusError(value.to_owned()))
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for OrderStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Self::parse(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The client's `Idempotency-Key`: 1–64 characters of `A-Z a-z 0-9 _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+/// A header value that is not a usable idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid Idempotency-Key {0:?}: expected 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'")]
+pub struct IdempotencyKeyError(pub String);
+
+impl IdempotencyKey {
+    /// Longest accepted key.
+    pub const MAX_LEN: usize = 64;
+
+    /// Validates a key (no trimming: a key is compared byte for byte).
+    pub fn parse(value: &str) -> Result<Self, IdempotencyKeyError> {
+        let valid = (1..=Self::MAX_LEN).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(IdempotencyKeyError(value.to_owned()))
+        }
+    }
+
+    /// The key as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A token of the simulated payment provider; it alone decides how a charge behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentToken {
+    /// `tok_ok`: the charge succeeds.
+    Ok,
+    /// `tok_declined`: permanently declined.
+    Declined,
+    /// `tok_flaky_N`: unavailable on the first N (1..=9) attempts, then succeeds.
+    Flaky(u8),
+    /// `tok_down`: always unavailable.
+    Down,
+}
+
+/// Spellings of `tok_flaky_1` … `tok_flaky_9`, so that [`PaymentToken::as_str`] is `'static`.
+const FLAKY_TOKENS: [&str; 9] = [
+    "tok_flaky_1",
+    "tok_flaky_2",
+    "tok_flaky_3",
+    "tok_flaky_4",
+    "tok_flaky_5",
+    "tok_flaky_6",
+    "tok_flaky_7",
+    "tok_flaky_8",
+    "tok_flaky_9",
+];
+
+/// A payment token the simulated provider does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown payment token {0:?}: use one of {allowed}",
+    allowed = PaymentToken::ALLOWED
+)]
+pub struct PaymentTokenError(pub String);
+
+impl PaymentToken {
+    /// The accepted tokens, for error messages.
+    pub const ALLOWED: &'static str = "tok_ok, tok_declined, tok_flaky_N (N = 1..9), tok_down";
+
+    /// Reads a token as sent by a client or stored on an order.
+    pub fn parse(value: &str) -> Result<Self, PaymentTokenError> {
+        match value {
+            "tok_ok" => Ok(Self::Ok),
+            "tok_declined" => Ok(Self::Declined),
+            "tok_down" => Ok(Self::Down),
+            _ => FLAKY_TOKENS
+                .iter()
+                .zip(1u8..)
+                .find(|(token, _)| **token == value)
+                .map(|(_, n)| Self::Flaky(n))
+                .ok_or_else(|| PaymentTokenError(value.to_owned())),
+        }
+    }
+
+    /// The token's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "tok_ok",
+            Self::Declined => "tok_declined",
+            Self::Down => "tok_down",
+            Self::Flaky(n) => FLAKY_TOKENS
+                .get(usize::from(n).saturating_sub(1))
+                .copied()
+                .unwrap_or("tok_flaky_9"),
+        }
+    }
+}
+
+impl fmt::Display for PaymentToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One priced line of an order, as the workflow recorded it (`items_json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    /// Product SKU.
+    pub sku: String,
+    /// Product name at pricing time.
+    pub name: String,
+    /// Units ordered.
+    pub quantity: u32,
+    /// Price of one unit at pricing time.
+    pub unit_price: Money,
+    /// `unit_price * quantity`.
+    pub line_total: Money,
+}
+
+/// An order as stored in the orders table (`statemachines/README.md`, "Data"). Times are
+/// epoch milliseconds. The workflow fills in the priced fields after creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Table key.
+    pub order_id: OrderId,
+    /// Owner.
+    pub user_id: String,
+    /// Owner's e-mail at checkout (risk check, notifications).
+    pub email: String,
+    /// Lifecycle status.
+    pub status: OrderStatus,
+    /// Creation time, epoch ms (sort key of the `by-user` index).
+    pub created_at: i64,
+    /// Last change, epoch ms.
+    pub updated_at: i64,
+    /// The client's key the id was derived from.
+    pub idempotency_key: IdempotencyKey,
+    /// Hex SHA-256 of the canonical request body: a key reused with another body is refused.
+    pub request_hash: String,
+    /// Chosen payment behaviour. Never shown to clients.
+    pub payment_token: PaymentToken,
+    /// Correlation id of the request that created the order.
+    pub correlation_id: String,
+    /// Sessions-table key of the cart checked out (`CART#<hash>`).
+    pub cart_key: String,
+    /// The checkout execution, once started.
+    pub execution_arn: Option<String>,
+    /// Priced lines (empty until the workflow priced the order).
+    pub items: Vec<OrderLine>,
+    /// Total (until priced: `None`).
+    pub total: Option<Money>,
+    /// Units ordered (until priced: `None`).
+    pub item_count: Option<u32>,
+    /// The provider's charge id once paid.
+    pub charge_id: Option<String>,
+    /// Why a `FAILED`/`REJECTED` order ended so (`CART_EMPTY`, …).
+    pub failure_reason: Option<String>,
+    /// Step Functions task token of a pending approval. Never shown to clients.
+    pub approval_token: Option<String>,
+    /// The admin who approved.
+    pub approved_by: Option<String>,
+}
+
+/// Paths of an order in the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderLinks {
+    /// `GET` this to follow the order.
+    #[serde(rename = "self")]
+    pub self_: String,
+    /// `POST` this to cancel it.
+    pub cancel: String,
+}
+
+impl OrderLinks {
+    /// The links of `id`.
+    pub fn of(id: &OrderId) -> Self {
+        Self {
+            self_: format!("/orders/{id}"),
+            cancel: format!("/orders/{id}/cancel"),
+        }
+    }
+}
+
+/// What a client sees of an order: no payment token, approval token or request hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    /// The id.
+    pub order_id: OrderId,
+    /// Current status.
+    pub status: OrderStatus,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Priced lines (empty while `PENDING` and not yet priced).
+    pub items: Vec<OrderLine>,
+    /// Total, `null` until priced.
+    pub total: Option<Money>,
+    /// Units ordered (0 until priced).
+    pub item_count: u32,
+    /// Why it failed or was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Where to follow or cancel it.
+    pub links: OrderLinks,
+}
+
+impl Order {
+    /// The client's view of the order.
+    pub fn view(&self) -> OrderView {
+        OrderView {
+            order_id: self.order_id.clone(),
+            status: self.status,
+            created_at: rfc3339_millis(self.created_at),
+            updated_at: rfc3339_millis(self.updated_at),
+            items: self.items.clone(),
+            total: self.total,
+            item_count: self
+                .item_count
+                .unwrap_or_else(|| self.items.iter().map(|l| l.quantity).sum()),
+            failure_reason: self.failure_reason.clone(),
+            links: OrderLinks::of(&self.order_id),
+        }
+    }
+}
+
+/// Formats epoch milliseconds as RFC 3339 UTC, always with three fraction digits
+/// (`2026-11-23T04:45:00.250Z`), so that the strings sort like the times.
+pub fn rfc3339_millis(epoch_ms: i64) -> String {
+    let seconds = lambda_kit::clock::rfc3339(epoch_ms.div_euclid(1000));
+    match seconds.strip_suffix('Z') {
+        Some(whole) => format!("{whole}.{:03}Z", epoch_ms.rem_euclid(1000)),
+        None => seconds,
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use crate::catalog::Currency;
+
+    fn key(value: &str) -> IdempotencyKey {
+        IdempotencyKey::parse(value).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn order_id_is_derived_from_user_and_key() {
+        let id = OrderId::derive("user-1", &key("k-1"));
+        let expected = sha256_hex(b"user-1\nk-1");
+        assert_eq!(id.as_str(), format!("ord_{}", &expected[..32]));
+        assert_eq!(id, OrderId::derive("user-1", &key("k-1")));
+        assert_ne!(id, OrderId::derive("user-2", &key("k-1")));
+        assert_ne!(id, OrderId::derive("user-1", &key("k-2")));
+        assert_eq!(OrderId::parse(id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn order_id_parse_rejects_anything_else() {
+        for bad in [
+            "",
+            "ord_",
+            "ord_0123",
+            "ORD_0123456789abcdef0123456789abcdef",
+            "ord_0123456789ABCDEF0123456789abcdef",
+            "ord_0123456789abcdef0123456789abcdeg",
+            "ord_0123456789abcdef0123456789abcdef0",
+            "../ord_0123456789abcdef0123456789abcd",
+        ] {
+            assert!(OrderId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Ok(status));
+        }
+        assert_eq!(OrderStatus::AwaitingApproval.as_str(), "AWAITING_APPROVAL");
+        assert!(OrderStatus::parse("pending").is_err());
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        assert!(IdempotencyKey::parse("a").is_ok());
+        assert!(IdempotencyKey::parse("Order_2026-11-23").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(64)).is_ok());
+        for bad in ["", " a", "a b", "a/b", "ключ", "a.b"] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(IdempotencyKey::parse(&"k".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn payment_tokens() {
+        assert_eq!(PaymentToken::parse("tok_ok"), Ok(PaymentToken::Ok));
+        assert_eq!(
+            PaymentToken::parse("tok_declined"),
+            Ok(PaymentToken::Declined)
+        );
+        assert_eq!(PaymentToken::parse("tok_down"), Ok(PaymentToken::Down));
+        for n in 1..=9u8 {
+            let spelled = format!("tok_flaky_{n}");
+            assert_eq!(PaymentToken::parse(&spelled), Ok(PaymentToken::Flaky(n)));
+            assert_eq!(PaymentToken::Flaky(n).as_str(), spelled);
+        }
+        for bad in [
+            "",
+            "tok_flaky_0",
+            "tok_flaky_10",
+            "tok_flaky_",
+            "TOK_OK",
+            "tok_x",
+        ] {
+            let err = PaymentToken::parse(bad).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|m| m.contains("tok_ok")),
+                "{bad:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn view_hides_secrets_and_uses_camel_case() {
+        let id = OrderId::derive("u", &key("k"));
+        let order = Order {
+            order_id: id.clone(),
+            user_id: "u".to_owned(),
+            email: "u@example.com".to_owned(),
+            status: OrderStatus::Failed,
+            created_at: 1_795_409_100_000,
+            updated_at: 1_795_409_100_250,
+            idempotency_key: key("k"),
+            request_hash: "secret-hash".to_owned(),
+            payment_token: PaymentToken::Declined,
+            correlation_id: "c".to_owned(),
+            cart_key: "CART#x".to_owned(),
+            execution_arn: None,
+            items: vec![OrderLine {
+                sku: "MUG-1".to_owned(),
+                name: "Mug".to_owned(),
+                quantity: 2,
+                unit_price: Money::new(500, Currency::EUR),
+                line_total: Money::new(1000, Currency::EUR),
+            }],
+            total: Some(Money::new(1000, Currency::EUR)),
+            item_count: None,
+            charge_id: None,
+            failure_reason: Some("PAYMENT_DECLINED".to_owned()),
+            approval_token: Some("secret-task-token".to_owned()),
+            approved_by: None,
+        };
+        let json = serde_json::to_value(order.view()).unwrap_or_default();
+        assert_eq!(json["orderId"], id.as_str());
+        assert_eq!(json["status"], "FAILED");
+        assert_eq!(json["createdAt"], "2026-11-23T04:45:00.000Z");
+        assert_eq!(json["updatedAt"], "2026-11-23T04:45:00.250Z");
+        assert_eq!(json["itemCount"], 2);
+        assert_eq!(json["total"]["amount"], 1000);
+        assert_eq!(json["items"][0]["unitPrice"]["amount"], 500);
+        assert_eq!(json["failureReason"], "PAYMENT_DECLINED");
+        assert_eq!(json["links"]["self"], format!("/orders/{id}"));
+        assert_eq!(json["links"]["cancel"], format!("/orders/{id}/cancel"));
+        let text = json.to_string();
+        for secret in [
+            "secret",
+            "tok_declined",
+            "paymentToken",
+            "approval",
+            "requestHash",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! beside it; its conditions are exercised by the LocalStack integration tests).
 
 use super::*;
-use crate::domain::{IdempotencyKey, PaymentToken};
+use crate::orders::{IdempotencyKey, PaymentToken};
 
 /// A fresh `PENDING` order of `user_id` created at `created_at` (epoch ms).
 pub(crate) fn sample_order(user_id: &str, key: &str, created_at: i64) -> Order {
@@ -210,12 +210,12 @@ async fn a_token_completes_an_order_already_awaiting_approval_but_never_replaces
 
 /// Stores a session of `user_id` (or an anonymous one) and returns its bearer token.
 pub(crate) async fn sign_in(
-    sessions: &crate::store::InMemorySessionStore,
+    sessions: &crate::auth::InMemorySessionStore,
     user: Option<(&str, &str)>,
     now: i64,
 ) -> String {
-    use crate::session::{Session, SessionToken};
-    use crate::store::SessionStore as _;
+    use crate::auth::SessionStore as _;
+    use crate::auth::session::{Session, SessionToken};
     let token = SessionToken::generate().unwrap_or_else(|e| unreachable!("{e}"));
     let session = match user {
         Some((user_id, role)) => Session::new_for_user(

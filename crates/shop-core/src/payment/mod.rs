@@ -28,18 +28,32 @@
 //!
 //! The provider's state lives in the payments table (see [`store`]).
 
+mod step;
+pub use step::PaymentStep;
+
+mod dynamo;
+#[cfg(any(test, feature = "fakes"))]
+mod memory;
 pub mod store;
+
+pub use dynamo::DynamoPaymentStore;
+#[cfg(any(test, feature = "fakes"))]
+pub use memory::InMemoryPaymentStore;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::{
-    ChargeRecord, DynamoPaymentStore, InMemoryPaymentStore, PaymentStore, RefundRecord,
-};
+pub use store::{ChargeRecord, PaymentStore, RefundRecord};
 
 use crate::checkout::error_types;
-use crate::domain::{Money, PaymentToken};
+
+use crate::catalog::Money;
+
+use crate::orders::PaymentToken;
+
 use crate::store::StoreError;
+
 use lambda_kit::clock::Clock;
+
 use lambda_kit::step::StepError;
 
 /// Name of the function.
@@ -312,44 +326,6 @@ impl PaymentRequest {
             }
         }
         Ok(request)
-    }
-}
-
-/// The payment step over a provider.
-#[derive(Debug)]
-pub struct PaymentStep<P> {
-    provider: P,
-}
-
-impl<P: PaymentProvider> PaymentStep<P> {
-    /// The step in front of `provider`.
-    pub fn new(provider: P) -> Self {
-        Self { provider }
-    }
-
-    /// The provider (tests).
-    pub fn provider(&self) -> &P {
-        &self.provider
-    }
-
-    /// Handles one invocation.
-    pub async fn handle(&self, input: serde_json::Value) -> Result<PaymentResponse, PaymentError> {
-        match PaymentRequest::from_value(input)? {
-            PaymentRequest::Charge(charge) => {
-                tracing::info!(operation_id = %charge.operation_id, "charge");
-                self.provider
-                    .charge(&charge)
-                    .await
-                    .map(PaymentResponse::Charge)
-            }
-            PaymentRequest::Refund(refund) => {
-                tracing::info!(operation_id = %refund.operation_id, "refund");
-                self.provider
-                    .refund(&refund)
-                    .await
-                    .map(PaymentResponse::Refund)
-            }
-        }
     }
 }
 

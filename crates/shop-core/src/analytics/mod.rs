@@ -1,0 +1,71 @@
+//! analytics: daily counters of logins and orders, updated with atomic `ADD`s and counted
+//! once per event.
+//!
+//! The batch processor's idempotency record already skips redeliveries, but a crash between
+//! the `ADD` and the `DONE` record would count the retry again. So the `ADD` goes into one
+//! DynamoDB transaction with a marker item `COUNTED#<eventId>` that must not exist yet: the
+//! counters move exactly once per event, whatever fails when.
+//!
+//! Table: key `day` (S, `YYYY-MM-DD` of the event's `occurredAt`), one numeric attribute per
+//! counter; markers `COUNTED#<eventId>` with a TTL (`expires_at`).
+//!
+//! Counters (attribute names of the day item):
+//!
+//! | event | counters |
+//! | --- | --- |
+//! | `LoginSucceeded` | `logins` +1 |
+//! | `LoginFailed` | `failed_logins` +1 |
+//! | `AccountLocked` | `accounts_locked` +1 |
+//! | `OrderPlaced` | `orders` +1, `revenue_minor` + `detail.total.amount` |
+//! | `OrderCancelled` | `cancellations` +1 |
+
+use crate::store::StoreError;
+
+mod consumer;
+pub use consumer::{Analytics, increments_of};
+mod dynamo;
+pub use dynamo::DynamoCounterStore;
+#[cfg(any(test, feature = "fakes"))]
+mod memory;
+#[cfg(any(test, feature = "fakes"))]
+pub use memory::InMemoryCounterStore;
+
+/// Name of the function.
+pub const FUNCTION_NAME: &str = "analytics";
+
+/// How long the once-only markers are kept: 15 days (> SQS maximum retention).
+pub const MARKER_SECONDS: i64 = 15 * 86_400;
+
+/// Successful logins per day.
+pub const LOGINS: &str = "logins";
+
+/// Failed logins per day.
+pub const FAILED_LOGINS: &str = "failed_logins";
+
+/// Accounts locked per day.
+pub const ACCOUNTS_LOCKED: &str = "accounts_locked";
+
+/// Orders placed per day.
+pub const ORDERS: &str = "orders";
+
+/// Revenue of the orders placed that day, minor units (sum of `detail.total.amount`).
+pub const REVENUE_MINOR: &str = "revenue_minor";
+
+/// Orders cancelled per day.
+pub const CANCELLATIONS: &str = "cancellations";
+
+/// Daily counters.
+pub trait CounterStore: Send + Sync {
+    /// Adds every `(counter, by)` of `increments` to `day` unless `event_id` was counted
+    /// before, atomically with the marker that records it. Returns whether it counted.
+    fn increment_once(
+        &self,
+        day: &str,
+        increments: &[(&'static str, i64)],
+        event_id: &str,
+        marker_expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+use super::*;
+use crate::events::EventType;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use lambda_kit::messaging::EventEnvelope;
+use lambda_kit::messaging::EventHandler as _;
+use lambda_kit::messaging::ProcessError;
+use lambda_kit::messaging::{BatchProcessor, Idempotent, InMemoryIdempotencyStore};
+
+#[tokio::test]
+async fn counts_each_event_once_by_event_day() {
+    let processor = BatchProcessor::new(
+        FUNCTION_NAME,
+        Analytics::new(InMemoryCounterStore::default()),
+        Idempotent::new(InMemoryIdempotencyStore::default(), FUNCTION_NAME),
+    );
+    let login = EventEnvelope::new(
+        EventType::LoginSucceeded,
+        "t",
+        "c",
+        1_700_000_000,
+        serde_json::json!({}),
+    );
+    let failed = EventEnvelope::new(
+        EventType::LoginFailed,
+        "t",
+        "c",
+        1_700_000_000,
+        serde_json::json!({}),
+    );
+    for _ in 0..2 {
+        let mut batch = SqsEvent::default();
+        for (i, e) in [&login, &failed].into_iter().enumerate() {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(i.to_string());
+            record.body = Some(e.to_json());
+            batch.records.push(record);
+        }
+        let response = processor.process(batch).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let store = processor.handler().store();
+    assert_eq!(store.get("2023-11-14", "logins"), 1);
+    assert_eq!(store.get("2023-11-14", "failed_logins"), 1);
+}
+
+#[tokio::test]
+async fn counts_once_even_when_the_idempotency_record_was_lost() {
+    // A crash after the ADD and before the DONE record: the retry runs the handler again.
+    let analytics = Analytics::new(InMemoryCounterStore::default());
+    let login = EventEnvelope::new(
+        EventType::LoginSucceeded,
+        "t",
+        "c",
+        1_700_000_000,
+        serde_json::json!({}),
+    );
+    assert!(analytics.handle(&login).await.is_ok());
+    assert!(analytics.handle(&login).await.is_ok());
+    assert_eq!(analytics.store().get("2023-11-14", "logins"), 1);
+}
+
+fn order_event(event_type: EventType, total: i64) -> EventEnvelope {
+    EventEnvelope::new(
+        event_type,
+        "checkout",
+        "c",
+        1_700_000_000,
+        serde_json::json!({
+            "orderId": "ord_1", "userId": "u1", "email": "ann@example.com",
+            "total": {"amount": total, "currency": "EUR"}, "itemCount": 2, "items": []
+        }),
+    )
+}
+
+#[tokio::test]
+async fn order_placed_counts_orders_and_revenue_once() {
+    let analytics = Analytics::new(InMemoryCounterStore::default());
+    let placed = order_event(EventType::OrderPlaced, 2598);
+    let other = order_event(EventType::OrderPlaced, 1000);
+    let cancelled = order_event(EventType::OrderCancelled, 2598);
+    for event in [&placed, &placed, &other, &cancelled, &cancelled] {
+        assert!(analytics.handle(event).await.is_ok());
+    }
+    let store = analytics.store();
+    assert_eq!(store.get("2023-11-14", ORDERS), 2);
+    assert_eq!(store.get("2023-11-14", REVENUE_MINOR), 3598);
+    assert_eq!(store.get("2023-11-14", CANCELLATIONS), 1);
+}
+
+#[tokio::test]
+async fn order_placed_without_total_is_malformed() {
+    let analytics = Analytics::new(InMemoryCounterStore::default());
+    let mut placed = order_event(EventType::OrderPlaced, 1);
+    placed.detail = serde_json::json!({"orderId": "ord_1"});
+    assert!(matches!(
+        analytics.handle(&placed).await,
+        Err(ProcessError::Malformed(_))
+    ));
+    assert_eq!(analytics.store().get("2023-11-14", ORDERS), 0);
+}

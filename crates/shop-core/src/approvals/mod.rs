@@ -1,0 +1,29 @@
+//! approvals: the consumer of the approvals queue. The checkout workflow's `RequestApproval`
+//! state (`sqs:sendMessage.waitForTaskToken`) sends an `ApprovalRequested` envelope
+//! (`detail`: `orderId`, `userId`, `email`, `taskToken`, `total` `{amount, currency}`,
+//! `flagged`) and waits.
+//!
+//! This consumer stores the task token on the order ([`OrderStore::set_awaiting_approval`]:
+//! `PENDING` or `AWAITING_APPROVAL` without a token or with this same token), so that the
+//! orders API can answer the workflow (`SendTaskSuccess` / `SendTaskFailure OrderRejected`)
+//! when an admin decides, and records an `APPROVAL_REQUESTED` message for the recipient
+//! `admins` in the notifications table (the notifier's store).
+//!
+//! An order that is no longer waiting (failed, already decided, or holding another token) is
+//! logged and acknowledged: nobody can act on this token any more, and the workflow's own
+//! timeout ends it.
+
+mod consumer;
+pub use consumer::Approvals;
+
+/// Name of the function.
+pub const FUNCTION_NAME: &str = "approvals";
+
+/// Recipient of the approval requests in the notifications table.
+pub const ADMINS: &str = "admins";
+
+/// `kind` of the admins' notification.
+pub const APPROVAL_REQUESTED: &str = "APPROVAL_REQUESTED";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+//! audit-log: the in-memory adapter (unit tests and the `fakes` feature).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use super::AuditStore;
+use crate::store::StoreError;
+use lambda_kit::messaging::EventEnvelope;
+
+/// The audit log in memory (tests).
+#[derive(Debug, Default)]
+pub struct InMemoryAuditStore {
+    entries: Mutex<HashMap<String, EventEnvelope>>,
+}
+
+impl InMemoryAuditStore {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl AuditStore for InMemoryAuditStore {
+    async fn append(&self, event: &EventEnvelope, _recorded_at: i64) -> Result<bool, StoreError> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.contains_key(&event.event_id) {
+            return Ok(false);
+        }
+        entries.insert(event.event_id.clone(), event.clone());
+        Ok(true)
+    }
+}

@@ -1,0 +1,339 @@
+//! auth: the DynamoDB adapters of [`UserStore`] (users table) and [`SessionStore`]
+//! (sessions table).
+//!
+//! The session store also keeps the carts (`CART#` items of the sessions table): a cart
+//! lives and expires with its session.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::session::{Session, SessionId, SessionStore, cart_pk, session_pk};
+use super::users::{User, UserStore, lock_pk, user_from_item, user_item, user_pk};
+use crate::cart::{Cart, Quantity};
+use crate::catalog::Sku;
+use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
+
+/// Users in DynamoDB (layout in the module docs).
+#[derive(Debug, Clone)]
+pub struct DynamoUserStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoUserStore {
+    /// A store on `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl UserStore for DynamoUserStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(user_item(user)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => {
+                Err(StoreError::AlreadyExists(user_pk(&user.email)))
+            }
+            Err(err) => Err(backend("PutItem user", &err)),
+        }
+    }
+
+    async fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(user_item(user)))
+            .send()
+            .await
+            .map_err(|e| backend("PutItem user", &e))?;
+        Ok(())
+    }
+
+    async fn get_user(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(email)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem user", &e))?;
+        output
+            .item()
+            .map(|item| user_from_item(email, item))
+            .transpose()
+    }
+
+    async fn locked_until(&self, email: &str, now: i64) -> Result<Option<i64>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(lock_pk(email)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem lock", &e))?;
+        Ok(match output.item().and_then(|i| i.get("locked_until")) {
+            Some(AttributeValue::N(v)) => v.parse::<i64>().ok().filter(|until| *until > now),
+            _ => None,
+        })
+    }
+
+    async fn lock(
+        &self,
+        email: &str,
+        until: i64,
+        event_id: &str,
+        failures: u32,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(lock_pk(email)))
+            .item("email", s(email))
+            .item("locked_until", n(until))
+            .item("expires_at", n(until))
+            .item("event_id", s(event_id))
+            .item("failures", n(i64::from(failures)))
+            .item("locked_at", n(now))
+            .condition_expression(
+                "attribute_not_exists(pk) OR locked_until <= :now OR event_id = :event",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":event", s(event_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(backend("PutItem lock", &err)),
+        }
+    }
+}
+
+/// Sessions and carts in one DynamoDB table keyed by `pk`, with TTL on `expires_at`.
+#[derive(Debug, Clone)]
+pub struct DynamoSessionStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoSessionStore {
+    /// A store on `table`, using `client` (build the client once per process).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn pk_key(pk: String) -> Item {
+        HashMap::from([("pk".to_owned(), s(pk))])
+    }
+}
+
+fn session_from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError> {
+    let key = session_pk(id);
+    let r = ItemReader { item, key: &key };
+    Ok(Session {
+        id: id.clone(),
+        created_at: r.number("created_at")?,
+        expires_at: r.number("expires_at")?,
+        user_id: r.optional_string("user_id")?,
+        email: r.optional_string("email")?,
+        role: r.optional_string("role")?,
+    })
+}
+
+fn cart_from_item(id: &SessionId, item: &Item, now: i64) -> Result<Cart, StoreError> {
+    let key = cart_pk(id);
+    let r = ItemReader { item, key: &key };
+    let version: u64 = r.number("version")?;
+    let expires_at: i64 = r.number("expires_at")?;
+    if expires_at <= now {
+        // Expired but not yet swept by TTL: empty, but keep the version for the next write.
+        return Ok(Cart {
+            lines: BTreeMap::new(),
+            version,
+        });
+    }
+    let Some(AttributeValue::M(stored)) = item.get("lines") else {
+        return Err(r
+            .malformed("attribute lines is missing or not a map")
+            .into());
+    };
+    let mut lines = BTreeMap::new();
+    for (sku, quantity) in stored {
+        let sku = Sku::parse(sku).map_err(|e| r.malformed(e.to_string()))?;
+        let quantity = match quantity {
+            AttributeValue::N(q) => q.parse::<i64>().ok().and_then(|q| Quantity::new(q).ok()),
+            _ => None,
+        }
+        .ok_or_else(|| r.malformed(format!("line {sku} has an invalid quantity")))?;
+        lines.insert(sku, quantity);
+    }
+    Ok(Cart { lines, version })
+}
+
+impl SessionStore for DynamoSessionStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let pk = session_pk(&session.id);
+        let mut item = HashMap::from([
+            ("pk".to_owned(), s(&pk)),
+            ("created_at".to_owned(), n(session.created_at)),
+            ("expires_at".to_owned(), n(session.expires_at)),
+        ]);
+        for (name, value) in [
+            ("user_id", &session.user_id),
+            ("email", &session.email),
+            ("role", &session.role),
+        ] {
+            if let Some(value) = value {
+                item.insert(name.to_owned(), s(value));
+            }
+        }
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Err(StoreError::AlreadyExists(pk)),
+            Err(err) => Err(backend("PutItem session", &err)),
+        }
+    }
+
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(session_pk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem session", &e))?;
+        output
+            .item()
+            .map(|item| session_from_item(id, item))
+            .transpose()
+    }
+
+    async fn touch_session(&self, id: &SessionId, expires_at: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(session_pk(id))))
+            .update_expression("SET expires_at = :e")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":e", n(expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The session is gone: nothing to refresh (and no stub item is created).
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(backend("UpdateItem session", &err)),
+        }
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(session_pk(id))))
+            .send()
+            .await
+            .map_err(|e| backend("DeleteItem session", &e))?;
+        Ok(())
+    }
+
+    async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(cart_pk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem cart", &e))?;
+        match output.item() {
+            Some(item) => cart_from_item(id, item, now),
+            None => Ok(Cart::default()),
+        }
+    }
+
+    async fn put_cart(
+        &self,
+        id: &SessionId,
+        cart: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let lines: Item = cart
+            .lines
+            .iter()
+            .map(|(sku, q)| (sku.as_str().to_owned(), n(q.get())))
+            .collect();
+        let item = HashMap::from([
+            ("pk".to_owned(), s(cart_pk(id))),
+            ("lines".to_owned(), AttributeValue::M(lines)),
+            ("version".to_owned(), n(cart.version + 1)),
+            ("updated_at".to_owned(), n(now)),
+            ("expires_at".to_owned(), n(expires_at)),
+        ]);
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = if cart.version == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(cart.version))
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Err(StoreError::VersionConflict {
+                expected: cart.version,
+            }),
+            Err(err) => Err(backend("PutItem cart", &err)),
+        }
+    }
+
+    async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(cart_pk(id))))
+            .send()
+            .await
+            .map_err(|e| backend("DeleteItem cart", &e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! The catalog: products, their SKUs and prices, and the store they live in.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`Product`], [`ProductStore`], [`ProductPage`] |
+//! | `sku.rs`, `money.rs` | [`Sku`], [`Money`] and [`Currency`] (used by every area that prices) |
+//! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` |
+//! | `dynamo.rs` / `memory.rs` | the products table / in memory |
+//!
+//! Products table: key `sku` (S); attributes `name`, `description` (S), `price_minor` (N),
+//! `currency` (S), `stock` (N).
+
+pub mod api;
+mod dynamo;
+#[cfg(any(test, feature = "fakes"))]
+mod memory;
+mod money;
+mod sku;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+pub use api::{
+    CatalogApi, DEFAULT_PAGE_SIZE, FUNCTION_NAME, MAX_PAGE_SIZE, ROUTES, decode_cursor,
+    encode_cursor,
+};
+pub use dynamo::DynamoProductStore;
+#[cfg(any(test, feature = "fakes"))]
+pub use memory::InMemoryProductStore;
+pub use money::{Currency, CurrencyError, Money, MoneyError};
+pub use sku::{Sku, SkuError};
+
+use crate::store::StoreError;
+
+use serde::{Deserialize, Serialize};
+
+/// A product as stored in the catalog and shown by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Identifier (table key).
+    pub sku: Sku,
+    /// Display name.
+    pub name: String,
+    /// Longer description.
+    pub description: String,
+    /// Current unit price.
+    pub price: Money,
+    /// Units in stock.
+    pub stock: u32,
+}
+
+/// One page of products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductPage {
+    /// Products of this page.
+    pub items: Vec<Product>,
+    /// Key to continue after, when there may be more.
+    pub last_evaluated: Option<Sku>,
+}
+
+/// The product catalog.
+pub trait ProductStore: Send + Sync {
+    /// One product, if it exists.
+    fn get(&self, sku: &Sku) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+
+    /// The products of `skus` that exist (missing ones are simply absent from the map).
+    fn batch_get(
+        &self,
+        skus: &[Sku],
+    ) -> impl Future<Output = Result<HashMap<Sku, Product>, StoreError>> + Send;
+
+    /// Up to `limit` products after `start_after` (in the store's order).
+    fn list(
+        &self,
+        limit: u16,
+        start_after: Option<&Sku>,
+    ) -> impl Future<Output = Result<ProductPage, StoreError>> + Send;
+
+    /// Creates or replaces a product (seeding).
+    fn put(&self, product: &Product) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

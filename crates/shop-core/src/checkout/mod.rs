@@ -1,0 +1,45 @@
+//! checkout-api: `POST /checkout` turns the signed-in user's cart into an order and starts
+//! the checkout workflow for it.
+//!
+//! - `POST /checkout` with `Idempotency-Key: <key>` and `{"paymentToken": "tok_ok"}` →
+//!   202 `{"orderId", "status", "links": {"self", "cancel"}}`
+//!
+//! Exactly once, without a lock: the order id is derived from the user and the key, the
+//! order item is created with a conditional put, and the execution is named after the order
+//! id with an input built only from the stored item. A retry (same key, same body) therefore
+//! finds the same order and asks Step Functions for the same execution again — which either
+//! starts it (the first attempt failed before `StartExecution`) or is
+//! `ExecutionAlreadyExists`. The same key with another body is 422 `IDEMPOTENCY_KEY_REUSED`.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`error_types`]: the `errorType`s the workflow's Lambda steps report |
+//! | `api.rs` | checkout-api: `POST /checkout` |
+//! | `statemachines/checkout.asl.json` | the workflow itself (price, reserve, approve, charge, confirm) |
+//!
+//! The workflow's own tasks live with their areas: [`crate::pricing`], [`crate::payment`].
+
+pub mod api;
+
+pub use api::{CheckoutApi, FUNCTION_NAME, IDEMPOTENCY_KEY_HEADER, ROUTES, execution_input};
+
+/// `errorType` names the checkout workflow's Lambda steps report and its ASL matches
+/// (`statemachines/README.md`).
+pub mod error_types {
+    /// pricing: no lines in the cart.
+    pub const CART_EMPTY: &str = "CartEmpty";
+    /// pricing: a line's product left the catalog.
+    pub const PRODUCT_UNAVAILABLE: &str = "ProductUnavailable";
+    /// pricing: a line asks for more than the stock.
+    pub const OUT_OF_STOCK: &str = "OutOfStock";
+    /// pricing: the input is not what the workflow sends (a bug, not retried).
+    pub const INVALID_PRICING_REQUEST: &str = "InvalidPricingRequest";
+    /// pricing: the catalog could not be read (transient).
+    pub const PRICING_UNAVAILABLE: &str = "PricingUnavailable";
+    /// payment: the provider refused (permanent).
+    pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
+    /// payment: transient provider failure (retried with backoff).
+    pub const PAYMENT_PROVIDER_UNAVAILABLE: &str = "PaymentProviderUnavailable";
+    /// payment: malformed input (a bug, never retried).
+    pub const INVALID_PAYMENT_REQUEST: &str = "InvalidPaymentRequest";
+}

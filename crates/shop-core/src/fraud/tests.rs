@@ -1,0 +1,260 @@
+use super::*;
+use crate::auth::InMemoryUserStore;
+use crate::auth::UserStore as _;
+use crate::events::EventType;
+use lambda_kit::clock::Clock;
+use lambda_kit::clock::rfc3339;
+use lambda_kit::messaging::EventEnvelope;
+use lambda_kit::messaging::EventHandler as _;
+use lambda_kit::messaging::InMemoryPublisher;
+use lambda_kit::messaging::ProcessError;
+
+const START: i64 = 1_800_000_000;
+
+fn failed(email: &str, at: i64) -> EventEnvelope {
+    EventEnvelope::new(
+        EventType::LoginFailed,
+        "auth-api",
+        "corr",
+        at,
+        serde_json::json!({"email": email, "reason": COUNTED_REASON, "sourceIp": "10.0.0.1"}),
+    )
+}
+
+fn detector(
+    clock: &Clock,
+) -> FraudDetector<InMemoryFraudStore, InMemoryUserStore, InMemoryPublisher> {
+    FraudDetector::new(
+        InMemoryFraudStore::default(),
+        InMemoryUserStore::default(),
+        InMemoryPublisher::default(),
+        FraudSettings::default(),
+    )
+    .with_clock(clock.clone())
+}
+
+#[tokio::test]
+async fn five_failures_in_the_window_lock_once() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    for i in 0..4 {
+        let event = failed("ann@example.com", START + i);
+        assert!(detector.handle(&event).await.is_ok());
+        // A redelivery counts nothing more.
+        assert!(detector.handle(&event).await.is_ok());
+    }
+    assert!(detector.publisher().events().is_empty());
+    assert_eq!(
+        detector
+            .users()
+            .locked_until("ann@example.com", START)
+            .await
+            .ok(),
+        Some(None)
+    );
+    clock.advance(10);
+    assert!(
+        detector
+            .handle(&failed("ann@example.com", START + 10))
+            .await
+            .is_ok()
+    );
+    let until = detector
+        .users()
+        .locked_until("ann@example.com", START + 10)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(until, Some(START + 10 + 900));
+    let events = detector.publisher().events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "AccountLocked");
+    assert_eq!(events[0].correlation_id, "corr");
+    assert_eq!(events[0].detail_str("email"), Some("ann@example.com"));
+    // A sixth failure while locked: no second lock, no second event.
+    assert!(
+        detector
+            .handle(&failed("ann@example.com", START + 11))
+            .await
+            .is_ok()
+    );
+    assert_eq!(detector.publisher().events().len(), 1);
+}
+
+#[tokio::test]
+async fn failures_outside_the_window_do_not_count() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    for i in 0..4 {
+        assert!(
+            detector
+                .handle(&failed("bob@example.com", START + i))
+                .await
+                .is_ok()
+        );
+    }
+    clock.advance(901);
+    assert!(
+        detector
+            .handle(&failed("bob@example.com", START + 901))
+            .await
+            .is_ok()
+    );
+    assert!(detector.publisher().events().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_retried_by_the_same_event() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    for i in 0..4 {
+        assert!(
+            detector
+                .handle(&failed("cy@example.com", START + i))
+                .await
+                .is_ok()
+        );
+    }
+    let fifth = failed("cy@example.com", START + 5);
+    detector.publisher().set_failing(true);
+    assert!(detector.handle(&fifth).await.is_err());
+    detector.publisher().set_failing(false);
+    assert!(detector.handle(&fifth).await.is_ok());
+    assert_eq!(detector.publisher().events().len(), 1);
+}
+
+#[tokio::test]
+async fn a_login_failed_without_email_is_malformed() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    let mut event = failed("x@y.z", START);
+    event.detail = serde_json::json!({"reason": COUNTED_REASON});
+    assert!(matches!(
+        detector.handle(&event).await,
+        Err(ProcessError::Malformed(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_third_failure_flags_the_account_before_the_lock() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    for i in 0..2 {
+        assert!(
+            detector
+                .handle(&failed("dee@example.com", START + i))
+                .await
+                .is_ok()
+        );
+    }
+    assert_eq!(detector.store().flag("dee@example.com"), None);
+    clock.advance(3);
+    let third = failed("dee@example.com", START + 3);
+    assert!(detector.handle(&third).await.is_ok());
+    let flag = detector.store().flag("dee@example.com");
+    assert_eq!(
+        flag.as_ref().map(|f| (f.flagged_until, f.reason)),
+        Some((START + 3 + 900, FLAG_FAILED_LOGINS))
+    );
+    assert_eq!(rfc3339(START + 903), "2027-01-15T08:15:03Z");
+    // Flagged, not locked.
+    assert_eq!(
+        detector
+            .users()
+            .locked_until("dee@example.com", START + 3)
+            .await
+            .ok(),
+        Some(None)
+    );
+    assert!(detector.publisher().events().is_empty());
+    // A later failure extends the flag.
+    clock.advance(10);
+    assert!(
+        detector
+            .handle(&failed("dee@example.com", START + 13))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        detector
+            .store()
+            .flag("dee@example.com")
+            .map(|f| f.flagged_until),
+        Some(START + 13 + 900)
+    );
+}
+
+fn placed(user: &str, email: &str, at: i64) -> EventEnvelope {
+    EventEnvelope::new(
+        EventType::OrderPlaced,
+        "checkout",
+        "corr",
+        at,
+        serde_json::json!({
+            "orderId": "ord_1", "userId": user, "email": email,
+            "total": {"amount": 100, "currency": "EUR"}, "itemCount": 1, "items": []
+        }),
+    )
+}
+
+#[tokio::test]
+async fn more_than_five_orders_in_the_window_flag_the_account() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    for i in 0..5 {
+        let order = placed("u-eve", "eve@example.com", START + i);
+        assert!(detector.handle(&order).await.is_ok());
+        assert!(
+            detector.handle(&order).await.is_ok(),
+            "redelivery counts once"
+        );
+    }
+    assert_eq!(detector.store().flag("eve@example.com"), None);
+    clock.advance(6);
+    assert!(
+        detector
+            .handle(&placed("u-eve", "eve@example.com", START + 6))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        detector.store().flag("eve@example.com").map(|f| f.reason),
+        Some(FLAG_ORDER_VELOCITY)
+    );
+    // Orders of another user are counted apart.
+    assert!(
+        detector
+            .handle(&placed("u-fay", "fay@example.com", START + 6))
+            .await
+            .is_ok()
+    );
+    assert_eq!(detector.store().flag("fay@example.com"), None);
+}
+
+#[tokio::test]
+async fn orders_outside_the_window_do_not_count() {
+    let clock = Clock::manual(START);
+    let detector = detector(&clock);
+    for i in 0..5 {
+        assert!(
+            detector
+                .handle(&placed("u-gus", "gus@example.com", START + i))
+                .await
+                .is_ok()
+        );
+    }
+    clock.advance(901);
+    assert!(
+        detector
+            .handle(&placed("u-gus", "gus@example.com", START + 901))
+            .await
+            .is_ok()
+    );
+    assert_eq!(detector.store().flag("gus@example.com"), None);
+    let mut no_user = placed("", "gus@example.com", START + 902);
+    no_user.detail["userId"] = serde_json::Value::Null;
+    assert!(matches!(
+        detector.handle(&no_user).await,
+        Err(ProcessError::Malformed(_))
+    ));
+}

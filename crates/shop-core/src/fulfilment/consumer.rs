@@ -1,0 +1,136 @@
+//! fulfilment: the queue handler.
+
+use super::{FUNCTION_NAME, ReservationMarkers};
+use crate::events::EventType;
+use crate::orders::OrderId;
+use crate::orders::{FulfilOutcome, OrderStore};
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, EventHandler, EventPublisher, ProcessError};
+
+/// The `eventId` of the `OrderShipped` of `order_id`: a UUID made from its SHA-256, the same
+/// for every publish of that order's shipment.
+pub fn shipped_event_id(order_id: &OrderId) -> String {
+    lambda_kit::ids::uuid_from_name(format!("OrderShipped\n{order_id}").as_bytes())
+}
+
+/// The fulfilment consumer.
+#[derive(Debug)]
+pub struct Fulfilment<O, M, P> {
+    orders: O,
+    markers: M,
+    publisher: P,
+    clock: Clock,
+}
+
+impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P> {
+    /// A consumer over the orders table, the products' markers and the events topic.
+    pub fn new(orders: O, markers: M, publisher: P) -> Self {
+        Self {
+            orders,
+            markers,
+            publisher,
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The orders store (tests).
+    pub fn orders(&self) -> &O {
+        &self.orders
+    }
+
+    /// The markers (tests).
+    pub fn markers(&self) -> &M {
+        &self.markers
+    }
+
+    /// The publisher (tests).
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    async fn order_placed(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
+        let order_id = event
+            .detail_str("orderId")
+            .ok_or_else(|| ProcessError::Malformed("OrderPlaced without detail.orderId".into()))
+            .and_then(|id| {
+                OrderId::parse(id).map_err(|e| ProcessError::Malformed(e.to_string()))
+            })?;
+        match self.orders.mark_fulfilled(&order_id).await? {
+            FulfilOutcome::Fulfilled => {
+                tracing::info!(order_id = %order_id, "order fulfilled");
+            }
+            FulfilOutcome::AlreadyFulfilled => {
+                tracing::info!(order_id = %order_id, "order already fulfilled: finishing the remaining steps");
+            }
+            FulfilOutcome::NotConfirmed(status) => {
+                tracing::info!(order_id = %order_id, status = %status, "order not confirmed (cancelled in the window?): not shipped");
+                return Ok(());
+            }
+            FulfilOutcome::NotFound => {
+                return Err(ProcessError::Malformed(format!(
+                    "OrderPlaced for an order that does not exist: {order_id}"
+                )));
+            }
+        }
+        let order = self.orders.get(&order_id).await?.ok_or_else(|| {
+            ProcessError::Failed(format!("order {order_id} vanished after fulfilment"))
+        })?;
+        let mut skus: Vec<String> = order.items.iter().map(|line| line.sku.clone()).collect();
+        if skus.is_empty() {
+            // Not priced on the stored order (should not happen): the event's lines.
+            skus = event
+                .detail
+                .get("items")
+                .and_then(serde_json::Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i.get("sku").and_then(serde_json::Value::as_str))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+        for sku in &skus {
+            self.markers.release(sku, &order_id).await?;
+        }
+        tracing::info!(order_id = %order_id, lines = skus.len(), "stock reservation markers removed");
+        let mut shipped = EventEnvelope::new(
+            EventType::OrderShipped,
+            FUNCTION_NAME,
+            &event.correlation_id,
+            self.clock.now(),
+            serde_json::json!({
+                "orderId": order_id.as_str(),
+                "userId": order.user_id,
+                "email": order.email,
+            }),
+        );
+        shipped.event_id = shipped_event_id(&order_id);
+        self.publisher
+            .publish(&shipped)
+            .await
+            .map_err(|e| ProcessError::Failed(e.to_string()))?;
+        tracing::info!(order_id = %order_id, shipped_event_id = %shipped.event_id, "OrderShipped published");
+        Ok(())
+    }
+}
+
+impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> EventHandler for Fulfilment<O, M, P> {
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
+        match EventType::of(event) {
+            Some(EventType::OrderPlaced) => self.order_placed(event).await,
+            _ => {
+                tracing::info!("not an OrderPlaced: ignored");
+                Ok(())
+            }
+        }
+    }
+}

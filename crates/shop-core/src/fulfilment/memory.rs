@@ -1,0 +1,48 @@
+//! fulfilment: the in-memory adapter (unit tests and the `fakes` feature).
+
+use super::ReservationMarkers;
+use crate::orders::OrderId;
+use crate::store::StoreError;
+
+/// Markers in memory (tests): sku → order ids.
+#[derive(Debug, Default)]
+pub struct InMemoryReservationMarkers {
+    markers:
+        std::sync::Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>>,
+}
+
+impl InMemoryReservationMarkers {
+    /// Adds `order_id` to `sku`'s markers (test setup).
+    pub fn reserve(&self, sku: &str, order_id: &OrderId) {
+        self.markers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(sku.to_owned())
+            .or_default()
+            .insert(order_id.to_string());
+    }
+
+    /// The order ids holding `sku`.
+    pub fn holders(&self, sku: &str) -> Vec<String> {
+        self.markers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(sku)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl ReservationMarkers for InMemoryReservationMarkers {
+    async fn release(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
+        if let Some(holders) = self
+            .markers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(sku)
+        {
+            holders.remove(order_id.as_str());
+        }
+        Ok(())
+    }
+}

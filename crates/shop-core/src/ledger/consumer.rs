@@ -1,0 +1,124 @@
+//! ledger: the queue handler.
+
+use super::{CHARGE, FUNCTION_NAME, LedgerEntry, LedgerStore, REFUND};
+use crate::catalog::Money;
+use crate::events::EventType;
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{
+    FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent, process_fifo_records,
+};
+
+/// `SequenceNumber` zero-padded to 20 digits (SQS sequence numbers are up to 20 digits).
+pub fn padded_sequence(sequence_number: &str) -> Result<String, ProcessError> {
+    if sequence_number.is_empty()
+        || sequence_number.len() > 20
+        || !sequence_number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(ProcessError::Malformed(format!(
+            "SequenceNumber {sequence_number:?} is not up to 20 digits"
+        )));
+    }
+    Ok(format!("{sequence_number:0>20}"))
+}
+
+/// The ledger consumer.
+#[derive(Debug)]
+pub struct Ledger<S> {
+    store: S,
+    clock: Clock,
+}
+
+impl<S: LedgerStore> Ledger<S> {
+    /// A ledger recording into `store`.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store (tests).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Processes one SQS FIFO batch; returns the records to retry.
+    pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
+        process_fifo_records(FUNCTION_NAME, event.records, |record| self.handle(record)).await
+    }
+
+    /// The entry a record makes.
+    pub fn entry_of(&self, record: &FifoRecord) -> Result<LedgerEntry, ProcessError> {
+        let event = &record.envelope;
+        let kind = match EventType::of(event) {
+            Some(EventType::PaymentCaptured) => CHARGE,
+            Some(EventType::PaymentRefunded) => REFUND,
+            _ => {
+                return Err(ProcessError::Malformed(format!(
+                    "{} does not belong on the payments ledger",
+                    event.event_type
+                )));
+            }
+        };
+        let field = |name: &str| {
+            event
+                .detail_str(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ProcessError::Malformed(format!("{} without detail.{name}", event.event_type))
+                })
+        };
+        let order_id = field("orderId")?;
+        let operation_id = field("operationId")?;
+        let amount: Money = event
+            .detail
+            .get("amount")
+            .cloned()
+            .and_then(|a| serde_json::from_value(a).ok())
+            .ok_or_else(|| {
+                ProcessError::Malformed(format!(
+                    "{} without a valid detail.amount",
+                    event.event_type
+                ))
+            })?;
+        if order_id != record.message_group_id {
+            tracing::warn!(order_id = %order_id, group = %record.message_group_id, "order id differs from the message group");
+        }
+        Ok(LedgerEntry {
+            order_id,
+            seq: padded_sequence(&record.sequence_number)?,
+            operation_id,
+            kind,
+            amount,
+            event_id: event.event_id.clone(),
+            recorded_at: self.clock.now(),
+        })
+    }
+
+    /// Records one FIFO record.
+    pub async fn handle(&self, record: FifoRecord) -> Result<RecordOutcome, ProcessError> {
+        let entry = self.entry_of(&record)?;
+        let recorded = self.store.record(&entry).await?;
+        tracing::info!(
+            order_id = %entry.order_id,
+            seq = %entry.seq,
+            kind = entry.kind,
+            operation_id = %entry.operation_id,
+            amount = entry.amount.amount_minor,
+            "ledger entry recorded"
+        );
+        Ok(if recorded {
+            RecordOutcome::Processed
+        } else {
+            RecordOutcome::Duplicate
+        })
+    }
+}

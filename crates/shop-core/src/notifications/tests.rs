@@ -1,0 +1,86 @@
+use super::*;
+use crate::events::EventType;
+use lambda_kit::messaging::EventEnvelope;
+use lambda_kit::messaging::EventHandler as _;
+use lambda_kit::messaging::ProcessError;
+
+#[tokio::test]
+async fn account_locked_gets_one_message_and_logins_none() {
+    let notifier = Notifier::new(InMemoryNotificationStore::default());
+    let locked = EventEnvelope::new(
+        EventType::AccountLocked,
+        "fraud-detector",
+        "c",
+        0,
+        serde_json::json!({"email": "ann@example.com", "lockedUntil": "1970-01-01T00:15:00Z"}),
+    );
+    assert!(notifier.handle(&locked).await.is_ok());
+    assert!(notifier.handle(&locked).await.is_ok());
+    let login = EventEnvelope::new(
+        EventType::LoginSucceeded,
+        "auth-api",
+        "c",
+        0,
+        serde_json::json!({}),
+    );
+    assert!(notifier.handle(&login).await.is_ok());
+    let all = notifier.store().all();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].recipient, "ann@example.com");
+    assert!(all[0].message.contains("1970-01-01T00:15:00Z"));
+}
+
+fn order_event(event_type: EventType, email: &str) -> EventEnvelope {
+    EventEnvelope::new(
+        event_type,
+        "checkout",
+        "c",
+        1_800_000_000,
+        serde_json::json!({
+            "orderId": "ord_1", "userId": "u1", "email": email,
+            "total": {"amount": 4597, "currency": "EUR"}, "itemCount": 3, "items": []
+        }),
+    )
+}
+
+#[tokio::test]
+async fn order_events_get_one_customer_message_each() {
+    let notifier = Notifier::new(InMemoryNotificationStore::default());
+    for event_type in [
+        EventType::OrderPlaced,
+        EventType::OrderShipped,
+        EventType::OrderCancelled,
+    ] {
+        let event = order_event(event_type, "bob@example.com");
+        assert!(notifier.handle(&event).await.is_ok());
+        assert!(notifier.handle(&event).await.is_ok(), "redelivery");
+    }
+    let mut all = notifier.store().all();
+    all.sort_by(|a, b| a.kind.cmp(&b.kind));
+    let kinds: Vec<&str> = all.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds, ["ORDER_CANCELLED", "ORDER_PLACED", "ORDER_SHIPPED"]);
+    assert!(all.iter().all(|n| n.recipient == "bob@example.com"));
+    assert!(all[1].message.contains("45.97 EUR"), "{}", all[1].message);
+    assert!(all[0].message.contains("45.97 EUR"), "{}", all[0].message);
+}
+
+#[tokio::test]
+async fn an_order_event_without_email_is_malformed() {
+    let notifier = Notifier::new(InMemoryNotificationStore::default());
+    let event = order_event(EventType::OrderShipped, "");
+    assert!(matches!(
+        notifier.handle(&event).await,
+        Err(ProcessError::Malformed(_))
+    ));
+}
+
+#[test]
+fn totals_read_as_currency_amounts() {
+    let total = |amount: i64| {
+        display_total(&serde_json::json!({"total": {"amount": amount, "currency": "EUR"}}))
+    };
+    assert_eq!(total(4597).as_deref(), Some("45.97 EUR"));
+    assert_eq!(total(5).as_deref(), Some("0.05 EUR"));
+    assert_eq!(total(-150).as_deref(), Some("-1.50 EUR"));
+    assert_eq!(display_total(&serde_json::json!({})), None);
+}

@@ -1,0 +1,80 @@
+//! What every area's store shares: the one [`StoreError`], the DynamoDB item helpers of
+//! [`lambda_kit::dynamo`] with their errors read as a [`StoreError`], and the lock of the
+//! in-memory adapters. Each area's store trait is in its `mod.rs`, its adapters in
+//! `dynamo.rs` and `memory.rs`.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use lambda_kit::dynamo::{BackendError, ItemError};
+pub(crate) use lambda_kit::dynamo::{
+    Item, ItemReader, failed_conditions, is_conditional_failure, n, s,
+};
+use lambda_kit::messaging::ProcessError;
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the cart changed since it was read.
+    #[error("cart version conflict: expected version {expected}")]
+    VersionConflict {
+        /// The version the write was conditional on.
+        expected: u64,
+    },
+    /// A conditional create found the item already there.
+    #[error("item already exists: {0}")]
+    AlreadyExists(String),
+    /// The backend failed (network, throttling, permissions…).
+    #[error("store backend error during {operation}: {message}")]
+    Backend {
+        /// Which operation, e.g. `GetItem sessions`.
+        operation: &'static str,
+        /// The backend's description, with its causes.
+        message: String,
+    },
+    /// An item does not have the expected shape.
+    #[error("malformed item {key}: {problem}")]
+    Malformed {
+        /// Key of the item.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl From<ItemError> for StoreError {
+    fn from(err: ItemError) -> Self {
+        Self::Malformed {
+            key: err.key,
+            problem: err.problem,
+        }
+    }
+}
+
+impl From<BackendError> for StoreError {
+    fn from(err: BackendError) -> Self {
+        Self::Backend {
+            operation: err.operation,
+            message: err.message,
+        }
+    }
+}
+
+/// A store failure of `operation` (e.g. `"PutItem cart"`), with the SDK's full error chain.
+pub(crate) fn backend(operation: &'static str, err: &impl std::error::Error) -> StoreError {
+    lambda_kit::dynamo::backend(operation, err).into()
+}
+
+impl From<StoreError> for ProcessError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Malformed { .. } => Self::Malformed(err.to_string()),
+            _ => Self::Failed(err.to_string()),
+        }
+    }
+}
+
+/// Locks an in-memory adapter's state; a panicking test thread must not poison it for the
+/// others.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
