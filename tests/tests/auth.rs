@@ -117,6 +117,44 @@ async fn the_anonymous_cart_is_merged_into_the_users_cart_on_login() {
 }
 
 #[tokio::test]
+async fn parallel_logins_carrying_one_anonymous_cart_merge_it_once() {
+    let stack = Stack::load().await;
+    let sku = unique_sku(1);
+    stack.create_product(&sku, 1_000, 20).await;
+    let email = unique_email("merge-race");
+    stack
+        .register(&email, PASSWORD)
+        .await
+        .expect_status(StatusCode::CREATED);
+    let anonymous = stack.new_session().await;
+    stack
+        .put_item(&anonymous, &sku, 2)
+        .await
+        .expect_status(StatusCode::OK);
+
+    let logins = (0..6).map(|_| stack.login(&email, PASSWORD, Some(&anonymous), None));
+    let responses = futures::future::join_all(logins).await;
+    let mut token = None;
+    for response in &responses {
+        // Each login succeeds (the merge is atomic, not exclusive) or, at worst, reports that
+        // the user's cart kept changing under it; none may merge the cart a second time.
+        assert!(
+            response.status == StatusCode::OK || response.status == StatusCode::CONFLICT,
+            "{}: {}",
+            response.status,
+            response.body
+        );
+        if response.status == StatusCode::OK {
+            token = response.body["token"].as_str().map(str::to_owned);
+        }
+    }
+    let token = token.expect("at least one login succeeded");
+    let cart = stack.get("/cart", Some(&token)).await;
+    cart.expect_status(StatusCode::OK);
+    assert_eq!(cart.body["items"][0]["quantity"], 2, "merged exactly once");
+}
+
+#[tokio::test]
 async fn five_failed_logins_lock_the_account_until_the_lock_expires() {
     let stack = Stack::load().await;
     let (email, token) = stack.new_user("lock", PASSWORD).await;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use shop_core::auth::session::{Session, SessionToken};
-use shop_core::auth::{DynamoSessionStore, SessionStore};
+use shop_core::auth::{CartMove, DynamoSessionStore, SessionStore};
 use shop_core::cart::{Cart, Quantity};
 use shop_core::catalog::{Currency, Money, Product, Sku};
 use shop_core::catalog::{DynamoProductStore, ProductStore};
@@ -155,5 +155,51 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
         sessions.get_cart(&session.id, 1_000).await?,
         Cart::default()
     );
+    // Moving a cart (login merge): target written and source deleted in one transaction; a
+    // second move of the same source (a parallel login) changes nothing.
+    let mut source = sessions.get_cart(&session.id, 1_000).await?;
+    source.set_line(Sku::parse("P-01")?, Quantity::new(2)?)?;
+    sessions
+        .put_cart(&session.id, &source, 1_000, 2_000)
+        .await?;
+    let source = sessions.get_cart(&session.id, 1_000).await?;
+    let target = SessionToken::generate()?.id();
+    let mut merged = sessions.get_cart(&target, 1_000).await?;
+    merged.merge_from(&source);
+    assert_eq!(
+        sessions
+            .move_cart(&session.id, source.version, &target, &merged, 1_000, 2_000)
+            .await?,
+        CartMove::Moved
+    );
+    assert_eq!(
+        sessions
+            .move_cart(&session.id, source.version, &target, &merged, 1_000, 2_000)
+            .await?,
+        CartMove::SourceChanged,
+        "the source is gone: nothing is merged twice"
+    );
+    let stored = sessions.get_cart(&target, 1_000).await?;
+    assert_eq!(stored.version, 1);
+    assert_eq!(
+        stored.lines.get(&Sku::parse("P-01")?).map(|q| q.get()),
+        Some(2)
+    );
+    assert_eq!(
+        sessions.get_cart(&session.id, 1_000).await?,
+        Cart::default()
+    );
+    let mut other = sessions.get_cart(&session.id, 1_000).await?;
+    other.set_line(Sku::parse("P-02")?, Quantity::new(1)?)?;
+    sessions.put_cart(&session.id, &other, 1_000, 2_000).await?;
+    let other = sessions.get_cart(&session.id, 1_000).await?;
+    assert_eq!(
+        sessions
+            .move_cart(&session.id, other.version, &target, &merged, 1_000, 2_000)
+            .await?,
+        CartMove::TargetChanged,
+        "a stale target version writes nothing"
+    );
+    assert_eq!(sessions.get_cart(&session.id, 1_000).await?.lines.len(), 1);
     Ok(())
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
-use crate::auth::session::{Session, SessionToken};
+use crate::auth::session::{CartMove, Session, SessionToken};
 use crate::cart::Cart;
 use crate::events::EventType;
 use crate::store::StoreError;
@@ -365,36 +365,46 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
             return Ok(0);
         }
         let source = self.sessions.get_cart(&anonymous.id, now).await?;
-        let lines = source.lines.len();
+        let mut lines = source.lines.len();
         if lines > 0 {
             let target = super::user_cart_id(&user.user_id);
             let expires_at = now.saturating_add(self.session_ttl_seconds);
-            let mut written = false;
+            let mut done = false;
             for _ in 0..MERGE_ATTEMPTS {
                 let mut cart: Cart = self.sessions.get_cart(&target, now).await?;
-                if !cart.merge_from(&source) {
-                    written = true;
-                    break;
-                }
-                match self
+                // Even when nothing changes (the lines were all there already) the source is
+                // moved, i.e. deleted in the same write, so it can never be merged again.
+                cart.merge_from(&source);
+                let moved = self
                     .sessions
-                    .put_cart(&target, &cart, now, expires_at)
-                    .await
-                {
-                    Ok(()) => {
-                        written = true;
+                    .move_cart(
+                        &anonymous.id,
+                        source.version,
+                        &target,
+                        &cart,
+                        now,
+                        expires_at,
+                    )
+                    .await?;
+                match moved {
+                    CartMove::Moved => {
+                        done = true;
                         break;
                     }
-                    Err(StoreError::VersionConflict { .. }) => {}
-                    Err(err) => return Err(err.into()),
+                    // A parallel login carrying the same session merged it first.
+                    CartMove::SourceChanged => {
+                        lines = 0;
+                        done = true;
+                        break;
+                    }
+                    CartMove::TargetChanged => {}
                 }
             }
-            if !written {
+            if !done {
                 return Err(ApiError::CartConflict {
                     attempts: MERGE_ATTEMPTS,
                 });
             }
-            self.sessions.delete_cart(&anonymous.id).await?;
         }
         self.sessions.delete_session(&anonymous.id).await?;
         Ok(lines)

@@ -7,13 +7,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
-use super::session::{Session, SessionId, SessionStore, cart_pk, session_pk};
+use super::session::{CartMove, Session, SessionId, SessionStore, cart_pk, session_pk};
 use super::users::{User, UserStore, lock_pk, user_from_item, user_item, user_pk};
 use crate::cart::{Cart, Quantity};
 use crate::catalog::Sku;
-use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
+use crate::store::{
+    Item, ItemReader, StoreError, backend, failed_conditions, is_conditional_failure, n, s,
+};
 
 /// Users in DynamoDB (layout in the module docs).
 #[derive(Debug, Clone)]
@@ -192,6 +194,34 @@ fn cart_from_item(id: &SessionId, item: &Item, now: i64) -> Result<Cart, StoreEr
     Ok(Cart { lines, version })
 }
 
+/// The item, condition and condition values of a version-conditional cart write: version 0
+/// creates the cart only if none is stored, any other version replaces exactly that version.
+fn cart_write(
+    id: &SessionId,
+    cart: &Cart,
+    now: i64,
+    expires_at: i64,
+) -> (Item, &'static str, Option<Item>) {
+    let lines: Item = cart
+        .lines
+        .iter()
+        .map(|(sku, q)| (sku.as_str().to_owned(), n(q.get())))
+        .collect();
+    let item = HashMap::from([
+        ("pk".to_owned(), s(cart_pk(id))),
+        ("lines".to_owned(), AttributeValue::M(lines)),
+        ("version".to_owned(), n(cart.version + 1)),
+        ("updated_at".to_owned(), n(now)),
+        ("expires_at".to_owned(), n(expires_at)),
+    ]);
+    if cart.version == 0 {
+        (item, "attribute_not_exists(pk)", None)
+    } else {
+        let values = HashMap::from([(":expected".to_owned(), n(cart.version))]);
+        (item, "version = :expected", Some(values))
+    }
+}
+
 impl SessionStore for DynamoSessionStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let pk = session_pk(&session.id);
@@ -293,30 +323,14 @@ impl SessionStore for DynamoSessionStore {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let lines: Item = cart
-            .lines
-            .iter()
-            .map(|(sku, q)| (sku.as_str().to_owned(), n(q.get())))
-            .collect();
-        let item = HashMap::from([
-            ("pk".to_owned(), s(cart_pk(id))),
-            ("lines".to_owned(), AttributeValue::M(lines)),
-            ("version".to_owned(), n(cart.version + 1)),
-            ("updated_at".to_owned(), n(now)),
-            ("expires_at".to_owned(), n(expires_at)),
-        ]);
+        let (item, condition, values) = cart_write(id, cart, now, expires_at);
         let request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item));
-        let request = if cart.version == 0 {
-            request.condition_expression("attribute_not_exists(pk)")
-        } else {
-            request
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", n(cart.version))
-        };
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         match request.send().await {
             Ok(_) => Ok(()),
             Err(err) if is_conditional_failure(&err) => Err(StoreError::VersionConflict {
@@ -335,5 +349,52 @@ impl SessionStore for DynamoSessionStore {
             .await
             .map_err(|e| backend("DeleteItem cart", &e))?;
         Ok(())
+    }
+
+    async fn move_cart(
+        &self,
+        source: &SessionId,
+        source_version: u64,
+        target: &SessionId,
+        merged: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<CartMove, StoreError> {
+        let build = |err| backend("TransactWriteItems cart move (build)", &err);
+        let (item, condition, values) = cart_write(target, merged, now, expires_at);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(build)?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::pk_key(cart_pk(source))))
+            .condition_expression("version = :source_version")
+            .expression_attribute_values(":source_version", n(source_version))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CartMove::Moved),
+            Err(err) => {
+                let failed = failed_conditions(&err);
+                if failed.contains(&1) {
+                    Ok(CartMove::SourceChanged)
+                } else if failed.contains(&0) {
+                    Ok(CartMove::TargetChanged)
+                } else {
+                    Err(backend("TransactWriteItems cart move", &err))
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
-use super::session::{Session, SessionId, SessionStore};
+use super::session::{CartMove, Session, SessionId, SessionStore};
 use super::users::{User, UserStore, user_pk};
 use crate::cart::{Cart, Quantity};
 use crate::catalog::Sku;
@@ -170,5 +170,37 @@ impl SessionStore for InMemorySessionStore {
     async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
         lock(&self.carts).remove(id);
         Ok(())
+    }
+
+    async fn move_cart(
+        &self,
+        source: &SessionId,
+        source_version: u64,
+        target: &SessionId,
+        merged: &Cart,
+        _now: i64,
+        expires_at: i64,
+    ) -> Result<CartMove, StoreError> {
+        let mut carts = lock(&self.carts);
+        if carts.get(source).map(|c| c.version) != Some(source_version) {
+            return Ok(CartMove::SourceChanged);
+        }
+        let target_matches = match carts.get(target).map(|c| c.version) {
+            None => merged.version == 0,
+            Some(v) => v == merged.version && merged.version != 0,
+        };
+        if !target_matches {
+            return Ok(CartMove::TargetChanged);
+        }
+        carts.insert(
+            target.clone(),
+            StoredCart {
+                lines: merged.lines.clone(),
+                version: merged.version + 1,
+                expires_at,
+            },
+        );
+        carts.remove(source);
+        Ok(CartMove::Moved)
     }
 }

@@ -22,7 +22,7 @@ pub use dynamo::{DynamoSessionStore, DynamoUserStore};
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::{InMemorySessionStore, InMemoryUserStore};
 pub use password::{HashError, ITERATIONS, MEMORY_KIB, PARALLELISM, PasswordHasher};
-pub use session::{SessionStore, cart_pk, session_pk};
+pub use session::{CartMove, SessionStore, cart_pk, session_pk};
 pub use users::{ROLE_ADMIN, ROLE_CUSTOMER, User, UserStore};
 
 use crate::api_error::ApiError;

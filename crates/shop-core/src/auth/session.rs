@@ -226,6 +226,31 @@ pub trait SessionStore: Send + Sync {
 
     /// Deletes the cart (idempotent).
     fn delete_cart(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes `merged` as the cart of `target` (conditional on `merged.version`, as
+    /// [`Self::put_cart`]) and deletes the cart of `source` (conditional on it still being at
+    /// `source_version`) as one atomic write, so that a cart is merged at most once even when
+    /// two logins carry it at the same time.
+    fn move_cart(
+        &self,
+        source: &SessionId,
+        source_version: u64,
+        target: &SessionId,
+        merged: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<CartMove, StoreError>> + Send;
+}
+
+/// What [`SessionStore::move_cart`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartMove {
+    /// The target holds the merged lines and the source cart is gone.
+    Moved,
+    /// The target changed since it was read: read it again and retry.
+    TargetChanged,
+    /// The source cart changed or is gone (another login merged it): nothing was written.
+    SourceChanged,
 }
 
 /// Partition key of a session item.
@@ -265,6 +290,19 @@ impl<T: SessionStore> SessionStore for std::sync::Arc<T> {
     }
     async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
         (**self).delete_cart(id).await
+    }
+    async fn move_cart(
+        &self,
+        source: &SessionId,
+        source_version: u64,
+        target: &SessionId,
+        merged: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<CartMove, StoreError> {
+        (**self)
+            .move_cart(source, source_version, target, merged, now, expires_at)
+            .await
     }
 }
 

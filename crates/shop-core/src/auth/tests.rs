@@ -367,3 +367,44 @@ async fn demo_users_are_seeded_repeatably_and_can_log_in() {
     let (status, _) = login(&api, "demo@shop.local", "demo-password", None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_moved_cart_cannot_be_moved_again() -> Result<(), Box<dyn std::error::Error>> {
+    let store = InMemorySessionStore::default();
+    let source_id = session::SessionToken::generate()?.id();
+    let target_id = session::SessionToken::generate()?.id();
+    let mut source = Cart::default();
+    source.set_line(sku("MUG"), Quantity::new(2)?)?;
+    store
+        .put_cart(&source_id, &source, START, START + TTL)
+        .await?;
+    let source = store.get_cart(&source_id, START).await?;
+    let mut merged = store.get_cart(&target_id, START).await?;
+    merged.merge_from(&source);
+
+    let first = store
+        .move_cart(
+            &source_id,
+            source.version,
+            &target_id,
+            &merged,
+            START,
+            START + TTL,
+        )
+        .await?;
+    let second = store
+        .move_cart(
+            &source_id,
+            source.version,
+            &target_id,
+            &merged,
+            START,
+            START + TTL,
+        )
+        .await?;
+    assert_eq!((first, second), (CartMove::Moved, CartMove::SourceChanged));
+    let target = store.get_cart(&target_id, START).await?;
+    assert_eq!(target.lines.get(&sku("MUG")).map(|q| q.get()), Some(2));
+    assert_eq!(store.get_cart(&source_id, START).await?, Cart::default());
+    Ok(())
+}
