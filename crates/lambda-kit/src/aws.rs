@@ -98,7 +98,7 @@ mod tests {
         let pem_context = TlsContext::builder()
             .with_trust_store(amazon_trust_store())
             .build();
-        assert!(pem_context.is_ok());
+        pem_context.unwrap();
         let client = https_client(false);
         // Client construction builds a connector, which parses the bundled roots (a bad PEM
         // would panic here, at cold start, rather than on the first request).

@@ -21,15 +21,34 @@
 //!
 //! ```no_run
 //! use lambda_kit::messaging::{
-//!     BatchProcessor, EventEnvelope, EventHandler, IdempotencyConfig, ProcessError,
-//!     run_sqs_consumer,
+//!     BatchProcessor, EventEnvelope, EventHandler, FromEnvelope, IdempotencyConfig,
+//!     ProcessError, run_sqs_consumer,
 //! };
+//!
+//! /// The events this consumer understands, decoded once per record by the processor.
+//! #[derive(serde::Deserialize)]
+//! struct Greeting {
+//!     name: String,
+//! }
+//!
+//! impl FromEnvelope for Greeting {
+//!     fn from_envelope(envelope: &EventEnvelope) -> Result<Self, String> {
+//!         match (envelope.event_type.as_str(), envelope.event_version) {
+//!             ("Greeting", 1) => {
+//!                 serde_json::from_value(envelope.detail.clone()).map_err(|e| e.to_string())
+//!             }
+//!             (other, version) => Err(format!("cannot handle {other} v{version}")),
+//!         }
+//!     }
+//! }
 //!
 //! struct Greeter;
 //!
 //! impl EventHandler for Greeter {
-//!     async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-//!         tracing::info!(event_type = %event.event_type, "hello");
+//!     type Event = Greeting;
+//!
+//!     async fn handle(&self, envelope: &EventEnvelope, event: Greeting) -> Result<(), ProcessError> {
+//!         tracing::info!(event_id = %envelope.event_id, name = %event.name, "hello");
 //!         Ok(())
 //!     }
 //! }

@@ -130,7 +130,7 @@ mod tests {
         let input = serde_json::json!({"basketId": "b-1"});
         let result = invoke(NAME, "req-1", input, |_| async { Err::<(), _>(Empty) }).await;
         let Err(diagnostic) = result else {
-            unreachable!("the step failed");
+            panic!("the step failed");
         };
         assert_eq!(diagnostic.error_type, "BasketEmpty");
         assert_eq!(diagnostic.error_message, "no lines");

@@ -397,12 +397,12 @@ mod real_sfn {
             )
             .send()
             .await
-            .unwrap_or_else(|e| unreachable!("{}", DisplayErrorContext(&e)));
+            .unwrap_or_else(|e| panic!("{}", DisplayErrorContext(&e)));
         let arn = created.state_machine_arn().to_owned();
         let sfn = SfnWorkflows::new(client.clone());
         let first = sfn.start_execution(&arn, "run-1", r#"{"a":1}"#).await;
         let Ok(Started::New { execution_arn }) = first else {
-            unreachable!("{first:?}")
+            panic!("{first:?}")
         };
         assert_eq!(execution_arn, execution_arn_of(&arn, "run-1"));
         let other_input = sfn.start_execution(&arn, "run-1", r#"{"a":2}"#).await;

@@ -1,33 +1,56 @@
-//! The shop's events: the one spelling of every event type on the bus (code, filter policies,
-//! tests). The envelope they travel in is [`lambda_kit::messaging::EventEnvelope`].
+//! The shop's events: one struct per event type and version, one enum of them all.
+//!
+//! | type (v1) | published by | consumed by |
+//! | --- | --- | --- |
+//! | [`LoginSucceeded`] | auth-api | audit-log, analytics |
+//! | [`LoginFailed`] | auth-api | fraud-detector, audit-log, analytics |
+//! | [`AccountLocked`] | fraud-detector | notifier, audit-log, analytics |
+//! | [`OrderPlaced`] | checkout workflow (ASL) | fraud-detector, notifier, fulfilment, audit-log, analytics |
+//! | [`OrderShipped`] | fulfilment | notifier, audit-log |
+//! | [`OrderCancelled`] | cancel-order workflow (ASL) | notifier, audit-log, analytics |
+//! | [`ApprovalRequested`] | checkout workflow (ASL) | approvals |
+//! | [`PaymentCaptured`], [`PaymentRefunded`] | workflows (ASL), payments-ledger.fifo | ledger |
+//!
+//! Every event travels in the kit's [`EventEnvelope`]: producers build the struct and call
+//! [`ShopEvent::to_envelope`]; consumers get a [`ShopEvent`] decoded once per record by the
+//! batch processor ([`FromEnvelope`]) and match on it. An unknown `eventType` or
+//! `eventVersion`, or a known one whose `detail` does not fit its struct, fails that record
+//! alone with the reason (to the DLQ after its retries). The envelopes the state machines
+//! build decode into the same structs (`events/envelopes/`, captured from a LocalStack run,
+//! are tested), and `events/schemas/` holds the JSON Schema of every struct, generated from
+//! these types (the `schemas` feature) and checked by a test.
+//!
+//! A field a consumer can do without has a default, so that a producer may omit it; a field
+//! no consumer can do without is required.
 
-use lambda_kit::messaging::EventEnvelope;
+use lambda_kit::messaging::{EventEnvelope, FromEnvelope};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::cart::PricedLine;
+use crate::catalog::Money;
+use crate::orders::OrderId;
 
 /// The event types on the bus: one spelling everywhere (code, filter policies, tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
-    /// A login succeeded (`detail`: `userId`, `email`, `sourceIp`, `userAgent`).
+    /// See [`LoginSucceeded`].
     LoginSucceeded,
-    /// A login failed (`detail`: `email`, `userId` when the account exists, `sourceIp`,
-    /// `userAgent`).
+    /// See [`LoginFailed`].
     LoginFailed,
-    /// The fraud detector locked an account (`detail`: `email`, `lockedUntil`, `failures`).
+    /// See [`AccountLocked`].
     AccountLocked,
-    /// The checkout workflow confirmed an order (`detail`: `orderId`, `userId`, `email`,
-    /// `total`, `itemCount`, `items`).
+    /// See [`OrderPlaced`].
     OrderPlaced,
-    /// fulfilment shipped an order (`detail`: `orderId`, `userId`, `email`).
+    /// See [`OrderShipped`].
     OrderShipped,
-    /// cancel-order cancelled an order (`detail`: `orderId`, `userId`, `email`, `total`).
+    /// See [`OrderCancelled`].
     OrderCancelled,
-    /// The checkout workflow waits for an admin (approvals queue; `detail`: `orderId`,
-    /// `taskToken`, `total`, `flagged`).
+    /// See [`ApprovalRequested`].
     ApprovalRequested,
-    /// A charge was captured (payments-ledger.fifo; `detail`: `orderId`, `operationId`,
-    /// `amount`).
+    /// See [`PaymentCaptured`].
     PaymentCaptured,
-    /// A charge was refunded (payments-ledger.fifo; `detail`: `orderId`, `operationId`,
-    /// `amount`).
+    /// See [`PaymentRefunded`].
     PaymentRefunded,
 }
 
@@ -64,6 +87,11 @@ impl EventType {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
+
+    /// The known type of `event`, if it is one of ours.
+    pub fn of(event: &EventEnvelope) -> Option<Self> {
+        Self::parse(&event.event_type)
+    }
 }
 
 impl AsRef<str> for EventType {
@@ -72,35 +100,336 @@ impl AsRef<str> for EventType {
     }
 }
 
-impl EventType {
-    /// The known type of `event`, if it is one of ours.
-    pub fn of(event: &EventEnvelope) -> Option<Self> {
-        Self::parse(&event.event_type)
+/// A customer signed in (auth-api).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginSucceeded {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's e-mail (normalised).
+    pub email: String,
+    /// The user's role at login (`customer` or `admin`).
+    #[serde(default)]
+    pub role: String,
+    /// The client's address as API Gateway saw it.
+    #[serde(default)]
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    #[serde(default)]
+    pub user_agent: String,
+    /// Lines of the anonymous cart merged into the user's cart.
+    #[serde(default)]
+    pub merged_cart_lines: u32,
+}
+
+/// A sign-in failed (auth-api).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginFailed {
+    /// The e-mail that was tried (normalised).
+    pub email: String,
+    /// The user's id when the account exists.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Why: `INVALID_CREDENTIALS` (counted towards a lock) or `ACCOUNT_LOCKED`.
+    #[serde(default = "LoginFailed::default_reason")]
+    pub reason: String,
+    /// The client's address as API Gateway saw it.
+    #[serde(default)]
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    #[serde(default)]
+    pub user_agent: String,
+}
+
+impl LoginFailed {
+    /// The reason of a wrong password: the failures the fraud detector counts.
+    pub const INVALID_CREDENTIALS: &'static str = "INVALID_CREDENTIALS";
+
+    fn default_reason() -> String {
+        Self::INVALID_CREDENTIALS.to_owned()
     }
+}
+
+/// The fraud detector locked an account after too many failed logins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AccountLocked {
+    /// The locked account's e-mail.
+    pub email: String,
+    /// The user's id, when the failed login carried it.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Failed logins counted in the window.
+    #[serde(default)]
+    pub failures: u32,
+    /// The counting window, seconds.
+    #[serde(default)]
+    pub window_seconds: i64,
+    /// Until when (RFC 3339).
+    pub locked_until: String,
+    /// The `eventId` of the failed login that tipped it.
+    #[serde(default)]
+    pub caused_by: String,
+}
+
+/// The checkout workflow confirmed an order (built in `statemachines/checkout.asl.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPlaced {
+    /// The order.
+    pub order_id: OrderId,
+    /// Its customer.
+    pub user_id: String,
+    /// The customer's e-mail.
+    pub email: String,
+    /// What was charged.
+    pub total: Money,
+    /// Units ordered.
+    #[serde(default)]
+    pub item_count: u32,
+    /// The priced lines.
+    #[serde(default)]
+    pub items: Vec<PricedLine>,
+}
+
+/// fulfilment shipped an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderShipped {
+    /// The order.
+    pub order_id: OrderId,
+    /// Its customer.
+    pub user_id: String,
+    /// The customer's e-mail.
+    pub email: String,
+}
+
+/// The cancel-order workflow cancelled an order (built in
+/// `statemachines/cancel-order.asl.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCancelled {
+    /// The order.
+    pub order_id: OrderId,
+    /// Its customer.
+    pub user_id: String,
+    /// The customer's e-mail.
+    pub email: String,
+    /// What is refunded, when the order had been charged.
+    #[serde(default)]
+    pub total: Option<Money>,
+}
+
+/// The checkout workflow waits for an admin's decision (built in
+/// `statemachines/checkout.asl.json`; routed to the approvals queue only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRequested {
+    /// The order.
+    pub order_id: OrderId,
+    /// Its customer.
+    #[serde(default)]
+    pub user_id: String,
+    /// The customer's e-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The Step Functions task token the decision answers.
+    pub task_token: String,
+    /// The order's total.
+    #[serde(default)]
+    pub total: Option<Money>,
+    /// Whether the approval is needed because fraud detection flagged the customer (else
+    /// the total is above the threshold).
+    #[serde(default)]
+    pub flagged: bool,
+}
+
+/// A payment operation for the ledger (`PaymentCaptured` and `PaymentRefunded` share it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOperation {
+    /// The order (also the FIFO message group).
+    pub order_id: OrderId,
+    /// The payment operation's id: one ledger entry per operation.
+    pub operation_id: String,
+    /// The amount charged or refunded.
+    pub amount: Money,
+}
+
+/// A charge was captured (checkout workflow → payments-ledger.fifo).
+pub type PaymentCaptured = PaymentOperation;
+
+/// A charge was refunded (checkout or cancel-order workflow → payments-ledger.fifo).
+pub type PaymentRefunded = PaymentOperation;
+
+/// Every event of the shop, by type and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShopEvent {
+    /// `LoginSucceeded` v1.
+    LoginSucceeded(LoginSucceeded),
+    /// `LoginFailed` v1.
+    LoginFailed(LoginFailed),
+    /// `AccountLocked` v1.
+    AccountLocked(AccountLocked),
+    /// `OrderPlaced` v1.
+    OrderPlaced(OrderPlaced),
+    /// `OrderShipped` v1.
+    OrderShipped(OrderShipped),
+    /// `OrderCancelled` v1.
+    OrderCancelled(OrderCancelled),
+    /// `ApprovalRequested` v1.
+    ApprovalRequested(ApprovalRequested),
+    /// `PaymentCaptured` v1.
+    PaymentCaptured(PaymentCaptured),
+    /// `PaymentRefunded` v1.
+    PaymentRefunded(PaymentRefunded),
+}
+
+/// Why an envelope is not a [`ShopEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// An `eventType` the shop does not have.
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    /// A type the shop has, in a version it does not.
+    #[error("{event_type} v{version} is not a known version (this code knows v1)")]
+    UnknownVersion {
+        /// The type.
+        event_type: &'static str,
+        /// The envelope's `eventVersion`.
+        version: u32,
+    },
+    /// A known type and version whose `detail` does not fit its struct.
+    #[error("malformed {event_type} detail: {reason}")]
+    MalformedDetail {
+        /// The type.
+        event_type: &'static str,
+        /// What serde said (names the field).
+        reason: String,
+    },
+}
+
+fn detail<T: DeserializeOwned>(
+    event_type: EventType,
+    envelope: &EventEnvelope,
+) -> Result<T, EventError> {
+    T::deserialize(&envelope.detail).map_err(|e| EventError::MalformedDetail {
+        event_type: event_type.as_str(),
+        reason: e.to_string(),
+    })
+}
+
+impl ShopEvent {
+    /// Decodes an envelope by its `eventType` and `eventVersion`.
+    pub fn from_envelope(envelope: &EventEnvelope) -> Result<Self, EventError> {
+        let event_type = EventType::of(envelope)
+            .ok_or_else(|| EventError::UnknownType(envelope.event_type.clone()))?;
+        if envelope.event_version != 1 {
+            return Err(EventError::UnknownVersion {
+                event_type: event_type.as_str(),
+                version: envelope.event_version,
+            });
+        }
+        Ok(match event_type {
+            EventType::LoginSucceeded => Self::LoginSucceeded(detail(event_type, envelope)?),
+            EventType::LoginFailed => Self::LoginFailed(detail(event_type, envelope)?),
+            EventType::AccountLocked => Self::AccountLocked(detail(event_type, envelope)?),
+            EventType::OrderPlaced => Self::OrderPlaced(detail(event_type, envelope)?),
+            EventType::OrderShipped => Self::OrderShipped(detail(event_type, envelope)?),
+            EventType::OrderCancelled => Self::OrderCancelled(detail(event_type, envelope)?),
+            EventType::ApprovalRequested => Self::ApprovalRequested(detail(event_type, envelope)?),
+            EventType::PaymentCaptured => Self::PaymentCaptured(detail(event_type, envelope)?),
+            EventType::PaymentRefunded => Self::PaymentRefunded(detail(event_type, envelope)?),
+        })
+    }
+
+    /// Its type.
+    pub const fn event_type(&self) -> EventType {
+        match self {
+            Self::LoginSucceeded(_) => EventType::LoginSucceeded,
+            Self::LoginFailed(_) => EventType::LoginFailed,
+            Self::AccountLocked(_) => EventType::AccountLocked,
+            Self::OrderPlaced(_) => EventType::OrderPlaced,
+            Self::OrderShipped(_) => EventType::OrderShipped,
+            Self::OrderCancelled(_) => EventType::OrderCancelled,
+            Self::ApprovalRequested(_) => EventType::ApprovalRequested,
+            Self::PaymentCaptured(_) => EventType::PaymentCaptured,
+            Self::PaymentRefunded(_) => EventType::PaymentRefunded,
+        }
+    }
+
+    /// Its `detail` as JSON.
+    pub fn detail(&self) -> serde_json::Value {
+        let value = match self {
+            Self::LoginSucceeded(d) => serde_json::to_value(d),
+            Self::LoginFailed(d) => serde_json::to_value(d),
+            Self::AccountLocked(d) => serde_json::to_value(d),
+            Self::OrderPlaced(d) => serde_json::to_value(d),
+            Self::OrderShipped(d) => serde_json::to_value(d),
+            Self::OrderCancelled(d) => serde_json::to_value(d),
+            Self::ApprovalRequested(d) => serde_json::to_value(d),
+            Self::PaymentCaptured(d) | Self::PaymentRefunded(d) => serde_json::to_value(d),
+        };
+        // Structs of strings, numbers and our own serialisable types cannot fail.
+        value.unwrap_or_default()
+    }
+
+    /// A new envelope (fresh `eventId`, version 1) around this event, published by `source`
+    /// at `now` (epoch seconds) for the request `correlation_id`.
+    pub fn to_envelope(&self, source: &str, correlation_id: &str, now: i64) -> EventEnvelope {
+        EventEnvelope::new(
+            self.event_type(),
+            source,
+            correlation_id,
+            now,
+            self.detail(),
+        )
+    }
+}
+
+impl FromEnvelope for ShopEvent {
+    fn from_envelope(envelope: &EventEnvelope) -> Result<Self, String> {
+        Self::from_envelope(envelope).map_err(|e| e.to_string())
+    }
+}
+
+/// The JSON Schema of every event type, by file name under `events/schemas/`
+/// (`<Type>.v<version>.json`).
+#[cfg(feature = "schemas")]
+pub fn schemas() -> Vec<(String, serde_json::Value)> {
+    use schemars::schema_for;
+    let schema = |t: EventType, s: schemars::Schema| {
+        let mut value = s.to_value();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("title".to_owned(), t.as_str().into());
+            object.insert(
+                "$id".to_owned(),
+                format!("https://shop.example/events/schemas/{}.v1.json", t.as_str()).into(),
+            );
+        }
+        (format!("{}.v1.json", t.as_str()), value)
+    };
+    vec![
+        schema(EventType::LoginSucceeded, schema_for!(LoginSucceeded)),
+        schema(EventType::LoginFailed, schema_for!(LoginFailed)),
+        schema(EventType::AccountLocked, schema_for!(AccountLocked)),
+        schema(EventType::OrderPlaced, schema_for!(OrderPlaced)),
+        schema(EventType::OrderShipped, schema_for!(OrderShipped)),
+        schema(EventType::OrderCancelled, schema_for!(OrderCancelled)),
+        schema(EventType::ApprovalRequested, schema_for!(ApprovalRequested)),
+        schema(EventType::PaymentCaptured, schema_for!(PaymentCaptured)),
+        schema(EventType::PaymentRefunded, schema_for!(PaymentRefunded)),
+    ]
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_type_names_are_stable() {
-        for t in EventType::ALL {
-            assert_eq!(EventType::parse(t.as_str()), Some(t));
-        }
-        assert_eq!(EventType::parse("UserLoggedIn"), None);
-    }
-
-    #[test]
-    fn an_envelope_names_its_known_type() {
-        let event = EventEnvelope::new(
-            EventType::LoginFailed,
-            "auth-api",
-            "c",
-            0,
-            serde_json::Value::Null,
-        );
-        assert_eq!(event.event_type, "LoginFailed");
-        assert_eq!(EventType::of(&event), Some(EventType::LoginFailed));
-    }
-}
+mod tests;

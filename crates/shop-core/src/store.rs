@@ -3,6 +3,7 @@
 //! in-memory adapters. Each area's store trait is in its `mod.rs`, its adapters in
 //! `dynamo.rs` and `memory.rs`.
 
+#[cfg(any(test, feature = "fakes"))]
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lambda_kit::dynamo::{BackendError, ItemError};
@@ -75,6 +76,7 @@ impl From<StoreError> for ProcessError {
 
 /// Locks an in-memory adapter's state; a panicking test thread must not poison it for the
 /// others.
+#[cfg(any(test, feature = "fakes"))]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use crate::catalog::{Currency, Money, Product, Sku};
 
 pub fn sku(value: &str) -> Sku {
-    Sku::parse(value).unwrap_or_else(|e| unreachable!("{e}"))
+    Sku::parse(value).unwrap()
 }
 
 pub fn product(value: &str, price_minor: i64, stock: u32) -> Product {
@@ -54,8 +54,8 @@ pub fn event(function: &str, name: &str) -> Request {
         "{}/../../events/{function}/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| unreachable!("{path}: {e}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let parsed: lambda_http::request::LambdaRequest =
-        serde_json::from_str(&text).unwrap_or_else(|e| unreachable!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
     Request::from(parsed)
 }

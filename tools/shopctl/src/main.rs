@@ -281,7 +281,7 @@ mod tests {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/seed/catalog.json");
         let products = load_catalog(path);
         let Ok(products) = products else {
-            unreachable!("{products:?}")
+            panic!("{products:?}")
         };
         assert!(
             products.len() > 20,

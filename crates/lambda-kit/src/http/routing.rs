@@ -152,7 +152,7 @@ mod tests {
         for path in ["/things/T-1/parts", "/v1/things/T-1/parts"] {
             let found = match_route(ROUTES, &request("PUT", path));
             let Ok(found) = found else {
-                unreachable!("{path}: {found:?}")
+                panic!("{path}: {found:?}")
             };
             assert_eq!(found.resource, "/things/{id}/parts");
             assert_eq!(found.param("id"), "T-1");

@@ -164,14 +164,54 @@ pub(super) fn batch_response(
     response
 }
 
+/// What a consumer decodes an envelope into before it handles it: typically an enum of the
+/// application's events with a struct per type and version.
+pub trait FromEnvelope: Sized + Send {
+    /// Decodes `envelope` (its `eventType`, `eventVersion` and `detail`); the error says why
+    /// it cannot be (an unknown type or version, a malformed detail). Such a record fails
+    /// alone and, after its retries, goes to the queue's DLQ.
+    fn from_envelope(envelope: &EventEnvelope) -> Result<Self, String>;
+}
+
+/// The event of a consumer that takes every envelope as it is (e.g. an audit log that must
+/// also keep types it does not know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnyEvent;
+
+impl FromEnvelope for AnyEvent {
+    fn from_envelope(_: &EventEnvelope) -> Result<Self, String> {
+        Ok(Self)
+    }
+}
+
 /// Handles one event for a consumer. Implementations must be safe to run again for the same
 /// event after a failure (the idempotency record only covers completed runs).
 pub trait EventHandler: Send + Sync {
-    /// Processes `event`.
+    /// What each record is decoded into (once, by the processor, before idempotency).
+    type Event: FromEnvelope;
+
+    /// Processes `event`, decoded from `envelope` (which carries its id, time and
+    /// correlation id).
     fn handle(
         &self,
-        event: &EventEnvelope,
+        envelope: &EventEnvelope,
+        event: Self::Event,
     ) -> impl Future<Output = Result<(), ProcessError>> + Send;
+
+    /// Decodes `envelope` and handles it, as the processor does but without idempotency or
+    /// panic containment: for unit tests and for callers that run one event by hand.
+    fn handle_envelope(
+        &self,
+        envelope: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), ProcessError>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            let event = Self::Event::from_envelope(envelope).map_err(ProcessError::Malformed)?;
+            self.handle(envelope, event).await
+        }
+    }
 }
 
 /// A consumer: its handler behind idempotency on `eventId`, run by [`process_records`].
@@ -224,6 +264,8 @@ impl<H: EventHandler, I: IdempotencyStore> BatchProcessor<H, I> {
     }
 
     async fn process_one(&self, event: EventEnvelope) -> Result<RecordOutcome, ProcessError> {
+        // Decoded before the claim: a record that can never be processed claims nothing.
+        let decoded = H::Event::from_envelope(&event).map_err(ProcessError::Malformed)?;
         let now = self.clock.now();
         match self
             .idempotency
@@ -237,7 +279,7 @@ impl<H: EventHandler, I: IdempotencyStore> BatchProcessor<H, I> {
         }
         // A panic in the handler is caught here too, so that the claim is released at once
         // rather than left to expire.
-        let result = AssertUnwindSafe(self.handler.handle(&event))
+        let result = AssertUnwindSafe(self.handler.handle(&event, decoded))
             .catch_unwind()
             .await
             .unwrap_or_else(|payload| {

@@ -310,16 +310,16 @@ mod tests {
         assert_eq!(idem.claim("e1", 105).await.ok(), Some(Claim::InProgress));
         // The holder died: the claim expires and can be taken over.
         assert_eq!(idem.claim("e1", 110).await.ok(), Some(Claim::Acquired));
-        assert!(idem.complete("e1", 111).await.is_ok());
+        idem.complete("e1", 111).await.unwrap();
         assert_eq!(idem.claim("e1", 112).await.ok(), Some(Claim::AlreadyDone));
-        assert!(idem.release("e1").await.is_ok());
+        idem.release("e1").await.unwrap();
         assert_eq!(
             idem.claim("e1", 113).await.ok(),
             Some(Claim::AlreadyDone),
             "release never drops a done record"
         );
         assert_eq!(idem.claim("e2", 100).await.ok(), Some(Claim::Acquired));
-        assert!(idem.release("e2").await.is_ok());
+        idem.release("e2").await.unwrap();
         assert_eq!(idem.claim("e2", 101).await.ok(), Some(Claim::Acquired));
     }
 }

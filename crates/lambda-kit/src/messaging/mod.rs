@@ -11,8 +11,8 @@ mod idempotency;
 mod publisher;
 
 pub use batch::{
-    BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, ProcessError, RecordOutcome, parse_record,
-    process_records,
+    AnyEvent, BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, FromEnvelope, ProcessError,
+    RecordOutcome, parse_record, process_records,
 };
 pub use consumer::{IdempotencyConfig, run_sqs_consumer};
 pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope};

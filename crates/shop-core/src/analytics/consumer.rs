@@ -4,29 +4,24 @@ use super::{
     ACCOUNTS_LOCKED, CANCELLATIONS, CounterStore, FAILED_LOGINS, LOGINS, MARKER_SECONDS, ORDERS,
     REVENUE_MINOR,
 };
-use crate::events::EventType;
+use crate::events::ShopEvent;
 use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
 
 /// The counters an event moves, and by how much (empty: the event is not counted).
-pub fn increments_of(event: &EventEnvelope) -> Result<Vec<(&'static str, i64)>, ProcessError> {
-    Ok(match EventType::of(event) {
-        Some(EventType::LoginSucceeded) => vec![(LOGINS, 1)],
-        Some(EventType::LoginFailed) => vec![(FAILED_LOGINS, 1)],
-        Some(EventType::AccountLocked) => vec![(ACCOUNTS_LOCKED, 1)],
-        Some(EventType::OrderPlaced) => {
-            let revenue = event
-                .detail
-                .get("total")
-                .and_then(|t| t.get("amount"))
-                .and_then(serde_json::Value::as_i64)
-                .ok_or_else(|| {
-                    ProcessError::Malformed("OrderPlaced without detail.total.amount".to_owned())
-                })?;
-            vec![(ORDERS, 1), (REVENUE_MINOR, revenue)]
+pub fn increments_of(event: &ShopEvent) -> Vec<(&'static str, i64)> {
+    match event {
+        ShopEvent::LoginSucceeded(_) => vec![(LOGINS, 1)],
+        ShopEvent::LoginFailed(_) => vec![(FAILED_LOGINS, 1)],
+        ShopEvent::AccountLocked(_) => vec![(ACCOUNTS_LOCKED, 1)],
+        ShopEvent::OrderPlaced(placed) => {
+            vec![(ORDERS, 1), (REVENUE_MINOR, placed.total.amount_minor)]
         }
-        Some(EventType::OrderCancelled) => vec![(CANCELLATIONS, 1)],
-        _ => Vec::new(),
-    })
+        ShopEvent::OrderCancelled(_) => vec![(CANCELLATIONS, 1)],
+        ShopEvent::OrderShipped(_)
+        | ShopEvent::ApprovalRequested(_)
+        | ShopEvent::PaymentCaptured(_)
+        | ShopEvent::PaymentRefunded(_) => Vec::new(),
+    }
 }
 
 /// The analytics consumer.
@@ -48,8 +43,10 @@ impl<C: CounterStore> Analytics<C> {
 }
 
 impl<C: CounterStore> EventHandler for Analytics<C> {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let increments = increments_of(event)?;
+    type Event = ShopEvent;
+
+    async fn handle(&self, event: &EventEnvelope, decoded: ShopEvent) -> Result<(), ProcessError> {
+        let increments = increments_of(&decoded);
         if increments.is_empty() {
             tracing::info!("no counter for this event type");
             return Ok(());

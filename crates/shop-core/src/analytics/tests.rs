@@ -18,14 +18,14 @@ async fn counts_each_event_once_by_event_day() {
         "t",
         "c",
         1_700_000_000,
-        serde_json::json!({}),
+        serde_json::json!({"userId": "u1", "email": "ann@example.com"}),
     );
     let failed = EventEnvelope::new(
         EventType::LoginFailed,
         "t",
         "c",
         1_700_000_000,
-        serde_json::json!({}),
+        serde_json::json!({"email": "ann@example.com"}),
     );
     for _ in 0..2 {
         let mut batch = SqsEvent::default();
@@ -52,10 +52,10 @@ async fn counts_once_even_when_the_idempotency_record_was_lost() {
         "t",
         "c",
         1_700_000_000,
-        serde_json::json!({}),
+        serde_json::json!({"userId": "u1", "email": "ann@example.com"}),
     );
-    assert!(analytics.handle(&login).await.is_ok());
-    assert!(analytics.handle(&login).await.is_ok());
+    analytics.handle_envelope(&login).await.unwrap();
+    analytics.handle_envelope(&login).await.unwrap();
     assert_eq!(analytics.store().get("2023-11-14", "logins"), 1);
 }
 
@@ -66,7 +66,7 @@ fn order_event(event_type: EventType, total: i64) -> EventEnvelope {
         "c",
         1_700_000_000,
         serde_json::json!({
-            "orderId": "ord_1", "userId": "u1", "email": "ann@example.com",
+            "orderId": "ord_00000000000000000000000000000001", "userId": "u1", "email": "ann@example.com",
             "total": {"amount": total, "currency": "EUR"}, "itemCount": 2, "items": []
         }),
     )
@@ -79,7 +79,7 @@ async fn order_placed_counts_orders_and_revenue_once() {
     let other = order_event(EventType::OrderPlaced, 1000);
     let cancelled = order_event(EventType::OrderCancelled, 2598);
     for event in [&placed, &placed, &other, &cancelled, &cancelled] {
-        assert!(analytics.handle(event).await.is_ok());
+        analytics.handle_envelope(event).await.unwrap();
     }
     let store = analytics.store();
     assert_eq!(store.get("2023-11-14", ORDERS), 2);
@@ -91,9 +91,9 @@ async fn order_placed_counts_orders_and_revenue_once() {
 async fn order_placed_without_total_is_malformed() {
     let analytics = Analytics::new(InMemoryCounterStore::default());
     let mut placed = order_event(EventType::OrderPlaced, 1);
-    placed.detail = serde_json::json!({"orderId": "ord_1"});
+    placed.detail = serde_json::json!({"orderId": "ord_00000000000000000000000000000001"});
     assert!(matches!(
-        analytics.handle(&placed).await,
+        analytics.handle_envelope(&placed).await,
         Err(ProcessError::Malformed(_))
     ));
     assert_eq!(analytics.store().get("2023-11-14", ORDERS), 0);

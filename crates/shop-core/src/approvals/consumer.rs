@@ -1,9 +1,8 @@
 //! approvals: the queue handler.
 
 use super::{ADMINS, APPROVAL_REQUESTED};
-use crate::events::EventType;
+use crate::events::{ApprovalRequested, ShopEvent};
 use crate::notifications::{Notification, NotificationStore, display_total};
-use crate::orders::OrderId;
 use crate::orders::OrderStore;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
@@ -43,27 +42,23 @@ impl<O: OrderStore, N: NotificationStore> Approvals<O, N> {
         &self.notifications
     }
 
-    async fn approval_requested(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let field = |name: &str| {
-            event
-                .detail_str(name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    ProcessError::Malformed(format!("ApprovalRequested without detail.{name}"))
-                })
-        };
-        let order_id = OrderId::parse(field("orderId")?)
-            .map_err(|e| ProcessError::Malformed(e.to_string()))?;
-        let token = field("taskToken")?;
-        let flagged = event
-            .detail
-            .get("flagged")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
-        if !self.orders.set_awaiting_approval(&order_id, token).await? {
+    async fn approval_requested(
+        &self,
+        event: &EventEnvelope,
+        requested: ApprovalRequested,
+    ) -> Result<(), ProcessError> {
+        let order_id = &requested.order_id;
+        let token = requested.task_token.as_str();
+        if token.is_empty() {
+            return Err(ProcessError::Malformed(
+                "ApprovalRequested with an empty detail.taskToken".to_owned(),
+            ));
+        }
+        let flagged = requested.flagged;
+        if !self.orders.set_awaiting_approval(order_id, token).await? {
             let status = self
                 .orders
-                .get(&order_id)
+                .get(order_id)
                 .await?
                 .map(|o| o.status.to_string());
             tracing::warn!(
@@ -74,13 +69,20 @@ impl<O: OrderStore, N: NotificationStore> Approvals<O, N> {
             return Ok(());
         }
         tracing::info!(order_id = %order_id, flagged, "approval token stored");
-        let total = display_total(&event.detail).unwrap_or_else(|| "-".to_owned());
+        let total = requested
+            .total
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), display_total);
         let why = if flagged {
             "the customer's account is flagged by fraud detection"
         } else {
             "its total is above the approval threshold"
         };
-        let customer = event.detail_str("email").unwrap_or("unknown customer");
+        let customer = requested
+            .email
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .unwrap_or("unknown customer");
         let notification = Notification {
             recipient: ADMINS.to_owned(),
             sort_key: format!("{}#{}", event.occurred_at, event.event_id),
@@ -103,11 +105,18 @@ impl<O: OrderStore, N: NotificationStore> Approvals<O, N> {
 }
 
 impl<O: OrderStore, N: NotificationStore> EventHandler for Approvals<O, N> {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        match EventType::of(event) {
-            Some(EventType::ApprovalRequested) => self.approval_requested(event).await,
-            _ => {
-                tracing::info!("not an approval request: ignored");
+    type Event = ShopEvent;
+
+    async fn handle(&self, event: &EventEnvelope, decoded: ShopEvent) -> Result<(), ProcessError> {
+        match decoded {
+            ShopEvent::ApprovalRequested(requested) => {
+                self.approval_requested(event, requested).await
+            }
+            other => {
+                tracing::info!(
+                    event_type = other.event_type().as_str(),
+                    "not an approval request: ignored"
+                );
                 Ok(())
             }
         }

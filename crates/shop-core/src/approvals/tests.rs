@@ -55,7 +55,7 @@ fn stored(approvals: &Approvals<InMemoryOrderStore, InMemoryNotificationStore>) 
         .orders()
         .all()
         .pop()
-        .unwrap_or_else(|| unreachable!("one order"))
+        .unwrap_or_else(|| panic!("one order"))
 }
 
 #[tokio::test]
@@ -78,7 +78,7 @@ async fn stores_the_token_and_notifies_the_admins_once() {
             assert!(response.batch_item_failures.is_empty());
         }
         // The handler itself is safe to run again (the idempotency record was lost).
-        assert!(processor.handler().handle(&event).await.is_ok());
+        processor.handler().handle_envelope(&event).await.unwrap();
         let approvals = processor.handler();
         let order = stored(approvals);
         assert_eq!(order.status, OrderStatus::AwaitingApproval);
@@ -104,7 +104,10 @@ async fn an_order_no_longer_pending_is_acknowledged_untouched() {
         OrderStatus::Rejected,
     ] {
         let (approvals, id) = approvals(status);
-        assert!(approvals.handle(&requested(&id, "token-1")).await.is_ok());
+        approvals
+            .handle_envelope(&requested(&id, "token-1"))
+            .await
+            .unwrap();
         let order = stored(&approvals);
         assert_eq!(order.status, status);
         assert_eq!(order.approval_token, None);
@@ -112,8 +115,14 @@ async fn an_order_no_longer_pending_is_acknowledged_untouched() {
     }
     // A second, different token never replaces the first.
     let (approvals, id) = approvals(OrderStatus::Pending);
-    assert!(approvals.handle(&requested(&id, "token-1")).await.is_ok());
-    assert!(approvals.handle(&requested(&id, "token-2")).await.is_ok());
+    approvals
+        .handle_envelope(&requested(&id, "token-1"))
+        .await
+        .unwrap();
+    approvals
+        .handle_envelope(&requested(&id, "token-2"))
+        .await
+        .unwrap();
     assert_eq!(
         stored(&approvals).approval_token.as_deref(),
         Some("token-1")
@@ -126,12 +135,12 @@ async fn malformed_requests_fail() {
     let (approvals, id) = approvals(OrderStatus::Pending);
     let mut no_token = requested(&id, "");
     assert!(matches!(
-        approvals.handle(&no_token).await,
+        approvals.handle_envelope(&no_token).await,
         Err(ProcessError::Malformed(_))
     ));
     no_token.detail = serde_json::json!({"orderId": "not-an-order", "taskToken": "t"});
     assert!(matches!(
-        approvals.handle(&no_token).await,
+        approvals.handle_envelope(&no_token).await,
         Err(ProcessError::Malformed(_))
     ));
 }

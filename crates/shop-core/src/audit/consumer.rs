@@ -2,7 +2,7 @@
 
 use super::AuditStore;
 use lambda_kit::clock::Clock;
-use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
+use lambda_kit::messaging::{AnyEvent, EventEnvelope, EventHandler, ProcessError};
 
 /// The audit log consumer.
 #[derive(Debug)]
@@ -27,7 +27,10 @@ impl<A: AuditStore> AuditLog<A> {
 }
 
 impl<A: AuditStore> EventHandler for AuditLog<A> {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
+    /// Every envelope as it is, unknown types too: the audit log is the event store.
+    type Event = AnyEvent;
+
+    async fn handle(&self, event: &EventEnvelope, _: AnyEvent) -> Result<(), ProcessError> {
         if !self.store.append(event, self.clock.now()).await? {
             tracing::info!("already in the audit log");
         }

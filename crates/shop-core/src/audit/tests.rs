@@ -6,13 +6,13 @@ use lambda_kit::messaging::EventHandler as _;
 async fn every_event_once() {
     let log = AuditLog::new(InMemoryAuditStore::default());
     let event = EventEnvelope::new(EventType::LoginFailed, "t", "c", 0, serde_json::json!({}));
-    assert!(log.handle(&event).await.is_ok());
-    assert!(log.handle(&event).await.is_ok());
+    log.handle_envelope(&event).await.unwrap();
+    log.handle_envelope(&event).await.unwrap();
     let mut unknown = event.clone();
     unknown.event_id = "other".to_owned();
     unknown.event_type = "SomethingNew".to_owned();
     assert!(
-        log.handle(&unknown).await.is_ok(),
+        log.handle_envelope(&unknown).await.is_ok(),
         "unknown types are audited too"
     );
     assert_eq!(log.store().len(), 2);

@@ -26,14 +26,14 @@ use crate::api_error::ApiError;
 use crate::auth::SessionStore;
 use crate::auth::session::{CartMove, Session, SessionToken};
 use crate::cart::Cart;
-use crate::events::EventType;
+use crate::events::{LoginFailed, LoginSucceeded, ShopEvent};
 use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
 use lambda_kit::http::{
     Route, correlation_id, empty_response, json_response, match_route, parse_json_body, serve,
 };
 use lambda_kit::ids::new_uuid as new_event_id;
-use lambda_kit::messaging::{EventEnvelope, EventPublisher, publish_best_effort};
+use lambda_kit::messaging::{EventPublisher, publish_best_effort};
 
 /// Name of the function (log field, crate and binary name, event `source`).
 pub const FUNCTION_NAME: &str = "auth-api";
@@ -292,20 +292,15 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         let merged = self.merge_anonymous_cart(req, &user, now).await?;
 
         // Only now the event.
-        let event = EventEnvelope::new(
-            EventType::LoginSucceeded,
-            FUNCTION_NAME,
-            &origin.correlation_id,
-            now,
-            serde_json::json!({
-                "userId": user.user_id,
-                "email": user.email,
-                "role": user.role,
-                "sourceIp": origin.source_ip,
-                "userAgent": origin.user_agent,
-                "mergedCartLines": merged,
-            }),
-        );
+        let event = ShopEvent::LoginSucceeded(LoginSucceeded {
+            user_id: user.user_id.clone(),
+            email: user.email.clone(),
+            role: user.role.clone(),
+            source_ip: origin.source_ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            merged_cart_lines: u32::try_from(merged).unwrap_or(u32::MAX),
+        })
+        .to_envelope(FUNCTION_NAME, &origin.correlation_id, now);
         publish_best_effort(&self.publisher, &event, PUBLISH_TIMEOUT).await;
         tracing::info!(user_id = %user.user_id, merged_cart_lines = merged, "login succeeded");
         Ok(json_response(
@@ -328,19 +323,14 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         origin: &Origin,
         now: i64,
     ) {
-        let event = EventEnvelope::new(
-            EventType::LoginFailed,
-            FUNCTION_NAME,
-            &origin.correlation_id,
-            now,
-            serde_json::json!({
-                "email": email,
-                "userId": user.map(|u| u.user_id.as_str()),
-                "reason": reason,
-                "sourceIp": origin.source_ip,
-                "userAgent": origin.user_agent,
-            }),
-        );
+        let event = ShopEvent::LoginFailed(LoginFailed {
+            email: email.to_owned(),
+            user_id: user.map(|u| u.user_id.clone()),
+            reason: reason.to_owned(),
+            source_ip: origin.source_ip.clone(),
+            user_agent: origin.user_agent.clone(),
+        })
+        .to_envelope(FUNCTION_NAME, &origin.correlation_id, now);
         tracing::info!(reason, "login failed");
         publish_best_effort(&self.publisher, &event, PUBLISH_TIMEOUT).await;
     }

@@ -144,9 +144,6 @@ pub fn auth_error_to_api(err: AuthError) -> ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests;
-
 /// The demo accounts of a local stack: e-mail, password, role.
 pub const DEMO_USERS: [(&str, &str, &str); 2] = [
     ("demo@shop.local", "demo-password", ROLE_CUSTOMER),
@@ -188,3 +185,6 @@ pub enum SeedError {
     #[error(transparent)]
     Hash(#[from] HashError),
 }
+
+#[cfg(test)]
+mod tests;

@@ -103,10 +103,10 @@ mod tests {
     #[test]
     fn hashes_verify_and_are_salted() {
         let Ok(hasher) = PasswordHasher::new(256, 1, 1) else {
-            unreachable!("valid params")
+            panic!("valid params")
         };
         let Ok(hash) = hasher.hash("correct horse") else {
-            unreachable!("hashing works")
+            panic!("hashing works")
         };
         assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
         assert!(hasher.verify("correct horse", &hash));

@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn tokens_are_43_char_base64url_and_hash_to_hex() {
         let Ok(token) = SessionToken::generate() else {
-            unreachable!("no randomness")
+            panic!("no randomness")
         };
         assert_eq!(token.expose().len(), 43);
         assert!(
@@ -327,7 +327,7 @@ mod tests {
         assert_eq!(id.as_str().len(), 64);
         assert_eq!(SessionId::from_hex(id.as_str()), Some(id));
         let Ok(other) = SessionToken::generate() else {
-            unreachable!("no randomness")
+            panic!("no randomness")
         };
         assert_ne!(token, other);
     }
@@ -352,7 +352,7 @@ mod tests {
     #[test]
     fn validity_is_strictly_before_expiry() {
         let Ok(token) = SessionToken::generate() else {
-            unreachable!("no randomness")
+            panic!("no randomness")
         };
         let session = Session::new_anonymous(&token, 1_000, 60);
         assert!(session.is_valid_at(1_059));

@@ -15,7 +15,7 @@ pub use api::{CartApi, FUNCTION_NAME, MAX_WRITE_ATTEMPTS, ROUTES};
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::catalog::{Currency, Money, MoneyError, Product, Sku};
 
@@ -50,6 +50,27 @@ impl Quantity {
     /// The quantity as a number.
     pub const fn get(self) -> u32 {
         self.0 as u32
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::new(i64::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 99
+        })
     }
 }
 
@@ -162,7 +183,8 @@ pub enum PricingError {
 }
 
 /// One priced line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PricedLine {
     /// Product SKU.
@@ -199,11 +221,11 @@ mod tests {
     use super::*;
 
     fn sku(s: &str) -> Sku {
-        Sku::parse(s).unwrap_or_else(|e| unreachable!("{e}"))
+        Sku::parse(s).unwrap()
     }
 
     fn qty(n: i64) -> Quantity {
-        Quantity::new(n).unwrap_or_else(|e| unreachable!("{e}"))
+        Quantity::new(n).unwrap()
     }
 
     fn product(s: &str, price: i64, currency: Currency) -> Product {
@@ -219,12 +241,12 @@ mod tests {
     #[test]
     fn merging_adds_quantities_capped_at_99() {
         let mut user = Cart::default();
-        assert!(user.set_line(sku("A"), qty(2)).is_ok());
-        assert!(user.set_line(sku("B"), qty(90)).is_ok());
+        user.set_line(sku("A"), qty(2)).unwrap();
+        user.set_line(sku("B"), qty(90)).unwrap();
         let mut anonymous = Cart::default();
-        assert!(anonymous.set_line(sku("A"), qty(3)).is_ok());
-        assert!(anonymous.set_line(sku("B"), qty(20)).is_ok());
-        assert!(anonymous.set_line(sku("C"), qty(1)).is_ok());
+        anonymous.set_line(sku("A"), qty(3)).unwrap();
+        anonymous.set_line(sku("B"), qty(20)).unwrap();
+        anonymous.set_line(sku("C"), qty(1)).unwrap();
         assert!(user.merge_from(&anonymous));
         assert_eq!(user.lines.get(&sku("A")), Some(&qty(5)));
         assert_eq!(user.lines.get(&sku("B")), Some(&qty(99)));
@@ -249,7 +271,7 @@ mod tests {
     fn line_limit_applies_to_new_lines_only() {
         let mut cart = Cart::default();
         for i in 0..MAX_CART_LINES {
-            assert!(cart.set_line(sku(&format!("SKU-{i}")), qty(1)).is_ok());
+            cart.set_line(sku(&format!("SKU-{i}")), qty(1)).unwrap();
         }
         assert_eq!(
             cart.set_line(sku("ONE-TOO-MANY"), qty(1)),
@@ -271,9 +293,9 @@ mod tests {
             version: 7,
             ..Cart::default()
         };
-        assert!(cart.set_line(sku("A"), qty(2)).is_ok());
-        assert!(cart.set_line(sku("B"), qty(3)).is_ok());
-        assert!(cart.set_line(sku("GONE"), qty(1)).is_ok());
+        cart.set_line(sku("A"), qty(2)).unwrap();
+        cart.set_line(sku("B"), qty(3)).unwrap();
+        cart.set_line(sku("GONE"), qty(1)).unwrap();
         let products: HashMap<Sku, Product> = [
             product("A", 1299, Currency::EUR),
             product("B", 100, Currency::EUR),
@@ -283,7 +305,7 @@ mod tests {
         .collect();
         let priced = cart.price(&products);
         let Ok(priced) = priced else {
-            unreachable!("{priced:?}")
+            panic!("{priced:?}")
         };
         assert_eq!(priced.total, Money::new(2 * 1299 + 300, Currency::EUR));
         assert_eq!(priced.item_count, 5);
@@ -305,8 +327,8 @@ mod tests {
     fn mixed_currencies_are_an_error() {
         let usd = Currency::parse("USD").unwrap_or(Currency::EUR);
         let mut cart = Cart::default();
-        assert!(cart.set_line(sku("A"), qty(1)).is_ok());
-        assert!(cart.set_line(sku("B"), qty(1)).is_ok());
+        cart.set_line(sku("A"), qty(1)).unwrap();
+        cart.set_line(sku("B"), qty(1)).unwrap();
         let products: HashMap<Sku, Product> =
             [product("A", 1, Currency::EUR), product("B", 1, usd)]
                 .into_iter()
@@ -324,7 +346,7 @@ mod tests {
             version: 1,
             ..Cart::default()
         };
-        assert!(cart.set_line(sku("A"), qty(2)).is_ok());
+        cart.set_line(sku("A"), qty(2)).unwrap();
         let products: HashMap<Sku, Product> = [(sku("A"), product("A", 500, Currency::EUR))]
             .into_iter()
             .collect();

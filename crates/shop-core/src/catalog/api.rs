@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trip() {
-        let sku = Sku::parse("SKU-9").unwrap_or_else(|e| unreachable!("{e}"));
+        let sku = Sku::parse("SKU-9").unwrap();
         assert_eq!(decode_cursor(&encode_cursor(&sku)).ok(), Some(sku));
     }
 }

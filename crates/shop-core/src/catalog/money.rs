@@ -51,8 +51,24 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for Currency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Currency".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Z]{3}$",
+            "description": "ISO 4217 alphabetic code, e.g. EUR"
+        })
+    }
+}
+
 /// An amount of money in minor units. JSON: `{"amount": 1299, "currency": "EUR"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 pub struct Money {
     /// Amount in minor units (cents for EUR).
     #[serde(rename = "amount")]

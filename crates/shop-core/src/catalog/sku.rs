@@ -55,6 +55,20 @@ impl<'de> Deserialize<'de> for Sku {
     }
 }
 
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for Sku {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sku".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Z0-9-]{1,32}$"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use super::{
     FraudStore,
 };
 use crate::auth::UserStore;
-use crate::events::EventType;
+use crate::events::{AccountLocked, LoginFailed, OrderPlaced, ShopEvent};
 use lambda_kit::clock::{Clock, rfc3339};
 use lambda_kit::messaging::{EventEnvelope, EventHandler, EventPublisher, ProcessError};
 
@@ -53,14 +53,18 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
         &self.publisher
     }
 
-    async fn login_failed(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let email = event
-            .detail_str("email")
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| {
-                ProcessError::Malformed("LoginFailed without detail.email".to_owned())
-            })?;
-        if event.detail_str("reason").unwrap_or(COUNTED_REASON) != COUNTED_REASON {
+    async fn login_failed(
+        &self,
+        event: &EventEnvelope,
+        failed: LoginFailed,
+    ) -> Result<(), ProcessError> {
+        let email = failed.email.as_str();
+        if email.is_empty() {
+            return Err(ProcessError::Malformed(
+                "LoginFailed with an empty detail.email".to_owned(),
+            ));
+        }
+        if failed.reason != COUNTED_REASON {
             tracing::info!("failure not counted (not a wrong password)");
             return Ok(());
         }
@@ -73,7 +77,7 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
             .record_failure(&account, at, &event.event_id, expires_at)
             .await?;
         let since = now.saturating_sub(window);
-        let source_ip = event.detail_str("sourceIp").unwrap_or_default();
+        let source_ip = failed.source_ip.as_str();
         if !source_ip.is_empty() {
             let ip = format!("IP#{source_ip}");
             self.store
@@ -111,20 +115,15 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
             return Ok(());
         }
         tracing::warn!(failures, locked_until = until, "account locked");
-        let locked = EventEnvelope::new(
-            EventType::AccountLocked,
-            FUNCTION_NAME,
-            &event.correlation_id,
-            now,
-            serde_json::json!({
-                "email": email,
-                "userId": event.detail_str("userId"),
-                "failures": failures,
-                "windowSeconds": window,
-                "lockedUntil": rfc3339(until),
-                "causedBy": event.event_id,
-            }),
-        );
+        let locked = ShopEvent::AccountLocked(AccountLocked {
+            email: email.to_owned(),
+            user_id: failed.user_id.clone(),
+            failures,
+            window_seconds: window,
+            locked_until: rfc3339(until),
+            caused_by: event.event_id.clone(),
+        })
+        .to_envelope(FUNCTION_NAME, &event.correlation_id, now);
         // A failure here fails the record; the retry finds the lock set by this same event
         // and publishes again (at least once).
         self.publisher
@@ -157,16 +156,17 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
         Ok(())
     }
 
-    async fn order_placed(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let field = |name: &str| {
-            event
-                .detail_str(name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    ProcessError::Malformed(format!("OrderPlaced without detail.{name}"))
-                })
-        };
-        let (user_id, email) = (field("userId")?, field("email")?);
+    async fn order_placed(
+        &self,
+        event: &EventEnvelope,
+        placed: OrderPlaced,
+    ) -> Result<(), ProcessError> {
+        let (user_id, email) = (placed.user_id.as_str(), placed.email.as_str());
+        if user_id.is_empty() || email.is_empty() {
+            return Err(ProcessError::Malformed(
+                "OrderPlaced with an empty detail.userId or detail.email".to_owned(),
+            ));
+        }
         let now = self.clock.now();
         let at = event.occurred_at_epoch().unwrap_or(now);
         let window = self.settings.window_seconds;
@@ -179,7 +179,7 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
             .count_since(&subject, now.saturating_sub(window))
             .await?;
         tracing::info!(
-            order_id = event.detail_str("orderId").unwrap_or_default(),
+            order_id = %placed.order_id,
             user_id,
             orders,
             velocity = self.settings.order_velocity,
@@ -194,15 +194,16 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
 }
 
 impl<F: FraudStore, U: UserStore, P: EventPublisher> EventHandler for FraudDetector<F, U, P> {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        match EventType::of(event) {
-            Some(EventType::LoginFailed) => self.login_failed(event).await,
-            Some(EventType::OrderPlaced) => self.order_placed(event).await,
-            Some(EventType::LoginSucceeded) => {
-                tracing::info!("successful login: nothing to count");
+    type Event = ShopEvent;
+
+    async fn handle(&self, event: &EventEnvelope, decoded: ShopEvent) -> Result<(), ProcessError> {
+        match decoded {
+            ShopEvent::LoginFailed(failed) => self.login_failed(event, failed).await,
+            ShopEvent::OrderPlaced(placed) => self.order_placed(event, placed).await,
+            other => {
+                tracing::info!(event_type = other.event_type().as_str(), "nothing to count");
                 Ok(())
             }
-            _ => Ok(()),
         }
     }
 }

@@ -39,9 +39,9 @@ async fn five_failures_in_the_window_lock_once() {
     let detector = detector(&clock);
     for i in 0..4 {
         let event = failed("ann@example.com", START + i);
-        assert!(detector.handle(&event).await.is_ok());
+        detector.handle_envelope(&event).await.unwrap();
         // A redelivery counts nothing more.
-        assert!(detector.handle(&event).await.is_ok());
+        detector.handle_envelope(&event).await.unwrap();
     }
     assert!(detector.publisher().events().is_empty());
     assert_eq!(
@@ -55,7 +55,7 @@ async fn five_failures_in_the_window_lock_once() {
     clock.advance(10);
     assert!(
         detector
-            .handle(&failed("ann@example.com", START + 10))
+            .handle_envelope(&failed("ann@example.com", START + 10))
             .await
             .is_ok()
     );
@@ -74,7 +74,7 @@ async fn five_failures_in_the_window_lock_once() {
     // A sixth failure while locked: no second lock, no second event.
     assert!(
         detector
-            .handle(&failed("ann@example.com", START + 11))
+            .handle_envelope(&failed("ann@example.com", START + 11))
             .await
             .is_ok()
     );
@@ -88,7 +88,7 @@ async fn failures_outside_the_window_do_not_count() {
     for i in 0..4 {
         assert!(
             detector
-                .handle(&failed("bob@example.com", START + i))
+                .handle_envelope(&failed("bob@example.com", START + i))
                 .await
                 .is_ok()
         );
@@ -96,7 +96,7 @@ async fn failures_outside_the_window_do_not_count() {
     clock.advance(901);
     assert!(
         detector
-            .handle(&failed("bob@example.com", START + 901))
+            .handle_envelope(&failed("bob@example.com", START + 901))
             .await
             .is_ok()
     );
@@ -110,16 +110,16 @@ async fn a_failed_publish_is_retried_by_the_same_event() {
     for i in 0..4 {
         assert!(
             detector
-                .handle(&failed("cy@example.com", START + i))
+                .handle_envelope(&failed("cy@example.com", START + i))
                 .await
                 .is_ok()
         );
     }
     let fifth = failed("cy@example.com", START + 5);
     detector.publisher().set_failing(true);
-    assert!(detector.handle(&fifth).await.is_err());
+    assert!(detector.handle_envelope(&fifth).await.is_err());
     detector.publisher().set_failing(false);
-    assert!(detector.handle(&fifth).await.is_ok());
+    detector.handle_envelope(&fifth).await.unwrap();
     assert_eq!(detector.publisher().events().len(), 1);
 }
 
@@ -130,7 +130,7 @@ async fn a_login_failed_without_email_is_malformed() {
     let mut event = failed("x@y.z", START);
     event.detail = serde_json::json!({"reason": COUNTED_REASON});
     assert!(matches!(
-        detector.handle(&event).await,
+        detector.handle_envelope(&event).await,
         Err(ProcessError::Malformed(_))
     ));
 }
@@ -142,7 +142,7 @@ async fn the_third_failure_flags_the_account_before_the_lock() {
     for i in 0..2 {
         assert!(
             detector
-                .handle(&failed("dee@example.com", START + i))
+                .handle_envelope(&failed("dee@example.com", START + i))
                 .await
                 .is_ok()
         );
@@ -150,7 +150,7 @@ async fn the_third_failure_flags_the_account_before_the_lock() {
     assert_eq!(detector.store().flag("dee@example.com"), None);
     clock.advance(3);
     let third = failed("dee@example.com", START + 3);
-    assert!(detector.handle(&third).await.is_ok());
+    detector.handle_envelope(&third).await.unwrap();
     let flag = detector.store().flag("dee@example.com");
     assert_eq!(
         flag.as_ref().map(|f| (f.flagged_until, f.reason)),
@@ -171,7 +171,7 @@ async fn the_third_failure_flags_the_account_before_the_lock() {
     clock.advance(10);
     assert!(
         detector
-            .handle(&failed("dee@example.com", START + 13))
+            .handle_envelope(&failed("dee@example.com", START + 13))
             .await
             .is_ok()
     );
@@ -191,7 +191,7 @@ fn placed(user: &str, email: &str, at: i64) -> EventEnvelope {
         "corr",
         at,
         serde_json::json!({
-            "orderId": "ord_1", "userId": user, "email": email,
+            "orderId": "ord_00000000000000000000000000000001", "userId": user, "email": email,
             "total": {"amount": 100, "currency": "EUR"}, "itemCount": 1, "items": []
         }),
     )
@@ -203,9 +203,9 @@ async fn more_than_five_orders_in_the_window_flag_the_account() {
     let detector = detector(&clock);
     for i in 0..5 {
         let order = placed("u-eve", "eve@example.com", START + i);
-        assert!(detector.handle(&order).await.is_ok());
+        detector.handle_envelope(&order).await.unwrap();
         assert!(
-            detector.handle(&order).await.is_ok(),
+            detector.handle_envelope(&order).await.is_ok(),
             "redelivery counts once"
         );
     }
@@ -213,7 +213,7 @@ async fn more_than_five_orders_in_the_window_flag_the_account() {
     clock.advance(6);
     assert!(
         detector
-            .handle(&placed("u-eve", "eve@example.com", START + 6))
+            .handle_envelope(&placed("u-eve", "eve@example.com", START + 6))
             .await
             .is_ok()
     );
@@ -224,7 +224,7 @@ async fn more_than_five_orders_in_the_window_flag_the_account() {
     // Orders of another user are counted apart.
     assert!(
         detector
-            .handle(&placed("u-fay", "fay@example.com", START + 6))
+            .handle_envelope(&placed("u-fay", "fay@example.com", START + 6))
             .await
             .is_ok()
     );
@@ -238,7 +238,7 @@ async fn orders_outside_the_window_do_not_count() {
     for i in 0..5 {
         assert!(
             detector
-                .handle(&placed("u-gus", "gus@example.com", START + i))
+                .handle_envelope(&placed("u-gus", "gus@example.com", START + i))
                 .await
                 .is_ok()
         );
@@ -246,7 +246,7 @@ async fn orders_outside_the_window_do_not_count() {
     clock.advance(901);
     assert!(
         detector
-            .handle(&placed("u-gus", "gus@example.com", START + 901))
+            .handle_envelope(&placed("u-gus", "gus@example.com", START + 901))
             .await
             .is_ok()
     );
@@ -254,7 +254,7 @@ async fn orders_outside_the_window_do_not_count() {
     let mut no_user = placed("", "gus@example.com", START + 902);
     no_user.detail["userId"] = serde_json::Value::Null;
     assert!(matches!(
-        detector.handle(&no_user).await,
+        detector.handle_envelope(&no_user).await,
         Err(ProcessError::Malformed(_))
     ));
 }

@@ -1,7 +1,7 @@
 //! fulfilment: the queue handler.
 
 use super::{FUNCTION_NAME, ReservationMarkers};
-use crate::events::EventType;
+use crate::events::{OrderPlaced, OrderShipped, ShopEvent};
 use crate::orders::OrderId;
 use crate::orders::{FulfilOutcome, OrderStore};
 use lambda_kit::clock::Clock;
@@ -55,13 +55,12 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
         &self.publisher
     }
 
-    async fn order_placed(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let order_id = event
-            .detail_str("orderId")
-            .ok_or_else(|| ProcessError::Malformed("OrderPlaced without detail.orderId".into()))
-            .and_then(|id| {
-                OrderId::parse(id).map_err(|e| ProcessError::Malformed(e.to_string()))
-            })?;
+    async fn order_placed(
+        &self,
+        event: &EventEnvelope,
+        placed: OrderPlaced,
+    ) -> Result<(), ProcessError> {
+        let order_id = placed.order_id;
         match self.orders.mark_fulfilled(&order_id).await? {
             FulfilOutcome::Fulfilled => {
                 tracing::info!(order_id = %order_id, "order fulfilled");
@@ -85,34 +84,22 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
         let mut skus: Vec<String> = order.items.iter().map(|line| line.sku.clone()).collect();
         if skus.is_empty() {
             // Not priced on the stored order (should not happen): the event's lines.
-            skus = event
-                .detail
-                .get("items")
-                .and_then(serde_json::Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.get("sku").and_then(serde_json::Value::as_str))
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
+            skus = placed
+                .items
+                .iter()
+                .map(|line| line.sku.as_str().to_owned())
+                .collect();
         }
         for sku in &skus {
             self.markers.release(sku, &order_id).await?;
         }
         tracing::info!(order_id = %order_id, lines = skus.len(), "stock reservation markers removed");
-        let mut shipped = EventEnvelope::new(
-            EventType::OrderShipped,
-            FUNCTION_NAME,
-            &event.correlation_id,
-            self.clock.now(),
-            serde_json::json!({
-                "orderId": order_id.as_str(),
-                "userId": order.user_id,
-                "email": order.email,
-            }),
-        );
+        let mut shipped = ShopEvent::OrderShipped(OrderShipped {
+            order_id: order_id.clone(),
+            user_id: order.user_id,
+            email: order.email,
+        })
+        .to_envelope(FUNCTION_NAME, &event.correlation_id, self.clock.now());
         shipped.event_id = shipped_event_id(&order_id);
         self.publisher
             .publish(&shipped)
@@ -124,11 +111,16 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
 }
 
 impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> EventHandler for Fulfilment<O, M, P> {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        match EventType::of(event) {
-            Some(EventType::OrderPlaced) => self.order_placed(event).await,
-            _ => {
-                tracing::info!("not an OrderPlaced: ignored");
+    type Event = ShopEvent;
+
+    async fn handle(&self, event: &EventEnvelope, decoded: ShopEvent) -> Result<(), ProcessError> {
+        match decoded {
+            ShopEvent::OrderPlaced(placed) => self.order_placed(event, placed).await,
+            other => {
+                tracing::info!(
+                    event_type = other.event_type().as_str(),
+                    "not an OrderPlaced: ignored"
+                );
                 Ok(())
             }
         }

@@ -45,10 +45,7 @@ fn consumer(status: OrderStatus) -> (Consumer, OrderId, EventEnvelope) {
     markers.reserve("TEE", &id);
     markers.reserve(
         "MUG",
-        &OrderId::derive(
-            "u2",
-            &IdempotencyKey::parse("other-key").unwrap_or_else(|e| unreachable!("{e}")),
-        ),
+        &OrderId::derive("u2", &IdempotencyKey::parse("other-key").unwrap()),
     );
     let event = EventEnvelope::new(
         EventType::OrderPlaced,
@@ -58,7 +55,14 @@ fn consumer(status: OrderStatus) -> (Consumer, OrderId, EventEnvelope) {
         serde_json::json!({
             "orderId": id.as_str(), "userId": "u1", "email": "ann@example.com",
             "total": {"amount": 3897, "currency": "EUR"}, "itemCount": 3,
-            "items": [{"sku": "MUG", "quantity": 2}, {"sku": "TEE", "quantity": 1}]
+            "items": [
+                {"sku": "MUG", "name": "Mug", "quantity": 2,
+                 "unitPrice": {"amount": 999, "currency": "EUR"},
+                 "lineTotal": {"amount": 1998, "currency": "EUR"}},
+                {"sku": "TEE", "name": "Tee", "quantity": 1,
+                 "unitPrice": {"amount": 1899, "currency": "EUR"},
+                 "lineTotal": {"amount": 1899, "currency": "EUR"}}
+            ]
         }),
     );
     (
@@ -75,7 +79,7 @@ fn status(consumer: &Consumer) -> Option<OrderStatus> {
 #[tokio::test]
 async fn ships_a_confirmed_order() {
     let (consumer, id, event) = consumer(OrderStatus::Confirmed);
-    assert!(consumer.handle(&event).await.is_ok());
+    consumer.handle_envelope(&event).await.unwrap();
     assert_eq!(status(&consumer), Some(OrderStatus::Fulfilled));
     assert_eq!(
         consumer.markers().holders("MUG").len(),
@@ -103,7 +107,7 @@ async fn a_cancelled_or_cancelling_order_is_not_shipped() {
         OrderStatus::Failed,
     ] {
         let (consumer, id, event) = consumer(cancelled);
-        assert!(consumer.handle(&event).await.is_ok());
+        consumer.handle_envelope(&event).await.unwrap();
         assert_eq!(status(&consumer), Some(cancelled));
         assert!(consumer.markers().holders("TEE").contains(&id.to_string()));
         assert!(consumer.publisher().events().is_empty());
@@ -114,14 +118,17 @@ async fn a_cancelled_or_cancelling_order_is_not_shipped() {
 async fn a_redelivery_after_a_crash_finishes_with_the_same_shipped_event() {
     let (consumer, _, event) = consumer(OrderStatus::Confirmed);
     consumer.publisher().set_failing(true);
-    assert!(consumer.handle(&event).await.is_err(), "publish failed");
+    assert!(
+        consumer.handle_envelope(&event).await.is_err(),
+        "publish failed"
+    );
     assert_eq!(status(&consumer), Some(OrderStatus::Fulfilled));
     consumer.publisher().set_failing(false);
     assert!(
-        consumer.handle(&event).await.is_ok(),
+        consumer.handle_envelope(&event).await.is_ok(),
         "already fulfilled: carries on"
     );
-    assert!(consumer.handle(&event).await.is_ok());
+    consumer.handle_envelope(&event).await.unwrap();
     let events = consumer.publisher().events();
     assert_eq!(events.len(), 2);
     assert_eq!(
@@ -141,12 +148,12 @@ async fn an_unknown_order_is_malformed() {
     let (consumer, _, mut event) = consumer(OrderStatus::Confirmed);
     event.detail["orderId"] = format!("ord_{}", "0".repeat(32)).into();
     assert!(matches!(
-        consumer.handle(&event).await,
+        consumer.handle_envelope(&event).await,
         Err(ProcessError::Malformed(_))
     ));
     event.detail["orderId"] = "nope".into();
     assert!(matches!(
-        consumer.handle(&event).await,
+        consumer.handle_envelope(&event).await,
         Err(ProcessError::Malformed(_))
     ));
 }

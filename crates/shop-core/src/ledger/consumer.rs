@@ -1,8 +1,7 @@
 //! ledger: the queue handler.
 
 use super::{CHARGE, FUNCTION_NAME, LedgerEntry, LedgerStore, REFUND};
-use crate::catalog::Money;
-use crate::events::EventType;
+use crate::events::ShopEvent;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{
     FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent, process_fifo_records,
@@ -57,38 +56,27 @@ impl<S: LedgerStore> Ledger<S> {
     /// The entry a record makes.
     pub fn entry_of(&self, record: &FifoRecord) -> Result<LedgerEntry, ProcessError> {
         let event = &record.envelope;
-        let kind = match EventType::of(event) {
-            Some(EventType::PaymentCaptured) => CHARGE,
-            Some(EventType::PaymentRefunded) => REFUND,
-            _ => {
+        let decoded =
+            ShopEvent::from_envelope(event).map_err(|e| ProcessError::Malformed(e.to_string()))?;
+        let (kind, operation) = match decoded {
+            ShopEvent::PaymentCaptured(captured) => (CHARGE, captured),
+            ShopEvent::PaymentRefunded(refunded) => (REFUND, refunded),
+            other => {
                 return Err(ProcessError::Malformed(format!(
                     "{} does not belong on the payments ledger",
-                    event.event_type
+                    other.event_type().as_str()
                 )));
             }
         };
-        let field = |name: &str| {
-            event
-                .detail_str(name)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    ProcessError::Malformed(format!("{} without detail.{name}", event.event_type))
-                })
-        };
-        let order_id = field("orderId")?;
-        let operation_id = field("operationId")?;
-        let amount: Money = event
-            .detail
-            .get("amount")
-            .cloned()
-            .and_then(|a| serde_json::from_value(a).ok())
-            .ok_or_else(|| {
-                ProcessError::Malformed(format!(
-                    "{} without a valid detail.amount",
-                    event.event_type
-                ))
-            })?;
+        if operation.operation_id.is_empty() {
+            return Err(ProcessError::Malformed(format!(
+                "{} with an empty detail.operationId",
+                event.event_type
+            )));
+        }
+        let order_id = operation.order_id.as_str().to_owned();
+        let operation_id = operation.operation_id;
+        let amount = operation.amount;
         if order_id != record.message_group_id {
             tracing::warn!(order_id = %order_id, group = %record.message_group_id, "order id differs from the message group");
         }

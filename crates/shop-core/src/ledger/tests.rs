@@ -64,15 +64,15 @@ async fn records_charge_and_refund_in_order_once() {
         record(
             "m1",
             EventType::PaymentCaptured,
-            "ord_1",
-            "charge-ord_1",
+            "ord_00000000000000000000000000000001",
+            "charge-ord_00000000000000000000000000000001",
             10,
         ),
         record(
             "m2",
             EventType::PaymentRefunded,
-            "ord_1",
-            "refund-ord_1",
+            "ord_00000000000000000000000000000001",
+            "refund-ord_00000000000000000000000000000001",
             11,
         ),
     ];
@@ -81,7 +81,9 @@ async fn records_charge_and_refund_in_order_once() {
     // A redelivery writes the same keys: nothing new, no failure.
     let response = ledger.process(batch(records)).await;
     assert!(failures(&response).is_empty());
-    let entries = ledger.store().entries("ord_1");
+    let entries = ledger
+        .store()
+        .entries("ord_00000000000000000000000000000001");
     let summary: Vec<(&str, &str, &str, i64)> = entries
         .iter()
         .map(|e| {
@@ -96,8 +98,18 @@ async fn records_charge_and_refund_in_order_once() {
     assert_eq!(
         summary,
         vec![
-            ("00000000000000000010", CHARGE, "charge-ord_1", 2598),
-            ("00000000000000000011", REFUND, "refund-ord_1", 2598),
+            (
+                "00000000000000000010",
+                CHARGE,
+                "charge-ord_00000000000000000000000000000001",
+                2598
+            ),
+            (
+                "00000000000000000011",
+                REFUND,
+                "refund-ord_00000000000000000000000000000001",
+                2598
+            ),
         ]
     );
     assert_eq!(entries[0].recorded_at, 7);
@@ -109,21 +121,23 @@ async fn a_resend_after_the_fifo_dedup_window_is_a_duplicate() {
     let first = record(
         "m1",
         EventType::PaymentCaptured,
-        "ord_1",
-        "charge-ord_1",
+        "ord_00000000000000000000000000000001",
+        "charge-ord_00000000000000000000000000000001",
         10,
     );
     // The same charge sent again later: a new message id and sequence number.
     let resent = record(
         "m9",
         EventType::PaymentCaptured,
-        "ord_1",
-        "charge-ord_1",
+        "ord_00000000000000000000000000000001",
+        "charge-ord_00000000000000000000000000000001",
         99,
     );
     assert!(failures(&ledger.process(batch(vec![first])).await).is_empty());
     assert!(failures(&ledger.process(batch(vec![resent])).await).is_empty());
-    let entries = ledger.store().entries("ord_1");
+    let entries = ledger
+        .store()
+        .entries("ord_00000000000000000000000000000001");
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].seq, "00000000000000000010");
 }
@@ -131,19 +145,48 @@ async fn a_resend_after_the_fifo_dedup_window_is_a_duplicate() {
 #[tokio::test]
 async fn a_failed_entry_holds_back_the_later_entries_of_its_order() {
     let ledger = Ledger::new(InMemoryLedgerStore::default());
-    ledger.store().fail_operation(Some("charge-ord_1"));
+    ledger
+        .store()
+        .fail_operation(Some("charge-ord_00000000000000000000000000000001"));
     let records = vec![
-        record("m1", EventType::PaymentCaptured, "ord_1", "charge-ord_1", 1),
-        record("m2", EventType::PaymentCaptured, "ord_2", "charge-ord_2", 2),
-        record("m3", EventType::PaymentRefunded, "ord_1", "refund-ord_1", 3),
+        record(
+            "m1",
+            EventType::PaymentCaptured,
+            "ord_00000000000000000000000000000001",
+            "charge-ord_00000000000000000000000000000001",
+            1,
+        ),
+        record(
+            "m2",
+            EventType::PaymentCaptured,
+            "ord_00000000000000000000000000000002",
+            "charge-ord_00000000000000000000000000000002",
+            2,
+        ),
+        record(
+            "m3",
+            EventType::PaymentRefunded,
+            "ord_00000000000000000000000000000001",
+            "refund-ord_00000000000000000000000000000001",
+            3,
+        ),
     ];
     let response = ledger.process(batch(records.clone())).await;
     assert_eq!(failures(&response), vec!["m1", "m3"]);
     assert!(
-        ledger.store().entries("ord_1").is_empty(),
+        ledger
+            .store()
+            .entries("ord_00000000000000000000000000000001")
+            .is_empty(),
         "the refund was not recorded before its charge"
     );
-    assert_eq!(ledger.store().entries("ord_2").len(), 1);
+    assert_eq!(
+        ledger
+            .store()
+            .entries("ord_00000000000000000000000000000002")
+            .len(),
+        1
+    );
     // The redelivery, once the store works again, records them in order.
     ledger.store().fail_operation(None);
     let response = ledger
@@ -152,7 +195,7 @@ async fn a_failed_entry_holds_back_the_later_entries_of_its_order() {
     assert!(failures(&response).is_empty());
     let kinds: Vec<&str> = ledger
         .store()
-        .entries("ord_1")
+        .entries("ord_00000000000000000000000000000001")
         .iter()
         .map(|e| e.kind)
         .collect();
@@ -162,8 +205,20 @@ async fn a_failed_entry_holds_back_the_later_entries_of_its_order() {
 #[tokio::test]
 async fn other_events_and_bad_amounts_are_malformed() {
     let ledger = Ledger::new(InMemoryLedgerStore::default());
-    let wrong = record("m1", EventType::OrderPlaced, "ord_1", "charge-ord_1", 1);
-    let mut no_amount = record("m2", EventType::PaymentCaptured, "ord_2", "charge-ord_2", 2);
+    let wrong = record(
+        "m1",
+        EventType::OrderPlaced,
+        "ord_00000000000000000000000000000001",
+        "charge-ord_00000000000000000000000000000001",
+        1,
+    );
+    let mut no_amount = record(
+        "m2",
+        EventType::PaymentCaptured,
+        "ord_00000000000000000000000000000002",
+        "charge-ord_00000000000000000000000000000002",
+        2,
+    );
     if let Some(body) = no_amount.body.as_mut() {
         *body = body.replace("\"currency\":\"EUR\"", "\"currency\":\"eur\"");
     }

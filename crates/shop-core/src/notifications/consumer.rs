@@ -2,38 +2,32 @@
 
 use super::{Notification, NotificationStore};
 use crate::catalog::Money;
-use crate::events::EventType;
+use crate::events::ShopEvent;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventHandler, ProcessError};
 
-/// `detail.total` (`{amount, currency}`) as a human amount, e.g. `45.97 EUR`.
-pub fn display_total(detail: &serde_json::Value) -> Option<String> {
-    let money: Money = serde_json::from_value(detail.get("total")?.clone()).ok()?;
+/// An amount as people read it, e.g. `45.97 EUR`.
+pub fn display_total(money: &Money) -> String {
     let minor = money.amount_minor;
-    Some(format!(
+    format!(
         "{}{}.{:02} {}",
         if minor < 0 { "-" } else { "" },
         minor.unsigned_abs() / 100,
         minor.unsigned_abs() % 100,
         money.currency
-    ))
+    )
 }
 
-fn required<'a>(event: &'a EventEnvelope, name: &str) -> Result<&'a str, ProcessError> {
-    event
-        .detail_str(name)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            ProcessError::Malformed(format!("{} without detail.{name}", event.event_type))
-        })
-}
-
-/// The message for `event`, if it needs one.
-pub fn notification_for(event: &EventEnvelope) -> Result<Option<Notification>, ProcessError> {
-    let (kind, subject, message) = match EventType::of(event) {
-        Some(EventType::AccountLocked) => {
-            let until = event.detail_str("lockedUntil").unwrap_or("later");
+/// The message for `event` (decoded from `envelope`), if it needs one.
+pub fn notification_for(
+    envelope: &EventEnvelope,
+    event: &ShopEvent,
+) -> Result<Option<Notification>, ProcessError> {
+    let (recipient, kind, subject, message) = match event {
+        ShopEvent::AccountLocked(locked) => {
+            let until = &locked.locked_until;
             (
+                &locked.email,
                 "ACCOUNT_LOCKED",
                 "Your account has been locked".to_owned(),
                 format!(
@@ -41,15 +35,12 @@ pub fn notification_for(event: &EventEnvelope) -> Result<Option<Notification>, P
                 ),
             )
         }
-        Some(EventType::OrderPlaced) => {
-            let order_id = required(event, "orderId")?;
-            let total = display_total(&event.detail).unwrap_or_else(|| "-".to_owned());
-            let items = event
-                .detail
-                .get("itemCount")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or_default();
+        ShopEvent::OrderPlaced(placed) => {
+            let order_id = &placed.order_id;
+            let total = display_total(&placed.total);
+            let items = placed.item_count;
             (
+                &placed.email,
                 "ORDER_PLACED",
                 format!("Order {order_id} confirmed"),
                 format!(
@@ -57,35 +48,53 @@ pub fn notification_for(event: &EventEnvelope) -> Result<Option<Notification>, P
                 ),
             )
         }
-        Some(EventType::OrderShipped) => {
-            let order_id = required(event, "orderId")?;
+        ShopEvent::OrderShipped(shipped) => {
+            let order_id = &shipped.order_id;
             (
+                &shipped.email,
                 "ORDER_SHIPPED",
                 format!("Order {order_id} shipped"),
                 format!("Your order {order_id} is on its way."),
             )
         }
-        Some(EventType::OrderCancelled) => {
-            let order_id = required(event, "orderId")?;
-            let refund = display_total(&event.detail)
-                .map(|t| format!(" {t} will be refunded to your payment method."))
+        ShopEvent::OrderCancelled(cancelled) => {
+            let order_id = &cancelled.order_id;
+            let refund = cancelled
+                .total
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        " {} will be refunded to your payment method.",
+                        display_total(t)
+                    )
+                })
                 .unwrap_or_default();
             (
+                &cancelled.email,
                 "ORDER_CANCELLED",
                 format!("Order {order_id} cancelled"),
                 format!("Your order {order_id} has been cancelled.{refund}"),
             )
         }
-        _ => return Ok(None),
+        ShopEvent::LoginSucceeded(_)
+        | ShopEvent::LoginFailed(_)
+        | ShopEvent::ApprovalRequested(_)
+        | ShopEvent::PaymentCaptured(_)
+        | ShopEvent::PaymentRefunded(_) => return Ok(None),
     };
-    let recipient = required(event, "email")?;
+    if recipient.is_empty() {
+        return Err(ProcessError::Malformed(format!(
+            "{} with an empty detail.email",
+            envelope.event_type
+        )));
+    }
     Ok(Some(Notification {
-        recipient: recipient.to_owned(),
-        sort_key: format!("{}#{}", event.occurred_at, event.event_id),
+        recipient: recipient.clone(),
+        sort_key: format!("{}#{}", envelope.occurred_at, envelope.event_id),
         kind: kind.to_owned(),
         subject,
         message,
-        event_id: event.event_id.clone(),
+        event_id: envelope.event_id.clone(),
     }))
 }
 
@@ -112,8 +121,10 @@ impl<N: NotificationStore> Notifier<N> {
 }
 
 impl<N: NotificationStore> EventHandler for Notifier<N> {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), ProcessError> {
-        let Some(notification) = notification_for(event)? else {
+    type Event = ShopEvent;
+
+    async fn handle(&self, event: &EventEnvelope, decoded: ShopEvent) -> Result<(), ProcessError> {
+        let Some(notification) = notification_for(event, &decoded)? else {
             tracing::info!("no customer message for this event type");
             return Ok(());
         };

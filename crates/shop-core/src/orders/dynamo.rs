@@ -403,7 +403,7 @@ mod tests {
         item.insert("total_minor".to_owned(), n(900));
         item.insert("currency".to_owned(), s("EUR"));
         item.insert("item_count".to_owned(), n(2));
-        let read = order_from_item(&item).unwrap_or_else(|e| unreachable!("{e}"));
+        let read = order_from_item(&item).unwrap();
         assert_eq!(read.items.len(), 1);
         assert_eq!(read.items[0].line_total, Money::new(900, Currency::EUR));
         assert_eq!(read.total, Some(Money::new(900, Currency::EUR)));
@@ -457,14 +457,14 @@ mod real_table {
                 .attribute_name(name)
                 .attribute_type(t)
                 .build()
-                .unwrap_or_else(|e| unreachable!("{e}"))
+                .unwrap()
         };
         let key_el = |name: &str, t| {
             KeySchemaElement::builder()
                 .attribute_name(name)
                 .key_type(t)
                 .build()
-                .unwrap_or_else(|e| unreachable!("{e}"))
+                .unwrap()
         };
         client
             .create_table()
@@ -485,11 +485,11 @@ mod real_table {
                             .build(),
                     )
                     .build()
-                    .unwrap_or_else(|e| unreachable!("{e}")),
+                    .unwrap(),
             )
             .send()
             .await
-            .unwrap_or_else(|e| unreachable!("{}", DisplayErrorContext(&e)));
+            .unwrap_or_else(|e| panic!("{}", DisplayErrorContext(&e)));
         let store = DynamoOrderStore::new(client.clone(), &table);
 
         let order = sample_order("u1", "k0", 1000);
@@ -504,20 +504,17 @@ mod real_table {
             store
                 .create(&sample_order("u1", &format!("k{i}"), 1000 + i))
                 .await
-                .unwrap_or_else(|e| unreachable!("{e}"));
+                .unwrap();
         }
         store
             .create(&sample_order("u2", "other", 9999))
             .await
-            .unwrap_or_else(|e| unreachable!("{e}"));
+            .unwrap();
         let mut seen = Vec::new();
         let mut cursor = None;
         let mut pages = 0;
         loop {
-            let page = store
-                .list_for_user("u1", 3, cursor.as_ref())
-                .await
-                .unwrap_or_else(|e| unreachable!("{e}"));
+            let page = store.list_for_user("u1", 3, cursor.as_ref()).await.unwrap();
             pages += 1;
             seen.extend(page.items.iter().map(|o| o.created_at));
             cursor = page.next;
@@ -580,7 +577,7 @@ mod real_table {
             store.mark_fulfilled(&missing).await.ok(),
             Some(FulfilOutcome::NotFound)
         );
-        assert!(store.set_execution_arn(&id, "arn:x").await.is_ok());
+        store.set_execution_arn(&id, "arn:x").await.unwrap();
         let stored = store.get(&id).await.ok().flatten();
         assert_eq!(
             stored.map(|o| (o.status, o.approved_by, o.approval_token, o.execution_arn)),

@@ -6,7 +6,7 @@ use crate::orders::{IdempotencyKey, PaymentToken};
 
 /// A fresh `PENDING` order of `user_id` created at `created_at` (epoch ms).
 pub(crate) fn sample_order(user_id: &str, key: &str, created_at: i64) -> Order {
-    let key = IdempotencyKey::parse(key).unwrap_or_else(|e| unreachable!("{e}"));
+    let key = IdempotencyKey::parse(key).unwrap();
     Order {
         order_id: OrderId::derive(user_id, &key),
         user_id: user_id.to_owned(),
@@ -61,10 +61,7 @@ async fn lists_a_users_orders_newest_first_page_by_page() {
     let mut seen = Vec::new();
     let mut cursor = None;
     for _ in 0..5 {
-        let page = store
-            .list_for_user("u1", 3, cursor.as_ref())
-            .await
-            .unwrap_or_else(|e| unreachable!("{e}"));
+        let page = store.list_for_user("u1", 3, cursor.as_ref()).await.unwrap();
         seen.extend(page.items.iter().map(|o| o.created_at));
         cursor = page.next;
         if cursor.is_none() {
@@ -216,7 +213,7 @@ pub(crate) async fn sign_in(
 ) -> String {
     use crate::auth::SessionStore as _;
     use crate::auth::session::{Session, SessionToken};
-    let token = SessionToken::generate().unwrap_or_else(|e| unreachable!("{e}"));
+    let token = SessionToken::generate().unwrap();
     let session = match user {
         Some((user_id, role)) => Session::new_for_user(
             &token,
@@ -228,9 +225,6 @@ pub(crate) async fn sign_in(
         ),
         None => Session::new_anonymous(&token, now, 3_600),
     };
-    sessions
-        .create_session(&session)
-        .await
-        .unwrap_or_else(|e| unreachable!("{e}"));
+    sessions.create_session(&session).await.unwrap();
     token.expose().to_owned()
 }

@@ -119,7 +119,9 @@ struct Counting {
 }
 
 impl EventHandler for Counting {
-    async fn handle(&self, _event: &EventEnvelope) -> Result<(), ProcessError> {
+    type Event = AnyEvent;
+
+    async fn handle(&self, _envelope: &EventEnvelope, _: AnyEvent) -> Result<(), ProcessError> {
         if self.fail_next.load(Ordering::SeqCst) > 0 {
             self.fail_next.fetch_sub(1, Ordering::SeqCst);
             return Err(ProcessError::Failed("table unreachable".to_owned()));
@@ -190,8 +192,10 @@ async fn a_failed_event_is_retried_and_then_counted_once() {
 struct Panicking;
 
 impl EventHandler for Panicking {
+    type Event = AnyEvent;
+
     #[allow(clippy::panic)]
-    async fn handle(&self, _event: &EventEnvelope) -> Result<(), ProcessError> {
+    async fn handle(&self, _envelope: &EventEnvelope, _: AnyEvent) -> Result<(), ProcessError> {
         panic!("handler bug")
     }
 }
@@ -213,4 +217,86 @@ async fn a_panicking_handler_releases_its_claim() {
         .claim(&e.event_id, Clock::System.now())
         .await;
     assert_eq!(claim.ok(), Some(Claim::Acquired), "not left in progress");
+}
+
+/// Accepts only `SomethingHappened` v1 whose detail has a string `kind`.
+#[derive(Debug)]
+struct Happened {
+    kind: String,
+}
+
+impl FromEnvelope for Happened {
+    fn from_envelope(envelope: &EventEnvelope) -> Result<Self, String> {
+        if (envelope.event_type.as_str(), envelope.event_version) != ("SomethingHappened", 1) {
+            return Err(format!(
+                "unknown event {} v{}",
+                envelope.event_type, envelope.event_version
+            ));
+        }
+        let kind = envelope.detail["kind"]
+            .as_str()
+            .ok_or("detail.kind is missing")?;
+        Ok(Self {
+            kind: kind.to_owned(),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Kinds(std::sync::Mutex<Vec<String>>);
+
+impl EventHandler for Kinds {
+    type Event = Happened;
+
+    async fn handle(&self, _envelope: &EventEnvelope, event: Happened) -> Result<(), ProcessError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event.kind);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn records_that_do_not_decode_fail_alone_and_claim_nothing() {
+    let store = Arc::new(InMemoryIdempotencyStore::default());
+    let processor = BatchProcessor::new(
+        "greeter",
+        Kinds::default(),
+        Idempotent::new(Arc::clone(&store), "greeter"),
+    );
+    let good = event("ok");
+    let mut unknown_type = event("ok");
+    unknown_type.event_type = "SomethingElse".to_owned();
+    let mut unknown_version = event("ok");
+    unknown_version.event_version = 2;
+    let mut malformed = event("ok");
+    malformed.detail = serde_json::json!({"kind": 5});
+    let response = processor
+        .process(sqs_event(vec![
+            record("good", &good.to_json()),
+            record("type", &unknown_type.to_json()),
+            record("version", &unknown_version.to_json()),
+            record("detail", &malformed.to_json()),
+        ]))
+        .await;
+    assert_eq!(failed_ids(&response), vec!["detail", "type", "version"]);
+    assert_eq!(
+        *processor
+            .handler()
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        vec!["ok"]
+    );
+    // Only the decoded record was claimed: a fixed producer's redelivery is not a duplicate.
+    for bad in [&unknown_type, &unknown_version, &malformed] {
+        assert_eq!(
+            store
+                .claim(&format!("greeter#{}", bad.event_id), 1, 60)
+                .await
+                .ok(),
+            Some(Claim::Acquired)
+        );
+    }
 }
