@@ -78,15 +78,16 @@ async fn a_poison_message_ends_in_the_dlq_alone_and_redrive_brings_it_back() {
     let stack = Stack::load().await;
     let day = unique_day();
     let occurred_at = format!("{day}T12:00:00Z");
-    // A LoginFailed the fraud detector cannot process (no detail.email): a poison message
-    // for that consumer only. The audit log and analytics accept it.
+    // A LoginFailed the fraud detector cannot process (an empty detail.email: it decodes, but
+    // there is no account to count against): a poison message for that consumer only. The
+    // audit log and analytics accept it.
     let poison_id = unique_id();
     let poison = envelope(
         &poison_id,
         "LoginFailed",
         &occurred_at,
         &unique_id(),
-        &json!({"reason": "INVALID_CREDENTIALS"}),
+        &json!({"email": "", "reason": "INVALID_CREDENTIALS"}),
     );
     // Valid events published with it, so they share batches with the poison.
     let valid: Vec<String> = (0..3).map(|_| unique_id()).collect();
@@ -210,8 +211,9 @@ async fn a_poison_ledger_message_holds_back_only_its_order_and_waits_in_the_fifo
     let stack = Stack::load().await;
     let queue = stack.output("PaymentsLedgerQueueUrl").to_owned();
     let dlq = stack.output("PaymentsLedgerDlqUrl").to_owned();
-    let blocked = format!("ord_poison_{}", unique_id());
-    let other = format!("ord_other_{}", unique_id());
+    // Order ids of the real shape (ord_ + 32 hex digits): anything else fails to decode.
+    let blocked = format!("ord_{}", unique_id().replace('-', ""));
+    let other = format!("ord_{}", unique_id().replace('-', ""));
     let payment = |event_id: &str, kind: &str, order: &str, operation: &str, amount: bool| {
         let mut detail = json!({"orderId": order, "operationId": format!("{operation}-{order}")});
         if amount {
@@ -263,4 +265,35 @@ async fn a_poison_ledger_message_holds_back_only_its_order_and_waits_in_the_fifo
         stack.holds(&dlq, &poison_id).await,
         "the poison is still in the DLQ"
     );
+}
+
+#[tokio::test]
+async fn an_event_of_an_unknown_version_fails_in_its_typed_consumer_and_lands_in_its_dlq() {
+    let stack = Stack::load().await;
+    let event_id = unique_id();
+    // LoginSucceeded v2 does not exist: analytics (which decodes every record into the shop's
+    // event types) must fail it alone and, after the retries, leave it in its DLQ; the audit
+    // log, the event store, keeps every envelope as it is.
+    let body = envelope(
+        &event_id,
+        "LoginSucceeded",
+        &format!("{}T09:00:00Z", unique_day()),
+        &unique_id(),
+        &json!({"userId": "u-v2", "email": "v2@test.local"}),
+    )
+    .replace("\"eventVersion\":1", "\"eventVersion\":2");
+    assert!(body.contains("\"eventVersion\":2"), "{body}");
+    stack.publish_raw(&body, "LoginSucceeded").await;
+    eventually("the audit log keeps it", Duration::from_secs(30), || async {
+        stack.audited(&event_id).await.then_some(())
+    })
+    .await;
+    let dlq = stack.output("AnalyticsDlqUrl").to_owned();
+    eventually(
+        "the v2 event in the analytics DLQ",
+        Duration::from_secs(150),
+        || async { stack.holds(&dlq, &event_id).await.then_some(()) },
+    )
+    .await;
+    assert!(!stack.processed_by("analytics", &event_id).await);
 }
