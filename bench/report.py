@@ -1,4 +1,4 @@
-"""Markdown for bench/results.md (and the README's "Measured figures")."""
+"""Markdown for bench/results.md (and the tables of bench/README.md)."""
 
 from __future__ import annotations
 
@@ -276,7 +276,7 @@ def markdown(result: dict) -> str:
     return "\n".join(out)
 
 
-if __name__ == "__main__":  # re-render bench/results.md (and the README section) from results.json
+if __name__ == "__main__":  # re-render bench/results.md (and bench/README.md's tables) from results.json
     import json
     import sys
     from pathlib import Path

@@ -236,12 +236,12 @@ README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def update_readme(md: str) -> None:
-    """Puts the table just printed between the README's bench markers (if it has them)."""
-    readme = REPO / "README.md"
+    """Puts the table just printed between bench/README.md's bench markers (if it has them)."""
+    readme = REPO / "bench" / "README.md"
     text = readme.read_text()
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
-        print("bench: README.md has no bench markers; results are in bench/results.md", file=sys.stderr)
+        print("bench: bench/README.md has no bench markers; results are in bench/results.md", file=sys.stderr)
         return
     readme.write_text(text[: start + len(README_START)] + "\n" + md + "\n" + text[end:])
 
