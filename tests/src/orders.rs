@@ -134,7 +134,7 @@ impl Stack {
         }
     }
 
-    /// (stock, order ids in `reserved_for`) of a product.
+    /// (stock, ids of the orders holding a reservation item) of a product.
     pub async fn stock(&self, sku: &str) -> (i64, Vec<String>) {
         let item = self
             .dynamodb()
@@ -147,11 +147,39 @@ impl Stack {
             .expect("get a product")
             .item
             .unwrap_or_else(|| panic!("product {sku} exists"));
-        let reserved = match item.get("reserved_for") {
-            Some(AttributeValue::Ss(ids)) => ids.clone(),
-            _ => Vec::new(),
-        };
+        let reserved = self
+            .reservations(sku)
+            .await
+            .into_iter()
+            .map(|(order_id, _)| order_id)
+            .collect();
         (number(&item, "stock"), reserved)
+    }
+
+    /// The reservation items of a product: (order id, units held), in order id order.
+    pub async fn reservations(&self, sku: &str) -> Vec<(String, i64)> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb()
+                .query()
+                .table_name(self.output("ReservationsTableName"))
+                .key_condition_expression("sku = :sku")
+                .expression_attribute_values(":sku", AttributeValue::S(sku.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("query the reservations table");
+            for item in page.items() {
+                found.push((text(item, "order_id"), number(item, "quantity")));
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return found,
+            }
+        }
     }
 
     /// The orders table item of an order.
@@ -198,8 +226,9 @@ impl Stack {
 
     /// The invariant every checkout test ends with: once every order of these products is
     /// settled, for each product `stock + units in CONFIRMED/FULFILLED orders = initial`,
-    /// stock is never negative, and only confirmed orders hold a reservation marker (and every
-    /// `CONFIRMED` one does: its cancellation needs it).
+    /// stock is never negative, only confirmed (or just fulfilled) orders hold a reservation
+    /// item, holding exactly their units (and every `CONFIRMED` one does: its cancellation
+    /// releases it).
     pub async fn assert_stock_conserved(&self, products: &[(&str, i64)]) {
         for (sku, initial) in products {
             let orders = eventually(
@@ -215,6 +244,15 @@ impl Stack {
             )
             .await;
             let (stock, reserved) = self.stock(sku).await;
+            // Each reservation item holds exactly its order's units of the product.
+            for (id, units) in self.reservations(sku).await {
+                let ordered = orders.iter().find(|(o, _, _)| *o == id).map(|(_, _, u)| *u);
+                assert_eq!(
+                    ordered,
+                    Some(units),
+                    "{sku}: reservation of order {id} holds {units} units"
+                );
+            }
             let sold: i64 = orders
                 .iter()
                 .filter(|(_, s, _)| s == "CONFIRMED" || s == "FULFILLED")
@@ -233,14 +271,14 @@ impl Stack {
                     .map(|(_, s, _)| s.as_str());
                 assert!(
                     matches!(status, Some("CONFIRMED" | "FULFILLED")),
-                    "{sku}: order {id} ({status:?}) still holds a reservation marker"
+                    "{sku}: order {id} ({status:?}) still holds a reservation"
                 );
             }
             for (id, status, _) in &orders {
                 if status == "CONFIRMED" {
                     assert!(
                         reserved.contains(id),
-                        "{sku}: confirmed order {id} holds no reservation marker"
+                        "{sku}: confirmed order {id} holds no reservation"
                     );
                 }
             }

@@ -99,7 +99,7 @@ async fn a_paid_order_is_confirmed_then_fulfilled_and_no_longer_cancellable() {
     })
     .await;
 
-    // The cancel window ends: fulfilment ships it and drops the reservation markers.
+    // The cancel window ends: fulfilment ships it and consumes the reservations.
     let order = stack
         .wait_for_order(&shopper.token, &id, &["FULFILLED"], FULFIL)
         .await;
@@ -115,7 +115,7 @@ async fn a_paid_order_is_confirmed_then_fulfilled_and_no_longer_cancellable() {
     );
     for sku in [a, b] {
         eventually(
-            "fulfilment removed the reservation marker",
+            "fulfilment consumed the reservation",
             Duration::from_secs(60),
             || async { (!stack.stock(sku).await.1.contains(&id)).then_some(()) },
         )

@@ -284,9 +284,11 @@ async fn an_event_of_an_unknown_version_fails_in_its_typed_consumer_and_lands_in
     .replace("\"eventVersion\":1", "\"eventVersion\":2");
     assert!(body.contains("\"eventVersion\":2"), "{body}");
     stack.publish_raw(&body, "LoginSucceeded").await;
-    eventually("the audit log keeps it", Duration::from_secs(30), || async {
-        stack.audited(&event_id).await.then_some(())
-    })
+    eventually(
+        "the audit log keeps it",
+        Duration::from_secs(30),
+        || async { stack.audited(&event_id).await.then_some(()) },
+    )
     .await;
     let dlq = stack.output("AnalyticsDlqUrl").to_owned();
     eventually(

@@ -216,7 +216,10 @@ async fn cancel_inside_the_window_refunds_and_restocks_with_ledger_entries_in_or
         .wait_for_order(&shopper.token, &id, &["CONFIRMED"], SETTLE)
         .await;
     let confirmed_at = Instant::now();
+    // Reserved: the stock went down and the order holds its own reservation item (the
+    // product item itself carries no per-order data).
     assert_eq!(stack.stock(&sku).await.0, 1);
+    assert_eq!(stack.reservations(&sku).await, vec![(id.clone(), 3)]);
 
     stack
         .order_action(&shopper.token, &id, "cancel")
@@ -225,7 +228,9 @@ async fn cancel_inside_the_window_refunds_and_restocks_with_ledger_entries_in_or
     stack
         .wait_for_order(&shopper.token, &id, &["CANCELLED"], SETTLE)
         .await;
+    // Released: the reservation item went with the stock increment.
     assert_eq!(stack.stock(&sku).await, (4, vec![]));
+    assert!(stack.reservations(&sku).await.is_empty());
 
     // The ledger: the charge, then its refund, in the order the FIFO queue delivered them.
     let ledger = stack

@@ -1,6 +1,6 @@
 //! The DynamoDB stores of the checkout steps and order consumers against a real DynamoDB API
 //! (LocalStack): the simulated provider's payments table, the ledger, fraud flags, the
-//! products' reservation markers and the analytics transaction with several counters. Their
+//! products' reservation reservations and the analytics transaction with several counters. Their
 //! expressions (conditional updates, `ADD`, `DELETE` on a string set, transactions) are what
 //! the in-memory fakes cannot check.
 //!
@@ -19,7 +19,7 @@ use futures::FutureExt as _;
 use shop_core::analytics::{CounterStore, DynamoCounterStore};
 use shop_core::catalog::{Currency, Money};
 use shop_core::fraud::{DynamoFraudStore, FLAG_FAILED_LOGINS, Flag, FraudStore};
-use shop_core::fulfilment::{DynamoReservationMarkers, ReservationMarkers};
+use shop_core::fulfilment::{DynamoReservations, Reservations};
 use shop_core::ledger::{
     CHARGE, DynamoLedgerStore, GUARD_SEQ, LedgerEntry, LedgerStore, guard_key,
 };
@@ -245,42 +245,43 @@ async fn flags(client: &Client, table: &str) -> TestResult {
     Ok(())
 }
 
-async fn markers(client: &Client, table: &str) -> TestResult {
-    let key = IdempotencyKey::parse("marker-key-1")?;
+async fn reservations(client: &Client, table: &str) -> TestResult {
+    let key = IdempotencyKey::parse("reservation-key-1")?;
     let (mine, other) = (OrderId::derive("u1", &key), OrderId::derive("u2", &key));
-    client
-        .put_item()
-        .table_name(table)
-        .item("sku", AttributeValue::S("MUG".to_owned()))
-        .item("stock", AttributeValue::N("3".to_owned()))
-        .item(
-            "reserved_for",
-            AttributeValue::Ss(vec![mine.to_string(), other.to_string()]),
+    for order in [&mine, &other] {
+        client
+            .put_item()
+            .table_name(table)
+            .item("sku", AttributeValue::S("MUG".to_owned()))
+            .item("order_id", AttributeValue::S(order.to_string()))
+            .item("quantity", AttributeValue::N("2".to_owned()))
+            .send()
+            .await?;
+    }
+    let store = DynamoReservations::new(client.clone(), table);
+    store.consume("MUG", &mine).await?;
+    store.consume("MUG", &mine).await?;
+    store.consume("GONE", &mine).await?;
+    assert_eq!(
+        get(
+            client,
+            table,
+            &[("sku", "MUG"), ("order_id", mine.as_str())]
         )
-        .send()
-        .await?;
-    let store = DynamoReservationMarkers::new(client.clone(), table);
-    store.release("MUG", &mine).await?;
-    store.release("MUG", &mine).await?;
-    store.release("GONE", &mine).await?;
-    let item = get(client, table, &[("sku", "MUG")])
-        .await?
-        .unwrap_or_default();
-    assert_eq!(
-        item.get("reserved_for"),
-        Some(&AttributeValue::Ss(vec![other.to_string()]))
-    );
-    assert_eq!(item.get("stock"), Some(&AttributeValue::N("3".to_owned())));
-    assert_eq!(
-        get(client, table, &[("sku", "GONE")]).await?,
+        .await?,
         None,
-        "no item created for a product that left the catalog"
+        "the shipped order's reservation is consumed"
     );
-    store.release("MUG", &other).await?;
-    let item = get(client, table, &[("sku", "MUG")])
+    assert!(
+        get(
+            client,
+            table,
+            &[("sku", "MUG"), ("order_id", other.as_str())]
+        )
         .await?
-        .unwrap_or_default();
-    assert_eq!(item.get("reserved_for"), None, "an empty set disappears");
+        .is_some(),
+        "another order's reservation stays"
+    );
     Ok(())
 }
 
@@ -336,7 +337,11 @@ async fn checkout_stores_on_dynamodb() -> TestResult {
             Some("seq"),
         ),
         (format!("checkout-test-fraud-{suffix}"), "pk", Some("sk")),
-        (format!("checkout-test-products-{suffix}"), "sku", None),
+        (
+            format!("checkout-test-reservations-{suffix}"),
+            "sku",
+            Some("order_id"),
+        ),
         (format!("checkout-test-analytics-{suffix}"), "day", None),
     ];
     for (name, hash, range) in &tables {
@@ -347,7 +352,7 @@ async fn checkout_stores_on_dynamodb() -> TestResult {
         payments(&client, &tables[0].0).await?;
         ledger(&client, &tables[1].0).await?;
         flags(&client, &tables[2].0).await?;
-        markers(&client, &tables[3].0).await?;
+        reservations(&client, &tables[3].0).await?;
         counters(&client, &tables[4].0).await
     })
     .catch_unwind()

@@ -1,16 +1,16 @@
 //! fulfilment Lambda (SQS consumer of the fulfilment delay queue): wiring only. The logic is
-//! `shop_core::consumers::fulfilment`.
+//! `shop_core::fulfilment`.
 
 use lambda_kit::config::{ConfigError, env_required};
 use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::fulfilment::{DynamoReservationMarkers, FUNCTION_NAME, Fulfilment};
+use shop_core::fulfilment::{DynamoReservations, FUNCTION_NAME, Fulfilment};
 use shop_core::orders::DynamoOrderStore;
 
 struct Settings {
     orders_table: String,
-    products_table: String,
+    reservations_table: String,
     topic_arn: String,
     idempotency: IdempotencyConfig,
 }
@@ -18,7 +18,7 @@ struct Settings {
 fn settings() -> Result<Settings, ConfigError> {
     Ok(Settings {
         orders_table: env_required("ORDERS_TABLE")?,
-        products_table: env_required("PRODUCTS_TABLE")?,
+        reservations_table: env_required("RESERVATIONS_TABLE")?,
         topic_arn: env_required("EVENTS_TOPIC_ARN")?,
         idempotency: IdempotencyConfig::from_env()?,
     })
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Error> {
         FUNCTION_NAME,
         Fulfilment::new(
             DynamoOrderStore::new(dynamodb.clone(), settings.orders_table),
-            DynamoReservationMarkers::new(dynamodb.clone(), settings.products_table),
+            DynamoReservations::new(dynamodb.clone(), settings.reservations_table),
             SnsPublisher::new(sns, settings.topic_arn),
         ),
         settings.idempotency.into_dynamo(dynamodb, FUNCTION_NAME),

@@ -1,6 +1,6 @@
 //! fulfilment: the queue handler.
 
-use super::{FUNCTION_NAME, ReservationMarkers};
+use super::{FUNCTION_NAME, Reservations};
 use crate::events::{OrderPlaced, OrderShipped, ShopEvent};
 use crate::orders::OrderId;
 use crate::orders::{FulfilOutcome, OrderStore};
@@ -17,17 +17,17 @@ pub fn shipped_event_id(order_id: &OrderId) -> String {
 #[derive(Debug)]
 pub struct Fulfilment<O, M, P> {
     orders: O,
-    markers: M,
+    reservations: M,
     publisher: P,
     clock: Clock,
 }
 
-impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P> {
-    /// A consumer over the orders table, the products' markers and the events topic.
-    pub fn new(orders: O, markers: M, publisher: P) -> Self {
+impl<O: OrderStore, M: Reservations, P: EventPublisher> Fulfilment<O, M, P> {
+    /// A consumer over the orders table, the products' reservations and the events topic.
+    pub fn new(orders: O, reservations: M, publisher: P) -> Self {
         Self {
             orders,
-            markers,
+            reservations,
             publisher,
             clock: Clock::System,
         }
@@ -45,9 +45,9 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
         &self.orders
     }
 
-    /// The markers (tests).
-    pub fn markers(&self) -> &M {
-        &self.markers
+    /// The reservations (tests).
+    pub fn reservations(&self) -> &M {
+        &self.reservations
     }
 
     /// The publisher (tests).
@@ -91,9 +91,9 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
                 .collect();
         }
         for sku in &skus {
-            self.markers.release(sku, &order_id).await?;
+            self.reservations.consume(sku, &order_id).await?;
         }
-        tracing::info!(order_id = %order_id, lines = skus.len(), "stock reservation markers removed");
+        tracing::info!(order_id = %order_id, lines = skus.len(), "stock reservation reservations removed");
         let mut shipped = ShopEvent::OrderShipped(OrderShipped {
             order_id: order_id.clone(),
             user_id: order.user_id,
@@ -110,7 +110,7 @@ impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> Fulfilment<O, M, P
     }
 }
 
-impl<O: OrderStore, M: ReservationMarkers, P: EventPublisher> EventHandler for Fulfilment<O, M, P> {
+impl<O: OrderStore, M: Reservations, P: EventPublisher> EventHandler for Fulfilment<O, M, P> {
     type Event = ShopEvent;
 
     async fn handle(&self, event: &EventEnvelope, decoded: ShopEvent) -> Result<(), ProcessError> {

@@ -3,20 +3,20 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::ReservationMarkers;
+use super::Reservations;
 use crate::orders::OrderId;
 use crate::store::StoreError;
-use crate::store::{backend, is_conditional_failure};
+use crate::store::backend;
 
-/// The markers on the products table (`PRODUCTS_TABLE`, key `sku`).
+/// The reservations table (`RESERVATIONS_TABLE`, key `sku` + `order_id`).
 #[derive(Debug, Clone)]
-pub struct DynamoReservationMarkers {
+pub struct DynamoReservations {
     client: Client,
     table: String,
 }
 
-impl DynamoReservationMarkers {
-    /// Markers on `table`.
+impl DynamoReservations {
+    /// Reservations in `table`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -25,25 +25,17 @@ impl DynamoReservationMarkers {
     }
 }
 
-impl ReservationMarkers for DynamoReservationMarkers {
-    async fn release(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
+impl Reservations for DynamoReservations {
+    async fn consume(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
+        // Deleting an item that is not there succeeds: a redelivery consumes nothing twice.
+        self.client
+            .delete_item()
             .table_name(&self.table)
             .key("sku", AttributeValue::S(sku.to_owned()))
-            .update_expression("DELETE reserved_for :o")
-            .condition_expression("attribute_exists(sku)")
-            .expression_attribute_values(":o", AttributeValue::Ss(vec![order_id.to_string()]))
+            .key("order_id", AttributeValue::S(order_id.to_string()))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => {
-                tracing::info!(sku, "product no longer in the catalog: no marker to remove");
-                Ok(())
-            }
-            Err(err) => Err(backend("UpdateItem products reserved_for", &err)),
-        }
+            .await
+            .map_err(|err| backend("DeleteItem reservations", &err))?;
+        Ok(())
     }
 }

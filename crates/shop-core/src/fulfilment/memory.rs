@@ -1,20 +1,20 @@
 //! fulfilment: the in-memory adapter (unit tests and the `fakes` feature).
 
-use super::ReservationMarkers;
+use super::Reservations;
 use crate::orders::OrderId;
 use crate::store::StoreError;
 
-/// Markers in memory (tests): sku → order ids.
+/// Reservations in memory (tests): sku → order ids holding it.
 #[derive(Debug, Default)]
-pub struct InMemoryReservationMarkers {
-    markers:
+pub struct InMemoryReservations {
+    reservations:
         std::sync::Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>>,
 }
 
-impl InMemoryReservationMarkers {
-    /// Adds `order_id` to `sku`'s markers (test setup).
+impl InMemoryReservations {
+    /// Adds `order_id` to `sku`'s reservations (test setup).
     pub fn reserve(&self, sku: &str, order_id: &OrderId) {
-        self.markers
+        self.reservations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(sku.to_owned())
@@ -24,7 +24,7 @@ impl InMemoryReservationMarkers {
 
     /// The order ids holding `sku`.
     pub fn holders(&self, sku: &str) -> Vec<String> {
-        self.markers
+        self.reservations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(sku)
@@ -33,10 +33,10 @@ impl InMemoryReservationMarkers {
     }
 }
 
-impl ReservationMarkers for InMemoryReservationMarkers {
-    async fn release(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
+impl Reservations for InMemoryReservations {
+    async fn consume(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
         if let Some(holders) = self
-            .markers
+            .reservations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get_mut(sku)

@@ -7,9 +7,9 @@
 //!    in any other status (`CANCELLING`, `CANCELLED`, `FAILED` …) is not shipped: logged and
 //!    acknowledged. Already `FULFILLED` (a redelivery after a crash) carries on with the
 //!    remaining steps, which are idempotent.
-//! 2. Removes the order id from every line's product `reserved_for` set (`UpdateItem DELETE
-//!    reserved_for :o`, conditional on the product existing): the stock stays sold, the
-//!    marker that let compensation release it is no longer needed.
+//! 2. Deletes the order's reservation item of every line (reservations table, key `sku` +
+//!    `order_id`): the units leave with the shipment, so the stock stays as it is and nothing
+//!    is held for the order any more.
 //! 3. Publishes `OrderShipped` (`detail`: `orderId`, `userId`, `email`) to the events topic.
 //!    Its `eventId` is derived from the order id, so a second publish after a redelivery is
 //!    the same event for the idempotent consumers.
@@ -20,20 +20,21 @@ use crate::store::StoreError;
 mod consumer;
 pub use consumer::{Fulfilment, shipped_event_id};
 mod dynamo;
-pub use dynamo::DynamoReservationMarkers;
+pub use dynamo::DynamoReservations;
 #[cfg(any(test, feature = "fakes"))]
 mod memory;
 #[cfg(any(test, feature = "fakes"))]
-pub use memory::InMemoryReservationMarkers;
+pub use memory::InMemoryReservations;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fulfilment";
 
-/// The products' stock reservation markers (`reserved_for`, a string set of order ids).
-pub trait ReservationMarkers: Send + Sync {
-    /// Removes `order_id` from `reserved_for` of `sku` (idempotent; a product no longer in
-    /// the catalog is fine).
-    fn release(
+/// The units held for open orders: one reservation item per (sku, order), created by the
+/// checkout workflow in the same transaction as the stock decrement.
+pub trait Reservations: Send + Sync {
+    /// Consumes the reservation of `order_id` on `sku` without giving the stock back (the units
+    /// are shipped). Idempotent: a reservation already consumed is fine.
+    fn consume(
         &self,
         sku: &str,
         order_id: &OrderId,

@@ -9,7 +9,7 @@ use lambda_kit::messaging::EventHandler as _;
 use lambda_kit::messaging::InMemoryPublisher;
 use lambda_kit::messaging::ProcessError;
 
-type Consumer = Fulfilment<InMemoryOrderStore, InMemoryReservationMarkers, InMemoryPublisher>;
+type Consumer = Fulfilment<InMemoryOrderStore, InMemoryReservations, InMemoryPublisher>;
 
 fn line(sku: &str, quantity: u32) -> OrderLine {
     let price = Money::new(1299, Currency::EUR);
@@ -40,10 +40,10 @@ fn consumer(status: OrderStatus) -> (Consumer, OrderId, EventEnvelope) {
     let order = order(status);
     let id = order.order_id.clone();
     orders.put(order);
-    let markers = InMemoryReservationMarkers::default();
-    markers.reserve("MUG", &id);
-    markers.reserve("TEE", &id);
-    markers.reserve(
+    let reservations = InMemoryReservations::default();
+    reservations.reserve("MUG", &id);
+    reservations.reserve("TEE", &id);
+    reservations.reserve(
         "MUG",
         &OrderId::derive("u2", &IdempotencyKey::parse("other-key").unwrap()),
     );
@@ -66,7 +66,7 @@ fn consumer(status: OrderStatus) -> (Consumer, OrderId, EventEnvelope) {
         }),
     );
     (
-        Fulfilment::new(orders, markers, InMemoryPublisher::default()),
+        Fulfilment::new(orders, reservations, InMemoryPublisher::default()),
         id,
         event,
     )
@@ -82,12 +82,17 @@ async fn ships_a_confirmed_order() {
     consumer.handle_envelope(&event).await.unwrap();
     assert_eq!(status(&consumer), Some(OrderStatus::Fulfilled));
     assert_eq!(
-        consumer.markers().holders("MUG").len(),
+        consumer.reservations().holders("MUG").len(),
         1,
         "other orders keep theirs"
     );
-    assert!(!consumer.markers().holders("MUG").contains(&id.to_string()));
-    assert!(consumer.markers().holders("TEE").is_empty());
+    assert!(
+        !consumer
+            .reservations()
+            .holders("MUG")
+            .contains(&id.to_string())
+    );
+    assert!(consumer.reservations().holders("TEE").is_empty());
     let events = consumer.publisher().events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_type, "OrderShipped");
@@ -109,7 +114,12 @@ async fn a_cancelled_or_cancelling_order_is_not_shipped() {
         let (consumer, id, event) = consumer(cancelled);
         consumer.handle_envelope(&event).await.unwrap();
         assert_eq!(status(&consumer), Some(cancelled));
-        assert!(consumer.markers().holders("TEE").contains(&id.to_string()));
+        assert!(
+            consumer
+                .reservations()
+                .holders("TEE")
+                .contains(&id.to_string())
+        );
         assert!(consumer.publisher().events().is_empty());
     }
 }
