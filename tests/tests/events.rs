@@ -271,31 +271,33 @@ async fn a_poison_ledger_message_holds_back_only_its_order_and_waits_in_the_fifo
 async fn an_event_of_an_unknown_version_fails_in_its_typed_consumer_and_lands_in_its_dlq() {
     let stack = Stack::load().await;
     let event_id = unique_id();
-    // LoginSucceeded v2 does not exist: analytics (which decodes every record into the shop's
-    // event types) must fail it alone and, after the retries, leave it in its DLQ; the audit
-    // log, the event store, keeps every envelope as it is.
+    // OrderShipped v2 does not exist: the notifier (which decodes every record into the
+    // shop's event types) must fail it alone and, after the retries, leave it in its DLQ; the
+    // audit log, the event store, keeps every envelope as it is. (The notifier's queue is
+    // one no other test waits to drain.)
+    let order_id = format!("ord_{}", unique_id().replace('-', ""));
     let body = envelope(
         &event_id,
-        "LoginSucceeded",
+        "OrderShipped",
         &format!("{}T09:00:00Z", unique_day()),
         &unique_id(),
-        &json!({"userId": "u-v2", "email": "v2@test.local"}),
+        &json!({"orderId": order_id, "userId": "u-v2", "email": "v2@test.local"}),
     )
     .replace("\"eventVersion\":1", "\"eventVersion\":2");
     assert!(body.contains("\"eventVersion\":2"), "{body}");
-    stack.publish_raw(&body, "LoginSucceeded").await;
+    stack.publish_raw(&body, "OrderShipped").await;
     eventually(
         "the audit log keeps it",
         Duration::from_secs(30),
         || async { stack.audited(&event_id).await.then_some(()) },
     )
     .await;
-    let dlq = stack.output("AnalyticsDlqUrl").to_owned();
+    let dlq = stack.output("NotifierDlqUrl").to_owned();
     eventually(
-        "the v2 event in the analytics DLQ",
+        "the v2 event in the notifier DLQ",
         Duration::from_secs(150),
         || async { stack.holds(&dlq, &event_id).await.then_some(()) },
     )
     .await;
-    assert!(!stack.processed_by("analytics", &event_id).await);
+    assert!(!stack.processed_by("notifier", &event_id).await);
 }

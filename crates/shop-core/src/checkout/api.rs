@@ -166,6 +166,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
             item_count: None,
             charge_id: None,
             failure_reason: None,
+            refund_pending_reason: None,
             approval_token: None,
             approved_by: None,
         };

@@ -39,6 +39,7 @@ pub(super) fn order_to_item(order: &Order) -> Item {
         ("execution_arn", &order.execution_arn),
         ("charge_id", &order.charge_id),
         ("failure_reason", &order.failure_reason),
+        ("refund_pending_reason", &order.refund_pending_reason),
         ("approval_token", &order.approval_token),
         ("approved_by", &order.approved_by),
     ];
@@ -103,6 +104,7 @@ pub(super) fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         item_count: r.optional_number("item_count")?,
         charge_id: r.optional_string("charge_id")?,
         failure_reason: r.optional_string("failure_reason")?,
+        refund_pending_reason: r.optional_string("refund_pending_reason")?,
         approval_token: r.optional_string("approval_token")?,
         approved_by: r.optional_string("approved_by")?,
     })

@@ -313,6 +313,10 @@ pub enum OrderStatus {
     Cancelling,
     /// Cancelled: refunded and stock released.
     Cancelled,
+    /// A refund is owed: the provider could not make it yet. The repair consumer retries it
+    /// until it succeeds, then ends the order in the status it was going to (`FAILED`,
+    /// `REJECTED` or `CANCELLED`); `refund_pending_reason` says why it waits.
+    RefundPending,
 }
 
 /// A string that is not an order status.
@@ -322,7 +326,7 @@ pub struct OrderStatusError(pub String);
 
 impl OrderStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Pending,
         Self::AwaitingApproval,
         Self::Approved,
@@ -332,6 +336,7 @@ impl OrderStatus {
         Self::Rejected,
         Self::Cancelling,
         Self::Cancelled,
+        Self::RefundPending,
     ];
 
     /// The stored and API spelling, e.g. `AWAITING_APPROVAL`.
@@ -346,7 +351,17 @@ impl OrderStatus {
             Self::Rejected => "REJECTED",
             Self::Cancelling => "CANCELLING",
             Self::Cancelled => "CANCELLED",
+            Self::RefundPending => "REFUND_PENDING",
         }
+    }
+
+    /// Whether the order has ended: nothing more will happen to it (no money or stock is
+    /// owed either way).
+    pub const fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Fulfilled | Self::Failed | Self::Rejected | Self::Cancelled
+        )
     }
 
     /// Reads the stored spelling back.
@@ -542,6 +557,8 @@ pub struct Order {
     pub charge_id: Option<String>,
     /// Why a `FAILED`/`REJECTED` order ended so (`CART_EMPTY`, …).
     pub failure_reason: Option<String>,
+    /// Why a `REFUND_PENDING` order waits (the provider's last error).
+    pub refund_pending_reason: Option<String>,
     /// Step Functions task token of a pending approval. Never shown to clients.
     pub approval_token: Option<String>,
     /// The admin who approved.
@@ -589,6 +606,9 @@ pub struct OrderView {
     /// Why it failed or was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// Why a refund it is owed is still pending (`REFUND_PENDING`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_pending_reason: Option<String>,
     /// Where to follow or cancel it.
     pub links: OrderLinks,
 }
@@ -607,6 +627,7 @@ impl Order {
                 .item_count
                 .unwrap_or_else(|| self.items.iter().map(|l| l.quantity).sum()),
             failure_reason: self.failure_reason.clone(),
+            refund_pending_reason: self.refund_pending_reason.clone(),
             links: OrderLinks::of(&self.order_id),
         }
     }
@@ -734,6 +755,7 @@ mod order_tests {
             item_count: None,
             charge_id: None,
             failure_reason: Some("PAYMENT_DECLINED".to_owned()),
+            refund_pending_reason: None,
             approval_token: Some("secret-task-token".to_owned()),
             approved_by: None,
         };

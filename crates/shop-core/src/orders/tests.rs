@@ -25,6 +25,7 @@ pub(crate) fn sample_order(user_id: &str, key: &str, created_at: i64) -> Order {
         item_count: None,
         charge_id: None,
         failure_reason: None,
+        refund_pending_reason: None,
         approval_token: None,
         approved_by: None,
     }
