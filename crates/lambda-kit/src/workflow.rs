@@ -42,8 +42,38 @@ pub enum WorkflowError {
     },
 }
 
-/// The Step Functions calls an API makes: start a run, answer a waiting task.
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    /// Still running.
+    Running,
+    /// Finished successfully.
+    Succeeded,
+    /// Ended in a `Fail` state or an unhandled error.
+    Failed,
+    /// Ran out of time.
+    TimedOut,
+    /// Stopped by someone.
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// Whether the run ended without succeeding (a new run may be needed).
+    pub const fn is_failure(self) -> bool {
+        matches!(self, Self::Failed | Self::TimedOut | Self::Aborted)
+    }
+}
+
+/// The Step Functions calls an API makes: start a run, read its status, answer a waiting
+/// task.
 pub trait Workflows: Send + Sync {
+    /// The status of the run of `state_machine_arn` named `name`; `None` if there is none.
+    fn execution_status(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionStatus>, WorkflowError>> + Send;
+
     /// Starts an execution of `state_machine_arn` named `name` with `input` (JSON).
     fn start_execution(
         &self,
@@ -103,6 +133,37 @@ impl SfnWorkflows {
 }
 
 impl Workflows for SfnWorkflows {
+    async fn execution_status(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionStatus>, WorkflowError> {
+        use aws_sdk_sfn::types::ExecutionStatus as Sfn;
+        let result = self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn_of(state_machine_arn, name))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(match output.status() {
+                Sfn::Running | Sfn::PendingRedrive => ExecutionStatus::Running,
+                Sfn::Succeeded => ExecutionStatus::Succeeded,
+                Sfn::TimedOut => ExecutionStatus::TimedOut,
+                Sfn::Aborted => ExecutionStatus::Aborted,
+                _ => ExecutionStatus::Failed,
+            })),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(backend("DescribeExecution")(err)),
+        }
+    }
+
     async fn start_execution(
         &self,
         state_machine_arn: &str,
@@ -218,6 +279,8 @@ struct Recorded {
     /// Tokens of tasks waiting for an answer.
     waiting: HashSet<String>,
     answers: HashMap<String, TaskAnswer>,
+    /// Statuses set by tests; a started run without one is running.
+    statuses: HashMap<String, ExecutionStatus>,
 }
 
 /// Step Functions in memory, for unit tests: names are unique per state machine (as on AWS,
@@ -247,6 +310,11 @@ impl InMemoryWorkflows {
     /// Registers a task waiting for `token`.
     pub fn add_waiting_task(&self, token: &str) {
         self.lock().waiting.insert(token.to_owned());
+    }
+
+    /// Sets the status of the run `name` (as if it ended so).
+    pub fn set_status(&self, name: &str, status: ExecutionStatus) {
+        self.lock().statuses.insert(name.to_owned(), status);
     }
 
     /// Every `StartExecution` call, in order (including those that found the name taken).
@@ -282,6 +350,25 @@ impl InMemoryWorkflows {
 }
 
 impl Workflows for InMemoryWorkflows {
+    async fn execution_status(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionStatus>, WorkflowError> {
+        self.check_available("DescribeExecution")?;
+        let recorded = self.lock();
+        let started = recorded
+            .names
+            .contains(&(state_machine_arn.to_owned(), name.to_owned()));
+        Ok(started.then(|| {
+            recorded
+                .statuses
+                .get(name)
+                .copied()
+                .unwrap_or(ExecutionStatus::Running)
+        }))
+    }
+
     async fn start_execution(
         &self,
         state_machine_arn: &str,

@@ -9,7 +9,8 @@
 //! | [`OrderShipped`] | fulfilment | notifier, audit-log |
 //! | [`OrderCancelled`] | cancel-order workflow (ASL) | notifier, audit-log, analytics |
 //! | [`ApprovalRequested`] | checkout workflow (ASL) | approvals |
-//! | [`PaymentCaptured`], [`PaymentRefunded`] | workflows (ASL), payments-ledger.fifo | ledger |
+//! | [`PaymentCaptured`], [`PaymentRefunded`] | workflows (ASL), repair; payments-ledger.fifo | ledger |
+//! | [`RepairRequested`] | workflows (ASL), orders-api, reconciler; repair queue | repair |
 //!
 //! Every event travels in the kit's [`EventEnvelope`]: producers build the struct and call
 //! [`ShopEvent::to_envelope`]; consumers get a [`ShopEvent`] decoded once per record by the
@@ -52,11 +53,13 @@ pub enum EventType {
     PaymentCaptured,
     /// See [`PaymentRefunded`].
     PaymentRefunded,
+    /// See [`RepairRequested`].
+    RepairRequested,
 }
 
 impl EventType {
     /// Every type, for lookups.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::AccountLocked,
@@ -66,6 +69,7 @@ impl EventType {
         Self::ApprovalRequested,
         Self::PaymentCaptured,
         Self::PaymentRefunded,
+        Self::RepairRequested,
     ];
 
     /// The wire name.
@@ -80,6 +84,7 @@ impl EventType {
             Self::ApprovalRequested => "ApprovalRequested",
             Self::PaymentCaptured => "PaymentCaptured",
             Self::PaymentRefunded => "PaymentRefunded",
+            Self::RepairRequested => "RepairRequested",
         }
     }
 
@@ -271,6 +276,29 @@ pub type PaymentCaptured = PaymentOperation;
 /// A charge was refunded (checkout or cancel-order workflow → payments-ledger.fifo).
 pub type PaymentRefunded = PaymentOperation;
 
+/// Compensation that could not finish when it should have, handed to the repair consumer
+/// (its own queue, DLQ and alarm): refund if owed, release what the order still holds, end
+/// the order in `outcome`. Every step is idempotent, so a request may be sent twice (by a
+/// workflow, by orders-api on a retried cancel, by the reconciler) and retried for as long
+/// as it fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RepairRequested {
+    /// The order.
+    pub order_id: OrderId,
+    /// Where the order ends: `FAILED`, `REJECTED` or `CANCELLED`.
+    pub outcome: String,
+    /// The failure reason it ends with (`PAYMENT_UNAVAILABLE`, `CUSTOMER_CANCELLED`, …).
+    pub reason: String,
+    /// Whether a captured charge must be refunded first.
+    #[serde(default)]
+    pub refund: bool,
+    /// What went wrong that led here (logged).
+    #[serde(default)]
+    pub cause: String,
+}
+
 /// Every event of the shop, by type and version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShopEvent {
@@ -292,6 +320,8 @@ pub enum ShopEvent {
     PaymentCaptured(PaymentCaptured),
     /// `PaymentRefunded` v1.
     PaymentRefunded(PaymentRefunded),
+    /// `RepairRequested` v1.
+    RepairRequested(RepairRequested),
 }
 
 /// Why an envelope is not a [`ShopEvent`].
@@ -349,6 +379,7 @@ impl ShopEvent {
             EventType::ApprovalRequested => Self::ApprovalRequested(detail(event_type, envelope)?),
             EventType::PaymentCaptured => Self::PaymentCaptured(detail(event_type, envelope)?),
             EventType::PaymentRefunded => Self::PaymentRefunded(detail(event_type, envelope)?),
+            EventType::RepairRequested => Self::RepairRequested(detail(event_type, envelope)?),
         })
     }
 
@@ -364,6 +395,7 @@ impl ShopEvent {
             Self::ApprovalRequested(_) => EventType::ApprovalRequested,
             Self::PaymentCaptured(_) => EventType::PaymentCaptured,
             Self::PaymentRefunded(_) => EventType::PaymentRefunded,
+            Self::RepairRequested(_) => EventType::RepairRequested,
         }
     }
 
@@ -378,6 +410,7 @@ impl ShopEvent {
             Self::OrderCancelled(d) => serde_json::to_value(d),
             Self::ApprovalRequested(d) => serde_json::to_value(d),
             Self::PaymentCaptured(d) | Self::PaymentRefunded(d) => serde_json::to_value(d),
+            Self::RepairRequested(d) => serde_json::to_value(d),
         };
         // Structs of strings, numbers and our own serialisable types cannot fail.
         value.unwrap_or_default()
@@ -428,6 +461,7 @@ pub fn schemas() -> Vec<(String, serde_json::Value)> {
         schema(EventType::ApprovalRequested, schema_for!(ApprovalRequested)),
         schema(EventType::PaymentCaptured, schema_for!(PaymentCaptured)),
         schema(EventType::PaymentRefunded, schema_for!(PaymentRefunded)),
+        schema(EventType::RepairRequested, schema_for!(RepairRequested)),
     ]
 }
 

@@ -45,6 +45,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
+pub mod repair;
 pub mod store;
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod envelope;
 mod fifo;
 mod idempotency;
 mod publisher;
+mod queue;
 
 pub use batch::{
     AnyEvent, BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, FromEnvelope, ProcessError,
@@ -24,3 +25,4 @@ pub use idempotency::{
 pub use publisher::{
     EventPublisher, InMemoryPublisher, PublishError, SnsPublisher, publish_best_effort,
 };
+pub use queue::{FifoKeys, InMemoryQueue, QueueSender, SendError, SentMessage, SqsQueue};

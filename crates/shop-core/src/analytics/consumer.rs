@@ -20,7 +20,8 @@ pub fn increments_of(event: &ShopEvent) -> Vec<(&'static str, i64)> {
         ShopEvent::OrderShipped(_)
         | ShopEvent::ApprovalRequested(_)
         | ShopEvent::PaymentCaptured(_)
-        | ShopEvent::PaymentRefunded(_) => Vec::new(),
+        | ShopEvent::PaymentRefunded(_)
+        | ShopEvent::RepairRequested(_) => Vec::new(),
     }
 }
 

@@ -167,6 +167,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
             charge_id: None,
             failure_reason: None,
             refund_pending_reason: None,
+            refund_pending_outcome: None,
             approval_token: None,
             approved_by: None,
         };

@@ -80,7 +80,8 @@ pub fn notification_for(
         | ShopEvent::LoginFailed(_)
         | ShopEvent::ApprovalRequested(_)
         | ShopEvent::PaymentCaptured(_)
-        | ShopEvent::PaymentRefunded(_) => return Ok(None),
+        | ShopEvent::PaymentRefunded(_)
+        | ShopEvent::RepairRequested(_) => return Ok(None),
     };
     if recipient.is_empty() {
         return Err(ProcessError::Malformed(format!(

@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    BY_USER_INDEX, CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis,
+    BY_USER_INDEX, CreateOutcome, FulfilOutcome, OPEN_STATUSES, OrderCursor, OrderPage, OrderStore,
+    now_millis,
 };
 use crate::catalog::{Currency, Money};
 use crate::orders::{IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken};
@@ -105,6 +106,10 @@ pub(super) fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         charge_id: r.optional_string("charge_id")?,
         failure_reason: r.optional_string("failure_reason")?,
         refund_pending_reason: r.optional_string("refund_pending_reason")?,
+        refund_pending_outcome: r
+            .optional_string("refund_pending_outcome")?
+            .map(|s| OrderStatus::parse(&s).map_err(|e| r.malformed(e.to_string())))
+            .transpose()?,
         approval_token: r.optional_string("approval_token")?,
         approved_by: r.optional_string("approved_by")?,
     })
@@ -155,6 +160,17 @@ impl DynamoOrderStore {
             Err(err) => Err(backend(operation, &err)),
         }
     }
+}
+
+/// The condition "the order has not ended" over `#s` (status), with [`open_status_values`].
+const OPEN_CONDITION: &str = "#s IN (:o0, :o1, :o2, :o3, :o4, :o5)";
+
+/// `values` plus the placeholders of [`OPEN_CONDITION`].
+fn open_status_values(mut values: Item) -> Item {
+    for (i, status) in OPEN_STATUSES.iter().enumerate() {
+        values.insert(format!(":o{i}"), s(status.as_str()));
+    }
+    values
 }
 
 impl OrderStore for DynamoOrderStore {
@@ -359,6 +375,75 @@ impl OrderStore for DynamoOrderStore {
             }
             Some(order) => FulfilOutcome::NotConfirmed(order.status),
         })
+    }
+
+    async fn mark_refund_pending(
+        &self,
+        id: &OrderId,
+        outcome: OrderStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let values = open_status_values(HashMap::from([
+            (":to".to_owned(), s(OrderStatus::RefundPending.as_str())),
+            (":outcome".to_owned(), s(outcome.as_str())),
+            (":reason".to_owned(), s(reason)),
+            (":now".to_owned(), n(now_millis(&self.clock))),
+        ]));
+        self.conditional_update(
+            id,
+            "SET #s = :to, refund_pending_outcome = :outcome, refund_pending_reason = :reason, updated_at = :now",
+            OPEN_CONDITION,
+            values,
+            "UpdateItem order refund pending",
+        )
+        .await
+    }
+
+    async fn settle(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let values = open_status_values(HashMap::from([
+            (":to".to_owned(), s(to.as_str())),
+            (":reason".to_owned(), s(reason)),
+            (":now".to_owned(), n(now_millis(&self.clock))),
+        ]));
+        self.conditional_update(
+            id,
+            "SET #s = :to, failure_reason = :reason, updated_at = :now REMOVE refund_pending_reason, refund_pending_outcome",
+            OPEN_CONDITION,
+            values,
+            "UpdateItem order settle",
+        )
+        .await
+    }
+
+    async fn scan_open(&self) -> Result<Vec<Order>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(OPEN_CONDITION)
+                .expression_attribute_names("#s", "status")
+                .set_expression_attribute_values(Some(open_status_values(HashMap::new())))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("Scan orders", &e))?;
+            for item in page.items() {
+                found.push(order_from_item(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(found),
+            }
+        }
     }
 }
 

@@ -171,4 +171,48 @@ impl OrderStore for InMemoryOrderStore {
             Some(status) => FulfilOutcome::NotConfirmed(status),
         })
     }
+
+    async fn mark_refund_pending(
+        &self,
+        id: &OrderId,
+        outcome: OrderStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.update_if(
+            id,
+            |o| !o.status.is_terminal(),
+            |o| {
+                o.status = OrderStatus::RefundPending;
+                o.refund_pending_outcome = Some(outcome);
+                o.refund_pending_reason = Some(reason.to_owned());
+            },
+        ))
+    }
+
+    async fn settle(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.update_if(
+            id,
+            |o| !o.status.is_terminal(),
+            |o| {
+                o.status = to;
+                o.failure_reason = Some(reason.to_owned());
+                o.refund_pending_reason = None;
+                o.refund_pending_outcome = None;
+            },
+        ))
+    }
+
+    async fn scan_open(&self) -> Result<Vec<Order>, StoreError> {
+        Ok(self
+            .lock()
+            .values()
+            .filter(|o| !o.status.is_terminal())
+            .cloned()
+            .collect())
+    }
 }

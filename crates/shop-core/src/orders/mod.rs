@@ -161,7 +161,41 @@ pub trait OrderStore: Send + Sync {
         &self,
         id: &OrderId,
     ) -> impl Future<Output = Result<FulfilOutcome, StoreError>> + Send;
+
+    /// Records that a refund is owed: `REFUND_PENDING` with `reason` (why it waits) and
+    /// `outcome` (the status the order ends in once the money is back), from any status
+    /// that is not terminal. `Ok(false)` if the order has ended or does not exist.
+    fn mark_refund_pending(
+        &self,
+        id: &OrderId,
+        outcome: OrderStatus,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends the order in `to` (`FAILED`, `REJECTED` or `CANCELLED`) with `reason` as its
+    /// failure reason, from any status that is not terminal (clearing a pending refund's
+    /// reason). `Ok(false)` if it had ended already or does not exist.
+    fn settle(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every order that has not ended (not `FULFILLED`, `FAILED`, `REJECTED` or `CANCELLED`),
+    /// for the reconciler. A scan: fine for a periodic job over the open orders.
+    fn scan_open(&self) -> impl Future<Output = Result<Vec<Order>, StoreError>> + Send;
 }
+
+/// The statuses an order can still leave (see [`OrderStatus::is_terminal`]).
+pub const OPEN_STATUSES: [OrderStatus; 6] = [
+    OrderStatus::Pending,
+    OrderStatus::AwaitingApproval,
+    OrderStatus::Approved,
+    OrderStatus::Confirmed,
+    OrderStatus::Cancelling,
+    OrderStatus::RefundPending,
+];
 
 impl<T: OrderStore> OrderStore for Arc<T> {
     async fn create(&self, order: &Order) -> Result<CreateOutcome, StoreError> {
@@ -201,6 +235,25 @@ impl<T: OrderStore> OrderStore for Arc<T> {
     }
     async fn mark_fulfilled(&self, id: &OrderId) -> Result<FulfilOutcome, StoreError> {
         (**self).mark_fulfilled(id).await
+    }
+    async fn mark_refund_pending(
+        &self,
+        id: &OrderId,
+        outcome: OrderStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        (**self).mark_refund_pending(id, outcome, reason).await
+    }
+    async fn settle(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        (**self).settle(id, to, reason).await
+    }
+    async fn scan_open(&self) -> Result<Vec<Order>, StoreError> {
+        (**self).scan_open().await
     }
 }
 
@@ -559,6 +612,8 @@ pub struct Order {
     pub failure_reason: Option<String>,
     /// Why a `REFUND_PENDING` order waits (the provider's last error).
     pub refund_pending_reason: Option<String>,
+    /// The status a `REFUND_PENDING` order ends in once the money is back. Never shown.
+    pub refund_pending_outcome: Option<OrderStatus>,
     /// Step Functions task token of a pending approval. Never shown to clients.
     pub approval_token: Option<String>,
     /// The admin who approved.
@@ -756,6 +811,7 @@ mod order_tests {
             charge_id: None,
             failure_reason: Some("PAYMENT_DECLINED".to_owned()),
             refund_pending_reason: None,
+            refund_pending_outcome: None,
             approval_token: Some("secret-task-token".to_owned()),
             approved_by: None,
         };

@@ -26,6 +26,7 @@ pub(crate) fn sample_order(user_id: &str, key: &str, created_at: i64) -> Order {
         charge_id: None,
         failure_reason: None,
         refund_pending_reason: None,
+        refund_pending_outcome: None,
         approval_token: None,
         approved_by: None,
     }

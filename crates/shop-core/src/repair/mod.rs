@@ -1,0 +1,61 @@
+//! repair: compensation that cannot be lost. Whatever could not be undone when it should have
+//! been — a refund the provider refused, stock a release could not give back, an order the
+//! workflow could not mark — arrives here as a [`RepairRequested`] on the repair queue (its
+//! own DLQ and alarm) and is retried until it is done.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`StockRelease`] (the reservations the repair gives back) |
+//! | `consumer.rs` | the queue handler [`Repair`]: refund → ledger → release → end the order |
+//! | `dynamo.rs` / `memory.rs` | the release transaction on the reservations + products tables / in memory |
+//!
+//! Who sends a request: the checkout and cancel-order workflows (a refund that failed after
+//! its retries, a release or a status write that failed: every compensating state has a
+//! `Catch` ending here), orders-api (a customer cancelling again after a cancel run failed)
+//! and the reconciler (orders stuck past their deadline, reservations held for ended
+//! orders). Every step is idempotent, so any of them may send the same request again:
+//! - the refund is the provider's operation `refund-<orderId>` (recorded once);
+//! - the ledger entry is sent with the FIFO deduplication id `refund-<orderId>` and the
+//!   ledger keeps one entry per operation id;
+//! - a release deletes the order's reservation item and gives the stock back in one
+//!   transaction, conditional on the item being there;
+//! - the order ends with a write conditional on it not having ended.
+//!
+//! A refund that fails again leaves the order `REFUND_PENDING` with the reason and fails the
+//! record: SQS delivers it again after the queue's visibility timeout (the backoff), up to its
+//! receive count, then the DLQ (and its alarm) holds it for a human and the reconciler
+//! re-sends it. An order reaches `CANCELLED`/`FAILED`/`REJECTED` only once its money is back.
+
+mod consumer;
+mod dynamo;
+#[cfg(any(test, feature = "fakes"))]
+mod memory;
+
+use std::future::Future;
+
+pub use consumer::{Repair, refunded_event_id};
+pub use dynamo::DynamoStockRelease;
+#[cfg(any(test, feature = "fakes"))]
+pub use memory::InMemoryStockRelease;
+
+use crate::orders::OrderId;
+use crate::store::StoreError;
+
+/// Name of the function.
+pub const FUNCTION_NAME: &str = "repair";
+
+/// Gives back the stock a reservation holds.
+pub trait StockRelease: Send + Sync {
+    /// Deletes the reservation of `order_id` on `sku` and adds `quantity` back to the
+    /// product's stock, in one transaction. `Ok(false)` when the order holds nothing of
+    /// `sku` (never reserved, or released already).
+    fn release(
+        &self,
+        sku: &str,
+        order_id: &OrderId,
+        quantity: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests;
