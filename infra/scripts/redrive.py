@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Moves every message of a consumer's dead-letter queue back to its source queue.
 
-    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier|approvals|fulfilment|ledger> [TARGET=aws]
+    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier|approvals|fulfilment|ledger|repair> [TARGET=aws]
 
 Finds both queues in the outputs of the CloudFormation stack (STACK_NAME, default `shop`),
 starts an SQS message move task (StartMessageMoveTask with an explicit DestinationArn:
@@ -23,6 +23,7 @@ CONSUMERS = {
     "approvals": "Approvals",
     "fulfilment": "Fulfilment",
     "ledger": "PaymentsLedger",  # FIFO: the moved messages keep their group and order
+    "repair": "Repair",
 }
 
 

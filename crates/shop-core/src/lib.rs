@@ -1,6 +1,6 @@
 //! The shop backend's library, laid out by business area. Every area has the same files:
 //! `mod.rs` (types and its store trait), `api.rs` (HTTP handlers) / `consumer.rs` (queue
-//! handler) / `step.rs` (workflow task), `dynamo.rs` (DynamoDB adapter), `memory.rs`
+//! handler) / `step.rs` (workflow task) / `schedule.rs` (scheduled job), `dynamo.rs` (DynamoDB adapter), `memory.rs`
 //! (in-memory adapter, compiled for tests and the `fakes` feature only) and `tests.rs`.
 //! What knows nothing about a shop (HTTP plumbing, batch processors, idempotency, the
 //! envelope, telemetry…) is the [`lambda_kit`] crate.
@@ -20,8 +20,10 @@
 //! | analytics (queue) | [`analytics`] | analytics | `AnalyticsFunction` |
 //! | notifier (queue) | [`notifications`] | notifications | `NotifierFunction` |
 //! | approvals (queue) | [`approvals`] | orders, notifications | `ApprovalsFunction` |
-//! | fulfilment (delay queue) | [`fulfilment`] | orders, products | `FulfilmentFunction` |
+//! | fulfilment (delay queue) | [`fulfilment`] | orders, reservations | `FulfilmentFunction` |
 //! | ledger (FIFO queue) | [`ledger`] | ledger | `LedgerFunction` |
+//! | repair (queue) | [`repair`] | orders, payments, reservations, products | `RepairFunction` |
+//! | reconciler (schedule) | [`reconciler`] | orders, reservations | `ReconcilerFunction` |
 //!
 //! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
 //! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`].
@@ -45,6 +47,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
+pub mod reconciler;
 pub mod repair;
 pub mod store;
 

@@ -39,6 +39,23 @@ pub const ORDER_REJECTED_ERROR: &str = "OrderRejected";
 /// Re-reads of an order whose status changed between the read and the conditional write.
 const MAX_CANCEL_ATTEMPTS: u32 = 3;
 
+/// Cancel runs started for one order at most (the first and the retries after failed ones).
+const MAX_CANCEL_RUNS: u32 = 5;
+
+/// What a cancel request did about the cancel run (the `cancelRun` of the 202 body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum CancelRun {
+    /// The first run started now.
+    Started,
+    /// A run is running (or finished well): nothing started.
+    Running,
+    /// The previous run failed: a new one started.
+    Restarted,
+    /// Every run failed: the repair queue and the reconciler finish the cancel.
+    HandedToRepair,
+}
+
 /// The resources this function serves.
 pub const ROUTES: &[Route] = &[
     Route {
@@ -224,13 +241,17 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
                         continue;
                     }
                     tracing::info!(order_id = %order_id, "order cancelling");
-                    self.start_cancel(order_id, req).await?;
-                    return Ok(status_response(order_id, OrderStatus::Cancelling));
+                    let run = self.start_cancel(order_id, req).await?;
+                    return Ok(cancel_response(order_id, OrderStatus::Cancelling, run));
                 }
                 OrderStatus::Cancelling => {
-                    // A retry after a failed start (or a duplicate click): start again.
-                    self.start_cancel(order_id, req).await?;
-                    return Ok(status_response(order_id, OrderStatus::Cancelling));
+                    // A retry after a failed start or a failed run (or a duplicate click).
+                    let run = self.start_cancel(order_id, req).await?;
+                    return Ok(cancel_response(order_id, OrderStatus::Cancelling, run));
+                }
+                OrderStatus::RefundPending => {
+                    // The cancel is done but for the refund, which the repair consumer retries.
+                    return Ok(status_response(order_id, OrderStatus::RefundPending));
                 }
                 OrderStatus::Cancelled => {
                     return Ok(status_response(order_id, OrderStatus::Cancelled));
@@ -251,8 +272,12 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         )))
     }
 
-    /// Starts `cancel-<orderId>`; a name already used means it was started before.
-    async fn start_cancel(&self, order_id: &OrderId, req: &Request) -> Result<(), ApiError> {
+    /// Starts the cancel run: `cancel-<orderId>`, or, when that run (and the retries after
+    /// it) failed, `cancel-<orderId>-<n>`. A run that is running or succeeded is not started
+    /// again. Every cancel run hands what it cannot finish to the repair queue, so a failed
+    /// run has usually been picked up there already; a new run is harmless (each step is
+    /// idempotent) and gives the customer's retry a run of its own.
+    async fn start_cancel(&self, order_id: &OrderId, req: &Request) -> Result<CancelRun, ApiError> {
         let correlation_id = correlation_id(req);
         let input = CancelInput {
             order_id: order_id.as_str(),
@@ -260,25 +285,50 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         };
         let input = serde_json::to_string(&input)
             .map_err(|e| ApiError::internal(format!("serialising the cancel input: {e}")))?;
-        let name = format!("cancel-{order_id}");
-        match self
-            .workflows
-            .start_execution(&self.cancel_state_machine_arn, &name, &input)
-            .await
-        {
-            Ok(Started::New { execution_arn }) => {
-                tracing::info!(order_id = %order_id, execution_arn, "cancel-order started");
-                Ok(())
-            }
-            Ok(Started::AlreadyExists) => {
-                tracing::info!(order_id = %order_id, "cancel-order already started");
-                Ok(())
-            }
-            Err(err) => {
-                tracing::error!(order_id = %order_id, error = %err, "cancel-order could not be started; the order stays CANCELLING");
-                Err(ApiError::CancelUnavailable)
+        let unavailable = |err: WorkflowError| {
+            tracing::error!(order_id = %order_id, error = %err, "cancel-order could not be started; the order stays CANCELLING");
+            ApiError::CancelUnavailable
+        };
+        for attempt in 1..=MAX_CANCEL_RUNS {
+            let name = if attempt == 1 {
+                format!("cancel-{order_id}")
+            } else {
+                format!("cancel-{order_id}-{attempt}")
+            };
+            match self
+                .workflows
+                .start_execution(&self.cancel_state_machine_arn, &name, &input)
+                .await
+                .map_err(unavailable)?
+            {
+                Started::New { execution_arn } => {
+                    tracing::info!(order_id = %order_id, execution_arn, "cancel-order started");
+                    return Ok(if attempt == 1 {
+                        CancelRun::Started
+                    } else {
+                        CancelRun::Restarted
+                    });
+                }
+                Started::AlreadyExists => {
+                    let status = self
+                        .workflows
+                        .execution_status(&self.cancel_state_machine_arn, &name)
+                        .await
+                        .map_err(unavailable)?;
+                    match status {
+                        Some(status) if status.is_failure() => {
+                            tracing::warn!(order_id = %order_id, run = %name, ?status, "previous cancel run failed: starting another");
+                        }
+                        _ => {
+                            tracing::info!(order_id = %order_id, run = %name, "cancel-order already running");
+                            return Ok(CancelRun::Running);
+                        }
+                    }
+                }
             }
         }
+        tracing::error!(order_id = %order_id, "every cancel run failed: left to the repair queue and the reconciler");
+        Ok(CancelRun::HandedToRepair)
     }
 
     /// The order `id` and its approval task token, for an admin; 409 unless it waits for a
@@ -382,6 +432,25 @@ fn task_error(order: &Order, err: WorkflowError) -> ApiError {
         }
         WorkflowError::Backend { .. } => ApiError::internal(err.to_string()),
     }
+}
+
+/// The 202 of a cancel: the order's status and what happened to its cancel run.
+fn cancel_response(order_id: &OrderId, status: OrderStatus, run: CancelRun) -> Response<Body> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CancelBody<'a> {
+        order_id: &'a OrderId,
+        status: OrderStatus,
+        cancel_run: CancelRun,
+    }
+    json_response(
+        StatusCode::ACCEPTED,
+        &CancelBody {
+            order_id,
+            status,
+            cancel_run: run,
+        },
+    )
 }
 
 fn status_response(order_id: &OrderId, status: OrderStatus) -> Response<Body> {

@@ -6,7 +6,7 @@ use crate::auth::{InMemoryUserStore, ROLE_CUSTOMER};
 use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::{sample_order, sign_in};
 use crate::test_support::{body_json, event, request};
-use lambda_kit::workflow::{InMemoryWorkflows, StartCall, TaskAnswer};
+use lambda_kit::workflow::{ExecutionStatus, InMemoryWorkflows, StartCall, TaskAnswer};
 
 const START: i64 = 1_800_000_000;
 const CANCEL_SM: &str = "arn:aws:states:eu-west-1:000000000000:stateMachine:shop-cancel-order";
@@ -188,7 +188,7 @@ async fn cancelling_a_confirmed_order_starts_cancel_order() {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert_eq!(
         body_json(&response),
-        serde_json::json!({"orderId": id.as_str(), "status": "CANCELLING"})
+        serde_json::json!({"orderId": id.as_str(), "status": "CANCELLING", "cancelRun": "STARTED"})
     );
     assert_eq!(status_of(&api, &id).await, Some(OrderStatus::Cancelling));
     assert_eq!(
@@ -204,7 +204,18 @@ async fn cancelling_a_confirmed_order_starts_cancel_order() {
     let again = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     assert_eq!(body_json(&again)["status"], "CANCELLING");
+    assert_eq!(body_json(&again)["cancelRun"], "RUNNING");
     assert_eq!(api.workflows().starts().len(), 2);
+
+    // The run failed: a retry starts a run of its own and says so.
+    api.workflows()
+        .set_status(&format!("cancel-{id}"), ExecutionStatus::Failed);
+    let retried = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
+    assert_eq!(retried.status(), StatusCode::ACCEPTED);
+    assert_eq!(body_json(&retried)["cancelRun"], "RESTARTED");
+    let starts = api.workflows().starts();
+    assert_eq!(starts.len(), 4);
+    assert_eq!(starts[3].name, format!("cancel-{id}-2"));
 
     // Once cancelled: 202 with the final status, nothing started.
     api.orders()
@@ -214,7 +225,7 @@ async fn cancelling_a_confirmed_order_starts_cancel_order() {
     let done = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
     assert_eq!(done.status(), StatusCode::ACCEPTED);
     assert_eq!(body_json(&done)["status"], "CANCELLED");
-    assert_eq!(api.workflows().starts().len(), 2);
+    assert_eq!(api.workflows().starts().len(), 4);
 }
 
 #[tokio::test]

@@ -1,0 +1,145 @@
+//! reconciler: the scheduled entry.
+
+use std::collections::BTreeSet;
+
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::QueueSender;
+
+use super::{ReconcilerSettings, Report, ReservationScan, decide};
+use crate::events::{RepairRequested, ShopEvent};
+use crate::orders::{OrderStatus, OrderStore, now_millis};
+use crate::store::StoreError;
+
+/// The sweep: reads the open orders and the reservations, sends repair requests.
+#[derive(Debug)]
+pub struct Reconciler<O, R, Q> {
+    orders: O,
+    reservations: R,
+    repair_queue: Q,
+    settings: ReconcilerSettings,
+    clock: Clock,
+}
+
+impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
+    /// A sweep over the orders and reservations tables, sending to the repair queue.
+    pub fn new(orders: O, reservations: R, repair_queue: Q, settings: ReconcilerSettings) -> Self {
+        Self {
+            orders,
+            reservations,
+            repair_queue,
+            settings,
+            clock: Clock::System,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The repair queue (tests).
+    pub fn repair_queue(&self) -> &Q {
+        &self.repair_queue
+    }
+
+    /// One sweep. A request that cannot be sent is counted and left to the next sweep; a
+    /// table that cannot be read fails the sweep (the schedule runs it again).
+    pub async fn run(&self, correlation_id: &str) -> Result<Report, StoreError> {
+        let now_ms = now_millis(&self.clock);
+        let mut report = Report::default();
+        let open = self.orders.scan_open().await?;
+        report.open_orders = open.len();
+        let mut requested = BTreeSet::new();
+        for order in &open {
+            let Some((outcome, reason, refund)) = decide(order, now_ms, self.settings) else {
+                continue;
+            };
+            *report
+                .stuck
+                .entry(order.status.as_str().to_owned())
+                .or_default() += 1;
+            tracing::warn!(
+                order_id = %order.order_id,
+                status = order.status.as_str(),
+                updated_at = order.updated_at,
+                outcome = outcome.as_str(),
+                "stuck order: repair requested"
+            );
+            self.request(
+                &mut report,
+                order.order_id.clone(),
+                outcome,
+                reason,
+                refund,
+                correlation_id,
+            )
+            .await;
+            requested.insert(order.order_id.clone());
+        }
+        for (sku, order_id, _) in self.reservations.all().await? {
+            if requested.contains(&order_id) {
+                continue;
+            }
+            let Some(order) = self.orders.get(&order_id).await? else {
+                tracing::error!(sku, order_id = %order_id, "reservation of an unknown order");
+                continue;
+            };
+            if !order.status.is_terminal() || order.status == OrderStatus::Fulfilled {
+                continue;
+            }
+            report.stranded_reservations += 1;
+            tracing::warn!(sku, order_id = %order_id, status = order.status.as_str(), "stock held for an ended order: release requested");
+            let reason = order
+                .failure_reason
+                .clone()
+                .unwrap_or_else(|| "STRANDED_RESERVATION".to_owned());
+            self.request(
+                &mut report,
+                order_id.clone(),
+                order.status,
+                reason,
+                false,
+                correlation_id,
+            )
+            .await;
+            requested.insert(order_id);
+        }
+        tracing::info!(
+            open_orders = report.open_orders,
+            stuck = ?report.stuck,
+            stranded_reservations = report.stranded_reservations,
+            repairs_requested = report.repairs_requested,
+            send_failures = report.send_failures,
+            "reconciled"
+        );
+        Ok(report)
+    }
+
+    async fn request(
+        &self,
+        report: &mut Report,
+        order_id: crate::orders::OrderId,
+        outcome: OrderStatus,
+        reason: String,
+        refund: bool,
+        correlation_id: &str,
+    ) {
+        let envelope = ShopEvent::RepairRequested(RepairRequested {
+            order_id,
+            outcome: outcome.as_str().to_owned(),
+            reason,
+            refund,
+            cause: "found by the reconciler".to_owned(),
+        })
+        .to_envelope(super::FUNCTION_NAME, correlation_id, self.clock.now());
+        match self.repair_queue.send(&envelope.to_json(), None).await {
+            Ok(()) => report.repairs_requested += 1,
+            Err(err) => {
+                tracing::error!(error = %err, "repair request not sent: the next sweep tries again");
+                report.send_failures += 1;
+            }
+        }
+    }
+}

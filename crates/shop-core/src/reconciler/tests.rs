@@ -1,0 +1,99 @@
+use lambda_kit::clock::Clock;
+use lambda_kit::messaging::{EventEnvelope, InMemoryQueue};
+
+use super::*;
+use crate::events::ShopEvent;
+use crate::orders::tests::sample_order;
+use crate::orders::{InMemoryOrderStore, OrderStore as _};
+
+const SETTINGS: ReconcilerSettings = ReconcilerSettings {
+    stuck_after_seconds: 600,
+    approval_timeout_seconds: 3_600,
+};
+const NOW: i64 = 1_900_000_000;
+
+fn order_at(key: &str, status: OrderStatus, idle_seconds: i64) -> Order {
+    let mut order = sample_order("u-rec", key, (NOW - idle_seconds) * 1000);
+    order.status = status;
+    order
+}
+
+#[test]
+fn decides_by_status_and_idle_time() {
+    let now_ms = NOW * 1000;
+    let at = |status, idle| decide(&order_at("k-1", status, idle), now_ms, SETTINGS);
+    assert_eq!(at(OrderStatus::Pending, 60), None);
+    assert_eq!(
+        at(OrderStatus::Pending, 601),
+        Some((OrderStatus::Failed, "CHECKOUT_STUCK".into(), true))
+    );
+    assert_eq!(
+        at(OrderStatus::AwaitingApproval, 601),
+        None,
+        "a human may still decide"
+    );
+    assert_eq!(
+        at(OrderStatus::AwaitingApproval, 4_201).map(|d| d.0),
+        Some(OrderStatus::Rejected)
+    );
+    assert_eq!(
+        at(OrderStatus::Cancelling, 601).map(|d| d.0),
+        Some(OrderStatus::Cancelled)
+    );
+    assert_eq!(at(OrderStatus::Confirmed, 100_000), None);
+    assert_eq!(at(OrderStatus::Failed, 100_000), None);
+    let mut owed = order_at("k-2", OrderStatus::RefundPending, 601);
+    owed.refund_pending_outcome = Some(OrderStatus::Cancelled);
+    owed.failure_reason = Some("CUSTOMER_CANCELLED".into());
+    assert_eq!(
+        decide(&owed, now_ms, SETTINGS),
+        Some((OrderStatus::Cancelled, "CUSTOMER_CANCELLED".into(), true))
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
+    let orders = InMemoryOrderStore::new();
+    let stuck = order_at("k-stuck", OrderStatus::Cancelling, 3_600);
+    let fresh = order_at("k-fresh", OrderStatus::Pending, 10);
+    let ended = order_at("k-ended", OrderStatus::Failed, 10);
+    let shipped = order_at("k-shipped", OrderStatus::Fulfilled, 10);
+    for order in [&stuck, &fresh, &ended, &shipped] {
+        orders.create(order).await.unwrap();
+    }
+    let reservations = InMemoryReservationScan::default();
+    reservations.hold("MUG", &ended.order_id, 1);
+    reservations.hold("TEE", &ended.order_id, 2);
+    reservations.hold("MUG", &stuck.order_id, 1);
+    reservations.hold("MUG", &fresh.order_id, 1);
+    reservations.hold("MUG", &shipped.order_id, 1);
+    let reconciler = Reconciler::new(orders, reservations, InMemoryQueue::default(), SETTINGS)
+        .with_clock(Clock::manual(NOW));
+
+    let report = reconciler.run("corr").await.unwrap();
+    assert_eq!(report.open_orders, 2);
+    assert_eq!(report.stuck.get("CANCELLING"), Some(&1));
+    assert_eq!(
+        report.stranded_reservations, 1,
+        "one per ended order, not per line"
+    );
+    assert_eq!(report.repairs_requested, 2);
+    let requests: Vec<_> = reconciler
+        .repair_queue()
+        .sent()
+        .iter()
+        .map(
+            |(body, _)| match ShopEvent::from_envelope(&EventEnvelope::from_json(body).unwrap()) {
+                Ok(ShopEvent::RepairRequested(r)) => (r.order_id, r.outcome, r.refund),
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    assert!(requests.contains(&(stuck.order_id.clone(), "CANCELLED".into(), true)));
+    assert!(requests.contains(&(ended.order_id.clone(), "FAILED".into(), false)));
+
+    // A queue that cannot be reached is counted, not fatal.
+    reconciler.repair_queue().set_failing(true);
+    let report = reconciler.run("corr").await.unwrap();
+    assert_eq!(report.send_failures, 2);
+}
