@@ -1,0 +1,78 @@
+//! Compensation that cannot be lost: the reconciler and the repair queue finish what the
+//! workflows could not (statemachines/README.md, "Repair").
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::json;
+use shop_tests::{Stack, eventually, unique_sku};
+
+/// How long the stack's repair path may take: the repair queue's retry interval and a sweep.
+const REPAIRED: Duration = Duration::from_secs(90);
+
+#[tokio::test]
+async fn stock_still_held_for_a_failed_order_is_released_by_the_reconciler() {
+    let stack = Stack::load().await;
+    let sku = unique_sku(1);
+    stack.create_product(&sku, 1_000, 5).await;
+    let shopper = stack.shopper("stranded", &[(&sku, 2)]).await;
+    let id = stack.place_order(&shopper.token, "tok_declined").await;
+    stack
+        .wait_for_order(&shopper.token, &id, &["FAILED"], Duration::from_secs(60))
+        .await;
+    assert_eq!(stack.stock(&sku).await, (5, vec![]));
+
+    // A release that failed: the reservation is still there and the stock still down, for
+    // an order that has ended.
+    stack
+        .dynamodb()
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name(stack.output("ReservationsTableName"))
+                        .item("sku", AttributeValue::S(sku.clone()))
+                        .item("order_id", AttributeValue::S(id.clone()))
+                        .item("quantity", AttributeValue::N("2".into()))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(
+                    aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(stack.output("ProductsTableName"))
+                        .key("sku", AttributeValue::S(sku.clone()))
+                        .update_expression("SET stock = stock - :q")
+                        .expression_attribute_values(":q", AttributeValue::N("2".into()))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("seed the stranded reservation");
+    assert_eq!(stack.stock(&sku).await, (3, vec![id.clone()]));
+
+    // The sweep finds it and hands it to the repair queue; the repair gives the stock back.
+    let (error, report) = stack
+        .invoke(stack.output("ReconcilerFunctionName"), &json!({}))
+        .await;
+    assert_eq!(error, None, "{report}");
+    assert!(
+        report["strandedReservations"].as_u64() >= Some(1),
+        "{report}"
+    );
+    eventually("the stock is given back", REPAIRED, || async {
+        (stack.stock(&sku).await == (5, vec![])).then_some(())
+    })
+    .await;
+    let order = stack.order(&shopper.token, &id).await;
+    assert_eq!(order.body["status"], "FAILED", "{}", order.body);
+    assert_eq!(order.body["failureReason"], "PAYMENT_DECLINED", "{}", order.body);
+    stack.assert_stock_conserved(&[(&sku, 5)]).await;
+}
