@@ -84,6 +84,8 @@ impl Stack {
             .item("price_minor", AttributeValue::N(price_minor.to_string()))
             .item("currency", AttributeValue::S("EUR".into()))
             .item("stock", AttributeValue::N(stock.to_string()))
+            // Units ever stocked: the invariant checker's baseline (stock + held + shipped).
+            .item("stocked_total", AttributeValue::N(stock.to_string()))
             .send()
             .await
             .expect("put a test product");

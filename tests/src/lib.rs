@@ -12,6 +12,7 @@
 //! | [`workflow`]   | checkout executions: history, states, task failures                 |
 //! | [`events`]     | [`envelope`], publishing, what [`CONSUMERS`] recorded               |
 //! | [`queues`]     | queue depth, peeking, FIFO sends, [`make_redrive`]                  |
+//! | [`functions`]  | a function's environment, read and replaced (breaking it on purpose) |
 //! | [`poll`]       | [`eventually`]                                                      |
 //! | [`attributes`] | item attributes: [`number`], [`text`]                               |
 //!
@@ -39,6 +40,7 @@ pub mod accounts;
 pub mod attributes;
 pub mod events;
 pub mod fixtures;
+pub mod functions;
 pub mod http;
 pub mod orders;
 pub mod payments;

@@ -11,61 +11,12 @@
     clippy::print_stderr
 )]
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
 use reqwest::StatusCode;
 use shop_tests::{CONSUMERS, Stack, eventually, unique_email, unique_id};
 
 const PASSWORD: &str = "a-long-password";
-
-async fn environment(stack: &Stack, function: &str) -> HashMap<String, String> {
-    stack
-        .lambda()
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .expect("function configuration")
-        .environment
-        .and_then(|e| e.variables)
-        .unwrap_or_default()
-}
-
-async fn set_environment(stack: &Stack, function: &str, variables: HashMap<String, String>) {
-    stack
-        .lambda()
-        .update_function_configuration()
-        .function_name(function)
-        .environment(
-            Environment::builder()
-                .set_variables(Some(variables))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("update the function configuration");
-    eventually(
-        &format!("{function} updated"),
-        Duration::from_secs(60),
-        || async {
-            let config = stack
-                .lambda()
-                .get_function_configuration()
-                .function_name(function)
-                .send()
-                .await
-                .ok()?;
-            matches!(
-                config.last_update_status,
-                Some(LastUpdateStatus::Successful) | None
-            )
-            .then_some(())
-        },
-    )
-    .await;
-}
 
 #[tokio::test]
 async fn failing_consumers_neither_slow_logins_nor_lose_events() {
@@ -82,13 +33,13 @@ async fn failing_consumers_neither_slow_logins_nor_lose_events() {
         .collect();
     let mut saved = Vec::new();
     for function in &functions {
-        let original = environment(&stack, function).await;
+        let original = stack.environment(function).await;
         let mut broken = original.clone();
         broken.insert(
             "IDEMPOTENCY_TABLE".to_owned(),
             "shop-tests-no-such-table".to_owned(),
         );
-        set_environment(&stack, function, broken).await;
+        stack.set_environment(function, broken).await;
         saved.push((function.clone(), original));
     }
 
@@ -155,7 +106,7 @@ async fn failing_consumers_neither_slow_logins_nor_lose_events() {
     .await;
 
     for (function, original) in saved {
-        set_environment(&stack, &function, original).await;
+        stack.set_environment(&function, original).await;
     }
     let correlation_ids = match outcome {
         Ok(ids) => ids,

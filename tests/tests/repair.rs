@@ -73,6 +73,10 @@ async fn stock_still_held_for_a_failed_order_is_released_by_the_reconciler() {
     .await;
     let order = stack.order(&shopper.token, &id).await;
     assert_eq!(order.body["status"], "FAILED", "{}", order.body);
-    assert_eq!(order.body["failureReason"], "PAYMENT_DECLINED", "{}", order.body);
+    assert_eq!(
+        order.body["failureReason"], "PAYMENT_DECLINED",
+        "{}",
+        order.body
+    );
     stack.assert_stock_conserved(&[(&sku, 5)]).await;
 }
