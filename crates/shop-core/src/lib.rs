@@ -22,6 +22,7 @@
 //! | approvals (queue) | [`approvals`] | orders, notifications | `ApprovalsFunction` |
 //! | fulfilment (delay queue) | [`fulfilment`] | orders, products | `FulfilmentFunction` |
 //! | ledger (FIFO queue) | [`ledger`] | ledger | `LedgerFunction` |
+//! | `shopctl reconcile` (tool) | [`reconcile`] | products, reservations, orders, payments, ledger, analytics (read only) | — |
 //!
 //! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
 //! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`].
@@ -45,6 +46,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
+pub mod reconcile;
 pub mod store;
 
 #[cfg(test)]
