@@ -13,7 +13,7 @@ TEST_FEATURES := --features shop-core/fakes,shop-core/schemas
 # Reads one stack output from $(OUTPUTS).
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
-.PHONY: help install build start deploy-local seed up down status test unit-test executor-test \
+.PHONY: help install build start deploy-local seed reconcile up down status test unit-test executor-test \
         integration-test lint deploy clean bench redrive schemas capture-envelopes
 
 help: ## List the commands
@@ -31,6 +31,14 @@ deploy-local: start ## Build with cargo-lambda (sam build) and deploy the templa
 seed: ## Load the demo catalog and the local demo users (demo@shop.local, admin@shop.local) (repeatable)
 	@$(ENV) && cargo run --quiet -p shopctl -- seed --products-table "$(call output,ProductsTableName)" --file infra/seed/catalog.json \
 	  --users-table "$(call output,UsersTableName)"
+
+reconcile: ## Check the invariants across the tables (stock, money, ledger, liveness), read only; RECONCILE_FLAGS=--analytics adds the counters
+	@$(ENV) && cargo run --quiet -p shopctl -- reconcile --check \
+	  --products-table "$(call output,ProductsTableName)" --reservations-table "$(call output,ReservationsTableName)" \
+	  --orders-table "$(call output,OrdersTableName)" --payments-table "$(call output,PaymentsTableName)" \
+	  --ledger-table "$(call output,LedgerTableName)" --analytics-table "$(call output,AnalyticsTableName)" \
+	  --approval-timeout "$(call output,ApprovalTimeoutSeconds)" --cancel-window "$(call output,CancelWindowSeconds)" \
+	  $(RECONCILE_FLAGS)
 
 up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints the API URL
 	@base="$(call output,ApiBaseUrl)"; \

@@ -24,6 +24,7 @@
 //! | ledger (FIFO queue) | [`ledger`] | ledger | `LedgerFunction` |
 //! | repair (queue) | [`repair`] | orders, payments, reservations, products | `RepairFunction` |
 //! | reconciler (schedule) | [`reconciler`] | orders, reservations | `ReconcilerFunction` |
+//! | `shopctl reconcile --check` (tool) | [`reconcile`] | products, reservations, orders, payments, ledger, analytics (read only) | — |
 //!
 //! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
 //! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`].
@@ -47,6 +48,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
+pub mod reconcile;
 pub mod reconciler;
 pub mod repair;
 pub mod store;

@@ -2,13 +2,30 @@
 //!
 //! ```text
 //! shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]
+//! shopctl reconcile --check --products-table <name> --orders-table <name>
+//!     --payments-table <name> --ledger-table <name> [--reservations-table <name>]
+//!     [--analytics --analytics-table <name>] [--stuck-after <s>] [--approval-timeout <s>]
+//!     [--cancel-window <s>] [--grace <s>]
 //! ```
-//! Upserts every product of the file (so running it twice gives the same state, and stock is
-//! reset to the file's values). With `--users-table`, also creates (or resets) the demo
-//! accounts `demo@shop.local` / `demo-password` and `admin@shop.local` / `admin-password`
-//! (role `admin`): only against a local endpoint (`AWS_ENDPOINT_URL` on localhost), never
-//! against AWS. Uses the normal AWS SDK environment (`AWS_REGION`,
-//! `AWS_ENDPOINT_URL` for LocalStack, credentials).
+//!
+//! `seed` upserts every product of the file (so running it twice gives the same state, and
+//! stock is reset to the file's values). With `--users-table`, also creates (or resets) the
+//! demo accounts `demo@shop.local` / `demo-password` and `admin@shop.local` /
+//! `admin-password` (role `admin`): only against a local endpoint (`AWS_ENDPOINT_URL` on
+//! localhost), never against AWS.
+//!
+//! `reconcile --check` reads the tables (Scans only, never a write) and checks the invariants
+//! of [`shop_core::reconcile`] (stock, money, ledger, liveness; analytics with `--analytics`).
+//! It prints one line per violation and a one-line summary on stdout, what it skipped as
+//! `note:` lines on stderr. Exit status: 0 every invariant holds, 1 at least one violation,
+//! 2 usage error, 3 a table could not be read. `--check` is required: the command only ever
+//! reports, and the flag keeps a future repair mode from being one typo away.
+//! Without `--reservations-table` (a stack that predates the table) the stock invariant is
+//! not checked. The durations default to the template's defaults; `make reconcile` passes the
+//! stack's.
+//!
+//! Both use the normal AWS SDK environment (`AWS_REGION`, `AWS_ENDPOINT_URL` for LocalStack,
+//! credentials).
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -21,9 +38,13 @@ use std::process::ExitCode;
 
 use shop_core::catalog::Product;
 use shop_core::catalog::{DynamoProductStore, ProductStore};
+use shop_core::reconcile::{CheckConfig, Tables};
 use shop_core::store::StoreError;
 
-const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]";
+const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]
+       shopctl reconcile --check --products-table <name> --orders-table <name> --payments-table <name>
+           --ledger-table <name> [--reservations-table <name>] [--analytics --analytics-table <name>]
+           [--stuck-after <seconds>] [--approval-timeout <seconds>] [--cancel-window <seconds>] [--grace <seconds>]";
 const DEFAULT_CATALOG: &str = "infra/seed/catalog.json";
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +69,27 @@ enum CliError {
     NotLocal,
     #[error("seeding demo users failed: {0}")]
     Users(#[from] shop_core::auth::SeedError),
+    #[error("cannot read the tables: {0}")]
+    Tables(StoreError),
+}
+
+impl CliError {
+    /// The process's exit status for this error (see the module doc).
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) => ExitCode::from(2),
+            Self::Tables(_) => ExitCode::from(3),
+            _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// How a command that ran ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    /// `reconcile` found violations (exit status 1).
+    Violations,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -57,17 +99,32 @@ enum Command {
         file: PathBuf,
         users_table: Option<String>,
     },
+    Reconcile(ReconcileArgs),
     Help,
+}
+
+/// `reconcile --check`'s options; durations in seconds.
+#[derive(Debug, PartialEq, Eq)]
+struct ReconcileArgs {
+    tables: Tables,
+    stuck_after: i64,
+    approval_timeout: i64,
+    cancel_window: i64,
+    grace: i64,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let mut args = args.into_iter();
     match args.next().as_deref() {
-        Some("seed") => {}
-        Some("-h" | "--help" | "help") => return Ok(Command::Help),
-        Some(other) => return Err(CliError::Usage(format!("unknown command {other:?}"))),
-        None => return Err(CliError::Usage("missing command".to_owned())),
+        Some("seed") => parse_seed(args),
+        Some("reconcile") => parse_reconcile(args),
+        Some("-h" | "--help" | "help") => Ok(Command::Help),
+        Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
+        None => Err(CliError::Usage("missing command".to_owned())),
     }
+}
+
+fn parse_seed(mut args: impl Iterator<Item = String>) -> Result<Command, CliError> {
     let mut products_table = None;
     let mut file = PathBuf::from(DEFAULT_CATALOG);
     let mut users_table = None;
@@ -91,6 +148,81 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliErro
         file,
         users_table,
     })
+}
+
+fn parse_reconcile(mut args: impl Iterator<Item = String>) -> Result<Command, CliError> {
+    let mut check = false;
+    let mut analytics = false;
+    let (mut products, mut reservations, mut orders) = (None, None, None);
+    let (mut payments, mut ledger, mut analytics_table) = (None, None, None);
+    let mut stuck_after = shop_core::reconcile::DEFAULT_STUCK_AFTER_SECONDS;
+    let mut approval_timeout = shop_core::reconcile::DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+    let mut cancel_window = shop_core::reconcile::DEFAULT_CANCEL_WINDOW_SECONDS;
+    let mut grace = shop_core::reconcile::DEFAULT_GRACE_SECONDS;
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+        };
+        let seconds = |value: String| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|s| *s >= 0)
+                .ok_or_else(|| {
+                    CliError::Usage(format!("{flag} wants whole seconds, not {value:?}"))
+                })
+        };
+        match flag.as_str() {
+            "--check" => check = true,
+            "--analytics" => analytics = true,
+            "--products-table" => products = Some(value()?),
+            "--reservations-table" => reservations = Some(value()?),
+            "--orders-table" => orders = Some(value()?),
+            "--payments-table" => payments = Some(value()?),
+            "--ledger-table" => ledger = Some(value()?),
+            "--analytics-table" => analytics_table = Some(value()?),
+            "--stuck-after" => stuck_after = seconds(value()?)?,
+            "--approval-timeout" => approval_timeout = seconds(value()?)?,
+            "--cancel-window" => cancel_window = seconds(value()?)?,
+            "--grace" => grace = seconds(value()?)?,
+            "-h" | "--help" => return Ok(Command::Help),
+            other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
+        }
+    }
+    if !check {
+        return Err(CliError::Usage(
+            "reconcile only checks (it never repairs): pass --check".to_owned(),
+        ));
+    }
+    let required = |table: Option<String>, flag: &str| {
+        table.ok_or_else(|| CliError::Usage(format!("{flag} is required")))
+    };
+    // The analytics table alone does not turn the check on: `make reconcile` always passes it.
+    let analytics = match (analytics, analytics_table) {
+        (true, None) => {
+            return Err(CliError::Usage(
+                "--analytics needs --analytics-table".to_owned(),
+            ));
+        }
+        (true, table) => table,
+        (false, _) => None,
+    };
+    Ok(Command::Reconcile(ReconcileArgs {
+        tables: Tables {
+            products: required(products, "--products-table")?,
+            reservations,
+            orders: required(orders, "--orders-table")?,
+            payments: required(payments, "--payments-table")?,
+            ledger: required(ledger, "--ledger-table")?,
+            analytics,
+        },
+        stuck_after,
+        approval_timeout,
+        cancel_window,
+        grace,
+    }))
 }
 
 fn load_catalog(path: PathBuf) -> Result<Vec<Product>, CliError> {
@@ -119,9 +251,40 @@ async fn seed(store: &impl ProductStore, products: &[Product]) -> Result<(), Cli
     Ok(())
 }
 
-async fn run(command: Command) -> Result<(), CliError> {
+/// Reads the tables, checks them and prints the report; whether anything was violated.
+async fn reconcile(args: ReconcileArgs) -> Result<Outcome, CliError> {
+    let sdk_config = lambda_kit::aws::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let snapshot = shop_core::reconcile::read_snapshot(&client, &args.tables)
+        .await
+        .map_err(CliError::Tables)?;
+    let now_ms = shop_core::orders::now_millis(&lambda_kit::clock::Clock::System);
+    let config = CheckConfig {
+        stuck_after_seconds: args.stuck_after,
+        approval_timeout_seconds: args.approval_timeout,
+        cancel_window_seconds: args.cancel_window,
+        grace_seconds: args.grace,
+        ..CheckConfig::at(now_ms)
+    };
+    let report = shop_core::reconcile::check(&snapshot, &config);
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    for violation in &report.violations {
+        println!("{violation}");
+    }
+    println!("{}", report.summary);
+    Ok(if report.violations.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Violations
+    })
+}
+
+async fn run(command: Command) -> Result<Outcome, CliError> {
     match command {
         Command::Help => println!("{USAGE}"),
+        Command::Reconcile(args) => return reconcile(args).await,
         Command::Seed {
             products_table,
             file,
@@ -160,7 +323,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             }
         }
     }
-    Ok(())
+    Ok(Outcome::Done)
 }
 
 /// Whether `endpoint` is a LocalStack-style URL on this machine.
@@ -185,14 +348,11 @@ async fn main() -> ExitCode {
         Err(err) => Err(err),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Violations) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("shopctl: {err}");
-            if matches!(err, CliError::Usage(_)) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            err.exit_code()
         }
     }
 }
@@ -255,6 +415,124 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn parses_the_reconcile_command() {
+        let base = [
+            "reconcile",
+            "--check",
+            "--products-table",
+            "p",
+            "--orders-table",
+            "o",
+            "--payments-table",
+            "pay",
+            "--ledger-table",
+            "l",
+        ];
+        let tables = Tables {
+            products: "p".into(),
+            reservations: None,
+            orders: "o".into(),
+            payments: "pay".into(),
+            ledger: "l".into(),
+            analytics: None,
+        };
+        assert_eq!(
+            parse_args(args(&base)).ok(),
+            Some(Command::Reconcile(ReconcileArgs {
+                tables,
+                stuck_after: 900,
+                approval_timeout: 86_400,
+                cancel_window: 900,
+                grace: 60,
+            }))
+        );
+        // `make reconcile` always passes the analytics table; only --analytics reads it.
+        let mut full = base.to_vec();
+        full.extend([
+            "--reservations-table",
+            "r",
+            "--analytics-table",
+            "a",
+            "--stuck-after",
+            "60",
+            "--approval-timeout",
+            "20",
+            "--cancel-window",
+            "8",
+            "--grace",
+            "0",
+        ]);
+        let Ok(Command::Reconcile(parsed)) = parse_args(args(&full)) else {
+            panic!("{full:?}")
+        };
+        assert_eq!(
+            (
+                parsed.tables.reservations.as_deref(),
+                parsed.tables.analytics.as_deref()
+            ),
+            (Some("r"), None)
+        );
+        assert_eq!(
+            (
+                parsed.stuck_after,
+                parsed.approval_timeout,
+                parsed.cancel_window,
+                parsed.grace
+            ),
+            (60, 20, 8, 0)
+        );
+        full.push("--analytics");
+        let Ok(Command::Reconcile(parsed)) = parse_args(args(&full)) else {
+            panic!("{full:?}")
+        };
+        assert_eq!(parsed.tables.analytics.as_deref(), Some("a"));
+
+        let without = |flag: &str| {
+            let mut list = base.to_vec();
+            if let Some(at) = list.iter().position(|a| *a == flag) {
+                list.drain(at..(at + if flag == "--check" { 1 } else { 2 }));
+            }
+            list
+        };
+        let mut bad: Vec<Vec<&str>> = ["--check", "--products-table", "--orders-table"]
+            .iter()
+            .map(|flag| without(flag))
+            .collect();
+        for extra in [
+            &["--analytics"][..],
+            &["--stuck-after", "-1"],
+            &["--stuck-after", "15m"],
+            &["--grace"],
+            &["--reservations-table", ""],
+            &["--fix"],
+        ] {
+            let mut list = base.to_vec();
+            list.extend(extra);
+            bad.push(list);
+        }
+        for list in bad {
+            assert!(
+                matches!(parse_args(args(&list)), Err(CliError::Usage(_))),
+                "{list:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exit_codes_tell_a_violation_from_a_failure() {
+        assert_eq!(
+            CliError::Usage(String::new()).exit_code(),
+            ExitCode::from(2)
+        );
+        let backend = StoreError::Backend {
+            operation: "Scan orders",
+            message: "ResourceNotFoundException".into(),
+        };
+        assert_eq!(CliError::Tables(backend).exit_code(), ExitCode::from(3));
+        assert_eq!(CliError::NotLocal.exit_code(), ExitCode::FAILURE);
     }
 
     #[test]
