@@ -14,7 +14,7 @@ TEST_FEATURES := --features shop-core/fakes,shop-core/schemas
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
 .PHONY: help install build start deploy-local seed reconcile up down status test unit-test executor-test \
-        integration-test lint deploy clean bench redrive schemas capture-envelopes
+        integration-test lint deploy clean bench redrive schemas capture-envelopes soak reconcile
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,11 @@ integration-test: ## Tests against LocalStack: DynamoDB stores, then the deploye
 	@$(ENV) && cargo test -p lambda-kit --lib -- --ignored
 	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores $(TEST_FEATURES) -- --ignored
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests $(TEST_FEATURES) -- --test-threads 4
+
+soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md
+	@$(MAKE) --no-print-directory up
+	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" SOAK_ORDERS="$${SOAK_ORDERS:-200}" SOAK_REPORT="$(CURDIR)/bench/soak-results.md" \
+	  cargo test -p shop-tests --test soak $(TEST_FEATURES) -- --nocapture
 
 bench: ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
 	@LAMBDA_BUILD_PROFILE=release $(MAKE) --no-print-directory up

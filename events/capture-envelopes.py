@@ -9,12 +9,13 @@ decodes every file written here, so a producer that drifts from the Rust types f
 
 How: a temporary queue subscribed to the topic (raw delivery, no filter) sees every event
 published on the bus; the approvals and payments-ledger queues, which the workflows write to
-directly, are read with their consumers' event source mappings paused for the duration (the
-messages stay in the queues and are processed when the mappings resume). The traffic is a
+directly, are read with their consumers' event source mappings paused for the duration. The traffic is a
 shopper's: register, a wrong password five times (LoginFailed, AccountLocked), log in, check
 out and cancel (OrderPlaced, PaymentCaptured, OrderCancelled, PaymentRefunded), check out and
 wait out the cancel window (OrderShipped), check out above the approval threshold
-(ApprovalRequested). Ids, tokens and e-mails are the run's own; nothing else is edited.
+(ApprovalRequested), cancel an order whose refund keeps failing (RepairRequested, built by
+the cancel-order workflow). Paused queues are read once per message and left as they were:
+their consumers process everything when the mappings resume. Ids, tokens and e-mails are the run's own; nothing else is edited.
 """
 import json
 import os
@@ -29,7 +30,8 @@ import boto3
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(REPO, "events", "envelopes")
 TYPES = ["LoginSucceeded", "LoginFailed", "AccountLocked", "OrderPlaced", "OrderShipped",
-         "OrderCancelled", "ApprovalRequested", "PaymentCaptured", "PaymentRefunded"]
+         "OrderCancelled", "ApprovalRequested", "PaymentCaptured", "PaymentRefunded",
+         "RepairRequested"]
 PASSWORD = "correct horse battery staple"
 
 
@@ -60,9 +62,9 @@ def expect(result, *statuses):
     return body
 
 
-def checkout(base, token, sku, quantity):
+def checkout(base, token, sku, quantity, payment="tok_ok"):
     expect(call(base, "PUT", f"/cart/items/{sku}", token, {"quantity": quantity}), 200)
-    body = expect(call(base, "POST", "/checkout", token, {"paymentToken": "tok_ok"},
+    body = expect(call(base, "POST", "/checkout", token, {"paymentToken": payment},
                        {"Idempotency-Key": uuid.uuid4().hex}), 202)
     return body["orderId"]
 
@@ -77,16 +79,25 @@ def wait_status(base, token, order_id, statuses, seconds=60):
     sys.exit(f"order {order_id} did not reach {statuses}")
 
 
-def drain(sqs, queue_url, found, seconds, visibility):
-    """Reads envelopes from a queue into `found` (first of each type wins)."""
+def drain(sqs, queue_url, found, seconds):
+    """Reads envelopes from a queue into `found` (first of each type wins). Each message is
+    received once (a long visibility timeout) and made visible again at once afterwards, so
+    its receive count stays at 1: a paused consumer's queue must not push it to the DLQ."""
+    received = []
     deadline = time.time() + seconds
     while time.time() < deadline and not all(t in found for t in TYPES):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=1, VisibilityTimeout=visibility,
-                                       AttributeNames=["All"]).get("Messages", [])
+                                       WaitTimeSeconds=1, VisibilityTimeout=120).get("Messages", [])
         for message in messages:
             envelope = json.loads(message["Body"])
             found.setdefault(envelope.get("eventType"), envelope)
+            received.append(message["ReceiptHandle"])
+    return received
+
+
+def release(sqs, queue_url, handles):
+    for handle in handles:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
 
 
 def main():
@@ -101,8 +112,8 @@ def main():
     subscription = sns.subscribe(TopicArn=out["EventsTopicArn"], Protocol="sqs",
                                  Endpoint=capture_arn,
                                  Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
-    paused = []
-    for function in ("approvals", "ledger"):
+    paused, held = [], {}
+    for function in ("approvals", "ledger", "repair"):
         name = f"{out['StackName']}-{function}"
         for mapping in lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]:
             lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
@@ -131,11 +142,16 @@ def main():
         wait_status(base, token, shipped, {"CONFIRMED", "FULFILLED"})
         big = checkout(base, token, sku, 99)  # 99 × 12.99 EUR: above the approval threshold
         wait_status(base, token, big, {"PENDING", "AWAITING_APPROVAL"})
+        # A cancel whose refund keeps failing: the workflow hands it to the repair queue.
+        owed = checkout(base, token, sku, 1, payment="tok_refund_flaky_9")
+        wait_status(base, token, owed, {"CONFIRMED"})
+        expect(call(base, "POST", f"/orders/{owed}/cancel", token), 202)
+        wait_status(base, token, owed, {"REFUND_PENDING"})
 
         found = {}
-        drain(sqs, out["ApprovalsQueueUrl"], found, 20, 1)
-        drain(sqs, out["PaymentsLedgerQueueUrl"], found, 20, 1)
-        drain(sqs, capture_url, found, 60, 30)
+        for queue in ("ApprovalsQueueUrl", "PaymentsLedgerQueueUrl", "RepairQueueUrl"):
+            held[queue] = drain(sqs, out[queue], found, 20)
+        drain(sqs, capture_url, found, 60)
         missing = [t for t in TYPES if t not in found]
         if missing:
             sys.exit(f"not captured: {missing}")
@@ -147,6 +163,8 @@ def main():
                 f.write("\n")
             print(f"wrote {os.path.relpath(path, REPO)} (source {found[event_type]['source']})")
     finally:
+        for queue, handles in held.items():
+            release(sqs, out[queue], handles)
         for mapping in paused:
             lam.update_event_source_mapping(UUID=mapping, Enabled=True)
         sns.unsubscribe(SubscriptionArn=subscription)

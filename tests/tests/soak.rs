@@ -1,0 +1,339 @@
+//! The soak: concurrent shoppers with mixed payment tokens while a fraction of the functions'
+//! AWS calls fail (the kit's fault injection), two consumers crash and come back, and some
+//! customers cancel inside the window. Once everything has settled (the reconciler swept),
+//! the invariant checker (`shop_core::reconcile`) must find nothing wrong with the soak's own
+//! products and orders: stock, money, ledger, every order ended.
+//!
+//! `make test` runs it small (30 orders, 10 % faults); `make soak` runs it big (200 by default,
+//! `SOAK_ORDERS=1000` works on 2 cores) and writes `bench/soak-results.md`. Knobs:
+//! `SOAK_ORDERS`, `SOAK_FAULT_RATE`, `SOAK_REPORT` (a path: write the report there). This
+//! binary has one test, so no other test sees the injected faults (cargo runs test binaries
+//! one after another).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use reqwest::StatusCode;
+use serde_json::json;
+use shop_core::reconcile::{CheckConfig, Snapshot, Tables, check, read_snapshot};
+use shop_tests::{CONSUMERS, Stack, eventually, unique_skus};
+
+/// Payment tokens by order number: mostly paid, some declined or flaky, some refunds that
+/// fail for a while; every fifth paid order is cancelled inside the window.
+fn token_of(i: usize) -> (&'static str, bool) {
+    match i % 10 {
+        0..=3 => ("tok_ok", false),
+        4 => ("tok_declined", false),
+        5 => ("tok_flaky_2", false),
+        6 => ("tok_refund_flaky_2", false),
+        7 => ("tok_ok", true),
+        8 => ("tok_refund_flaky_6", true),
+        _ => ("tok_flaky_1", false),
+    }
+}
+
+const ENDED: [&str; 4] = ["FULFILLED", "FAILED", "REJECTED", "CANCELLED"];
+
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+/// The snapshot restricted to the soak's own products and orders (other tests share the
+/// stack and leave their own, sometimes deliberately broken, data behind).
+fn scoped(mut snapshot: Snapshot, skus: &HashSet<String>, orders: &HashSet<String>) -> Snapshot {
+    snapshot.products.retain(|p| skus.contains(&p.sku));
+    if let Some(reservations) = snapshot.reservations.as_mut() {
+        reservations.retain(|r| skus.contains(&r.sku) || orders.contains(&r.order_id));
+    }
+    snapshot.orders.retain(|o| orders.contains(&o.order_id));
+    snapshot.payments.retain(|p| orders.contains(&p.order_id));
+    snapshot.ledger.retain(|l| orders.contains(&l.order_id));
+    snapshot.analytics = None;
+    snapshot.malformed.clear();
+    snapshot
+}
+
+#[tokio::test]
+async fn under_faults_and_crashes_money_and_stock_stay_correct() {
+    let stack = Stack::load().await;
+    let wanted: usize = setting("SOAK_ORDERS", 30);
+    let fault_rate: f64 = setting("SOAK_FAULT_RATE", 0.1);
+    let started = Instant::now();
+    let skus = unique_skus(3);
+    let stock = u32::try_from(wanted * 2).unwrap_or(u32::MAX);
+    for (i, sku) in skus.iter().enumerate() {
+        stack.create_product(sku, 500 + 250 * i as i64, stock).await;
+    }
+
+    // Faults in every function behind the API (the API answers the shoppers; its own faults
+    // would only make them retry).
+    let stack_name = stack.output("StackName").to_owned();
+    let faulty: Vec<String> = [
+        "pricing",
+        "payment",
+        "repair",
+        "audit-log",
+        "analytics",
+        "fraud-detector",
+        "notifier",
+        "approvals",
+        "ledger",
+        "fulfilment",
+    ]
+    .iter()
+    .map(|f| format!("{stack_name}-{f}"))
+    .collect();
+    let spec = format!("dynamodb={fault_rate}:throttle,sns={fault_rate}:5xx,sqs={fault_rate}:5xx");
+    let mut saved = Vec::new();
+    for function in &faulty {
+        let original = stack.environment(function).await;
+        let mut with_faults = original.clone();
+        with_faults.insert("LAMBDA_KIT_FAULTS".to_owned(), spec.clone());
+        stack.set_environment(function, with_faults).await;
+        saved.push((function.clone(), original));
+    }
+
+    // The shoppers run in their own task so that the configuration is restored even if one
+    // panics.
+    let run = tokio::spawn({
+        let stack = stack.clone();
+        let skus = skus.clone();
+        async move {
+            let shoppers = wanted.div_ceil(3);
+            let mut tokens = Vec::new();
+            for s in 0..shoppers {
+                let lines = [(skus[s % 3].as_str(), 1)];
+                tokens.push(stack.shopper(&format!("soak-{s}"), &lines).await.token);
+            }
+            let crash_at = wanted / 2;
+            let placed = futures::stream::iter(0..wanted)
+                .map(|i| {
+                    let stack = stack.clone();
+                    let token = tokens[i % tokens.len()].clone();
+                    let sku = skus[i % 3].clone();
+                    async move {
+                        if i == crash_at {
+                            let stack_name = stack.output("StackName").to_owned();
+                            crash_and_restore(&stack, &stack_name).await;
+                        }
+                        stack
+                            .put_item(&token, &sku, 1 + (i % 2) as i64)
+                            .await
+                            .expect_status(StatusCode::OK);
+                        let (payment, cancel) = token_of(i);
+                        let placed_when = Instant::now();
+                        let id = stack.place_order(&token, payment).await;
+                        if cancel {
+                            let status = stack
+                                .wait_for_order(
+                                    &token,
+                                    &id,
+                                    &["CONFIRMED", "FAILED", "REJECTED"],
+                                    Duration::from_secs(120),
+                                )
+                                .await;
+                            if status["status"] == "CONFIRMED" {
+                                let answer = stack.order_action(&token, &id, "cancel").await;
+                                assert!(
+                                    answer.status == StatusCode::ACCEPTED
+                                        || answer.status == StatusCode::CONFLICT,
+                                    "{}: {}",
+                                    answer.status,
+                                    answer.body
+                                );
+                            }
+                        }
+                        (id, token, placed_when)
+                    }
+                })
+                .buffer_unordered(8)
+                .collect::<Vec<_>>()
+                .await;
+            placed
+        }
+    })
+    .await;
+    for (function, original) in saved {
+        stack.set_environment(&function, original).await;
+    }
+    let placed = match run {
+        Ok(placed) => placed,
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    };
+    let placed_at = started.elapsed();
+
+    // Quiescence: every order ends (the reconciler sweeps meanwhile, as its schedule would).
+    let sweeper = tokio::spawn({
+        let stack = stack.clone();
+        async move {
+            let reconciler = stack.output("ReconcilerFunctionName").to_owned();
+            loop {
+                let (error, report) = stack.invoke(&reconciler, &json!({})).await;
+                eprintln!("reconciler: {error:?} {report}");
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+        }
+    });
+    let deadline = Duration::from_secs(300 + wanted as u64);
+    let ended: Vec<(String, Duration)> = futures::stream::iter(&placed)
+        .map(|(id, token, placed_when)| {
+            let stack = &stack;
+            async move {
+                let status = eventually(&format!("order {id} ends"), deadline, || async {
+                    let order = stack.order(token, id).await;
+                    let status = order.body["status"].as_str().unwrap_or_default().to_owned();
+                    ENDED.contains(&status.as_str()).then_some(status)
+                })
+                .await;
+                (status, placed_when.elapsed())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    sweeper.abort();
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut to_end: Vec<Duration> = Vec::new();
+    for (status, elapsed) in ended {
+        *outcomes.entry(status).or_default() += 1;
+        to_end.push(elapsed);
+    }
+    to_end.sort();
+
+    // The ledger is written asynchronously: give it its grace, then check the invariants
+    // over the soak's own data.
+    let order_ids: HashSet<String> = placed.iter().map(|(id, _, _)| id.clone()).collect();
+    let sku_set: HashSet<String> = skus.iter().cloned().collect();
+    let tables = Tables {
+        products: stack.output("ProductsTableName").to_owned(),
+        reservations: Some(stack.output("ReservationsTableName").to_owned()),
+        orders: stack.output("OrdersTableName").to_owned(),
+        payments: stack.output("PaymentsTableName").to_owned(),
+        ledger: stack.output("LedgerTableName").to_owned(),
+        analytics: None,
+    };
+    let report = eventually(
+        "the invariants hold over the soak's orders",
+        Duration::from_secs(120),
+        || async {
+            let snapshot = read_snapshot(stack.dynamodb(), &tables).await.ok()?;
+            let config = CheckConfig {
+                now_ms: i64::try_from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis(),
+                )
+                .unwrap_or(i64::MAX),
+                stuck_after_seconds: 900,
+                approval_timeout_seconds: stack.tunable("ApprovalTimeoutSeconds", 20) as i64,
+                cancel_window_seconds: stack.tunable("CancelWindowSeconds", 8) as i64,
+                grace_seconds: 0,
+            };
+            let report = check(&scoped(snapshot, &sku_set, &order_ids), &config);
+            if report.violations.is_empty() {
+                Some(report)
+            } else {
+                eprintln!("not yet: {:?}", report.violations);
+                None
+            }
+        },
+    )
+    .await;
+
+    let mut dlqs = String::new();
+    for (consumer, prefix) in CONSUMERS.iter().copied().chain([("repair", "Repair")]) {
+        let url = stack.output(&format!("{prefix}DlqUrl")).to_owned();
+        let (visible, _) = stack.queue_depth(&url).await;
+        let _ = write!(dlqs, "{consumer} {visible}, ");
+    }
+    let mut text = String::new();
+    let _ = writeln!(text, "# Soak results\n");
+    let _ = writeln!(
+        text,
+        "{wanted} orders by {} shoppers, {:.0} % of the AWS calls of the functions behind the API \
+         failing (throttling, 5xx), notifier and ledger crashed for 15 s mid-run, every fifth \
+         paid order cancelled inside the window.\n",
+        wanted.div_ceil(3),
+        fault_rate * 100.0
+    );
+    let _ = writeln!(text, "| figure | value |\n|---|---|");
+    let _ = writeln!(
+        text,
+        "| wall time | {:.0} s (orders placed after {:.0} s) |",
+        started.elapsed().as_secs_f64(),
+        placed_at.as_secs_f64()
+    );
+    for (status, count) in &outcomes {
+        let _ = writeln!(text, "| orders {status} | {count} |");
+    }
+    let _ = writeln!(
+        text,
+        "| time from placing to the end, p50 / p99 | {:.1} s / {:.1} s |",
+        percentile(&to_end, 0.5).as_secs_f64(),
+        percentile(&to_end, 0.99).as_secs_f64()
+    );
+    let _ = writeln!(
+        text,
+        "| messages in the DLQs after | {} |",
+        dlqs.trim_end_matches(", ")
+    );
+    let _ = writeln!(
+        text,
+        "| invariant violations | {} |",
+        report.violations.len()
+    );
+    let _ = writeln!(text, "\n{}", report.summary);
+    eprintln!("{text}");
+    if let Ok(path) = std::env::var("SOAK_REPORT") {
+        std::fs::write(&path, &text).expect("write the soak report");
+    }
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    assert_eq!(
+        outcomes.values().sum::<usize>(),
+        wanted,
+        "every order ended"
+    );
+}
+
+/// Breaks the notifier and the ledger (their idempotency / ledger table renamed away) for
+/// 15 s, then restores them: their records fail and come back after the visibility timeout.
+async fn crash_and_restore(stack: &Stack, stack_name: &str) {
+    let mut saved: Vec<(String, HashMap<String, String>)> = Vec::new();
+    for (variable, function) in [
+        ("IDEMPOTENCY_TABLE", "notifier"),
+        ("LEDGER_TABLE", "ledger"),
+    ] {
+        let function = format!("{stack_name}-{function}");
+        let original = stack.environment(&function).await;
+        let mut broken = original.clone();
+        broken.insert(variable.to_owned(), "soak-no-such-table".to_owned());
+        stack.set_environment(&function, broken).await;
+        saved.push((function, original));
+    }
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    for (function, original) in saved {
+        stack.set_environment(&function, original).await;
+    }
+}
