@@ -24,12 +24,19 @@
 //! That is why the SDK crates are built without `default-https-client`: every client must get
 //! its HTTP client from here ([`loader`], [`sdk_config`]), or it fails on its first request
 //! with "no HTTP client".
+//!
+//! **Faults on the local stack.** With `LAMBDA_KIT_FAULTS` set and `AWS_ENDPOINT_URL` on a
+//! loopback address, the client is wrapped in a [`FaultInjectingClient`] that fails or slows
+//! down a configured fraction of calls the way AWS does (see [`crate::faults`]); anywhere else
+//! the variable is logged and ignored.
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
+
+use crate::faults::{self, FaultInjectingClient, FaultSpecError};
 
 /// Amazon Root CA 1–4 and Starfield Services Root Certificate Authority – G2 (PEM).
 pub const AMAZON_TRUST_ROOTS_PEM: &[u8] = include_bytes!("aws/amazon-trust-roots.pem");
@@ -43,11 +50,35 @@ pub async fn sdk_config() -> SdkConfig {
     loader().load().await
 }
 
-/// `aws_config::defaults(BehaviorVersion::latest())` with [`https_client`]: the starting point
-/// for any SDK configuration in this workspace (functions, tools, tests).
+/// `aws_config::defaults(BehaviorVersion::latest())` with [`https_client`] (behind the fault
+/// injector when [`crate::faults::from_env`] enables it): the starting point for any SDK
+/// configuration in this workspace (functions, tools, tests).
+///
+/// # Panics
+///
+/// When `LAMBDA_KIT_FAULTS` is malformed and `AWS_ENDPOINT_URL` is a loopback address (the
+/// local stack only): a cold-start error naming the rule and the problem, rather than a soak
+/// that silently injects nothing. [`try_loader`] returns the error instead.
+#[expect(
+    clippy::panic,
+    reason = "a malformed fault spec on the local stack must stop the function at init"
+)]
 pub fn loader() -> ConfigLoader {
+    try_loader().unwrap_or_else(|err| {
+        tracing::error!(error = %err, "invalid fault injection spec");
+        panic!("{err}")
+    })
+}
+
+/// [`loader`], with a malformed `LAMBDA_KIT_FAULTS` (on a loopback endpoint) as an error.
+pub fn try_loader() -> Result<ConfigLoader, FaultSpecError> {
     let native_roots = std::env::var(NATIVE_ROOTS_VAR).is_ok_and(|v| v == "1" || v == "true");
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(native_roots))
+    let client = https_client(native_roots);
+    let client = match faults::from_env()? {
+        Some(spec) => FaultInjectingClient::new(client, spec).into_shared(),
+        None => client,
+    };
+    Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(client))
 }
 
 /// Only the bundled Amazon Trust Services roots.

@@ -12,6 +12,7 @@
 //! | starting executions, answering task tokens | [`workflow`] | [`workflow::Workflows`], [`workflow::SfnWorkflows`] |
 //! | DynamoDB items and errors | [`dynamo`] | [`dynamo::ItemReader`], [`dynamo::is_conditional_failure`] |
 //! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
+//! | AWS faults and latency on the local stack | [`faults`] | [`faults::FaultSpec`], [`faults::FaultInjectingClient`] (`LAMBDA_KIT_FAULTS`) |
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
 //! | settings from the environment | [`config`] | [`config::env_required`], [`config::lookup_required`] |
 //! | time that tests can set | [`clock`] | [`clock::Clock`] |
@@ -70,6 +71,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod dynamo;
+pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod messaging;

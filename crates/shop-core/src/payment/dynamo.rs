@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::store::{ChargeRecord, PaymentStore, RefundRecord};
+use super::store::{CapturedCharge, ChargeRecord, OUTAGE_OPERATION_ID, PaymentStore, RefundRecord};
 use crate::catalog::{Currency, Money};
 use crate::store::StoreError;
 use crate::store::{Item, backend, is_conditional_failure, n, s};
@@ -33,16 +33,21 @@ fn money(item: &Item, key: &str) -> Result<Money, StoreError> {
     Ok(Money::new(amount, currency))
 }
 
-fn charge_from_item(key: &str, item: &Item) -> Result<Option<ChargeRecord>, StoreError> {
+fn captured_from_item(key: &str, item: &Item) -> Result<Option<CapturedCharge>, StoreError> {
     if !item.contains_key("charge_id") {
         // Only attempts counted so far.
         return Ok(None);
     }
-    Ok(Some(ChargeRecord {
+    let charge = ChargeRecord {
         charge_id: string(item, key, "charge_id")?,
         order_id: string(item, key, "order_id")?,
         amount: money(item, key)?,
         idempotency_key: string(item, key, "idempotency_key").unwrap_or_default(),
+    };
+    Ok(Some(CapturedCharge {
+        charge,
+        // Absent on charges recorded before tokens were kept.
+        payment_token: string(item, key, "payment_token").ok(),
     }))
 }
 
@@ -84,17 +89,9 @@ impl DynamoPaymentStore {
             .map_err(|e| backend("GetItem payments", &e))?;
         Ok(output.item)
     }
-}
 
-impl PaymentStore for DynamoPaymentStore {
-    async fn get_charge(&self, operation_id: &str) -> Result<Option<ChargeRecord>, StoreError> {
-        match self.get(operation_id).await? {
-            Some(item) => charge_from_item(operation_id, &item),
-            None => Ok(None),
-        }
-    }
-
-    async fn count_attempt(&self, operation_id: &str, now: i64) -> Result<u32, StoreError> {
+    /// Counts one more attempt of `operation_id`, an operation of `kind`.
+    async fn count(&self, operation_id: &str, kind: &str, now: i64) -> Result<u32, StoreError> {
         let output = self
             .client
             .update_item()
@@ -103,7 +100,7 @@ impl PaymentStore for DynamoPaymentStore {
             .update_expression("ADD attempts :one SET #k = :kind, updated_at = :now")
             .expression_attribute_names("#k", "kind")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":kind", s("CHARGE"))
+            .expression_attribute_values(":kind", s(kind))
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::UpdatedNew)
             .send()
@@ -116,22 +113,40 @@ impl PaymentStore for DynamoPaymentStore {
             _ => Err(malformed(operation_id, "attempts missing after ADD")),
         }
     }
+}
 
-    async fn record_charge(
+impl PaymentStore for DynamoPaymentStore {
+    async fn get_captured(&self, operation_id: &str) -> Result<Option<CapturedCharge>, StoreError> {
+        match self.get(operation_id).await? {
+            Some(item) => captured_from_item(operation_id, &item),
+            None => Ok(None),
+        }
+    }
+
+    async fn count_attempt(&self, operation_id: &str, now: i64) -> Result<u32, StoreError> {
+        self.count(operation_id, "CHARGE", now).await
+    }
+
+    async fn count_refund_attempt(&self, operation_id: &str, now: i64) -> Result<u32, StoreError> {
+        self.count(operation_id, "REFUND", now).await
+    }
+
+    async fn record_charge_with_token(
         &self,
         operation_id: &str,
         charge: &ChargeRecord,
+        payment_token: Option<&str>,
         now: i64,
     ) -> Result<ChargeRecord, StoreError> {
-        let result = self
+        let mut expression = "SET #k = :kind, charge_id = :id, order_id = :order, \
+                              amount_minor = :amount, currency = :currency, \
+                              idempotency_key = :idem, created_at = :now, updated_at = :now"
+            .to_owned();
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("operation_id", s(operation_id))
-            .update_expression(
-                "SET #k = :kind, charge_id = :id, order_id = :order, amount_minor = :amount, \
-                 currency = :currency, idempotency_key = :idem, created_at = :now, updated_at = :now",
-            )
             .condition_expression("attribute_not_exists(charge_id)")
             .expression_attribute_names("#k", "kind")
             .expression_attribute_values(":kind", s("CHARGE"))
@@ -140,10 +155,12 @@ impl PaymentStore for DynamoPaymentStore {
             .expression_attribute_values(":amount", n(charge.amount.amount_minor))
             .expression_attribute_values(":currency", s(charge.amount.currency.as_str()))
             .expression_attribute_values(":idem", s(&charge.idempotency_key))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":now", n(now));
+        if let Some(token) = payment_token {
+            expression.push_str(", payment_token = :token");
+            request = request.expression_attribute_values(":token", s(token));
+        }
+        match request.update_expression(expression).send().await {
             Ok(_) => Ok(charge.clone()),
             Err(err) if is_conditional_failure(&err) => self
                 .get_charge(operation_id)
@@ -192,5 +209,34 @@ impl PaymentStore for DynamoPaymentStore {
             }
             Err(err) => Err(backend("UpdateItem payments refund", &err)),
         }
+    }
+
+    async fn outage_until(&self) -> Result<Option<i64>, StoreError> {
+        let Some(item) = self.get(OUTAGE_OPERATION_ID).await? else {
+            return Ok(None);
+        };
+        match item.get("until") {
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| malformed(OUTAGE_OPERATION_ID, "until is not epoch seconds")),
+            _ => Err(malformed(OUTAGE_OPERATION_ID, "until is not a number")),
+        }
+    }
+
+    async fn set_outage(&self, until: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("operation_id", s(OUTAGE_OPERATION_ID))
+            .update_expression("SET #k = :kind, #u = :until")
+            .expression_attribute_names("#k", "kind")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_values(":kind", s("OUTAGE"))
+            .expression_attribute_values(":until", n(until))
+            .send()
+            .await
+            .map_err(|e| backend("UpdateItem payments outage", &e))?;
+        Ok(())
     }
 }

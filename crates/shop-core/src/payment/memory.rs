@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::store::{ChargeRecord, PaymentStore, RefundRecord};
+use super::store::{CapturedCharge, ChargeRecord, PaymentStore, RefundRecord};
 use crate::store::StoreError;
 
 #[derive(Debug, Default)]
 struct Operation {
     attempts: u32,
     charge: Option<ChargeRecord>,
+    payment_token: Option<String>,
     refund: Option<RefundRecord>,
 }
 
@@ -17,10 +18,11 @@ struct Operation {
 #[derive(Debug, Default)]
 pub struct InMemoryPaymentStore {
     operations: Mutex<HashMap<String, Operation>>,
+    outage_until: Mutex<Option<i64>>,
 }
 
 impl InMemoryPaymentStore {
-    /// Attempts counted for `operation_id`.
+    /// Attempts counted for `operation_id` (a charge's or a refund's).
     pub fn attempts(&self, operation_id: &str) -> u32 {
         self.operations
             .lock()
@@ -38,32 +40,46 @@ impl InMemoryPaymentStore {
             .filter(|o| o.charge.is_some() || o.refund.is_some())
             .count()
     }
-}
 
-impl PaymentStore for InMemoryPaymentStore {
-    async fn get_charge(&self, operation_id: &str) -> Result<Option<ChargeRecord>, StoreError> {
-        Ok(self
-            .operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(operation_id)
-            .and_then(|o| o.charge.clone()))
-    }
-
-    async fn count_attempt(&self, operation_id: &str, _now: i64) -> Result<u32, StoreError> {
+    fn count(&self, operation_id: &str) -> u32 {
         let mut operations = self
             .operations
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let operation = operations.entry(operation_id.to_owned()).or_default();
         operation.attempts = operation.attempts.saturating_add(1);
-        Ok(operation.attempts)
+        operation.attempts
+    }
+}
+
+impl PaymentStore for InMemoryPaymentStore {
+    async fn get_captured(&self, operation_id: &str) -> Result<Option<CapturedCharge>, StoreError> {
+        Ok(self
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(operation_id)
+            .and_then(|o| {
+                o.charge.clone().map(|charge| CapturedCharge {
+                    charge,
+                    payment_token: o.payment_token.clone(),
+                })
+            }))
     }
 
-    async fn record_charge(
+    async fn count_attempt(&self, operation_id: &str, _now: i64) -> Result<u32, StoreError> {
+        Ok(self.count(operation_id))
+    }
+
+    async fn count_refund_attempt(&self, operation_id: &str, _now: i64) -> Result<u32, StoreError> {
+        Ok(self.count(operation_id))
+    }
+
+    async fn record_charge_with_token(
         &self,
         operation_id: &str,
         charge: &ChargeRecord,
+        payment_token: Option<&str>,
         _now: i64,
     ) -> Result<ChargeRecord, StoreError> {
         let mut operations = self
@@ -71,10 +87,12 @@ impl PaymentStore for InMemoryPaymentStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let operation = operations.entry(operation_id.to_owned()).or_default();
-        Ok(operation
-            .charge
-            .get_or_insert_with(|| charge.clone())
-            .clone())
+        if let Some(first) = &operation.charge {
+            return Ok(first.clone());
+        }
+        operation.charge = Some(charge.clone());
+        operation.payment_token = payment_token.map(str::to_owned);
+        Ok(charge.clone())
     }
 
     async fn record_refund(
@@ -92,5 +110,20 @@ impl PaymentStore for InMemoryPaymentStore {
             .refund
             .get_or_insert_with(|| refund.clone())
             .clone())
+    }
+
+    async fn outage_until(&self) -> Result<Option<i64>, StoreError> {
+        Ok(*self
+            .outage_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    async fn set_outage(&self, until: i64) -> Result<(), StoreError> {
+        *self
+            .outage_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(until);
+        Ok(())
     }
 }

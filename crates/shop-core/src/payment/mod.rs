@@ -1,26 +1,36 @@
 //! payment: the checkout workflow's `ChargePayment` and `RefundPayment` steps, in front of a
 //! simulated payment provider (`statemachines/README.md`, "The simulated payment provider").
 //!
-//! The provider's behaviour is chosen by the payment token, never by order ids:
+//! The provider's behaviour is chosen by the payment token, never by order ids
+//! ([`ProviderToken`]):
 //!
-//! | token | charge |
-//! | --- | --- |
-//! | `tok_ok` | succeeds |
-//! | `tok_declined` | `PaymentDeclined` (permanent) |
-//! | `tok_flaky_N` (N = 1..9) | `PaymentProviderUnavailable` on the first N attempts of the operation, then succeeds |
-//! | `tok_down` | always `PaymentProviderUnavailable` |
+//! | token | charge | refund of that charge |
+//! | --- | --- | --- |
+//! | `tok_ok` | succeeds | succeeds |
+//! | `tok_declined` | `PaymentDeclined` (permanent) | nothing to refund |
+//! | `tok_flaky_N` (N = 1..9) | `PaymentProviderUnavailable` on the first N attempts of the operation, then succeeds | succeeds |
+//! | `tok_down` | always `PaymentProviderUnavailable` | nothing to refund |
+//! | `tok_refund_flaky_N` (N = 1..9) | succeeds | `PaymentProviderUnavailable` on the first N attempts of the refund, then succeeds |
+//! | `tok_refund_down` | succeeds | always `PaymentProviderUnavailable` |
+//!
+//! And whatever the token, during a **provider outage** every charge and every refund (even a
+//! retry of a recorded one) is `PaymentProviderUnavailable`: the outage switch is an item of
+//! the payments table, set with [`PaymentStore::set_outage`] (until an epoch second), so an
+//! outage can start after the charge and end on its own.
 //!
 //! Charge: `{"operation": "charge", "orderId", "operationId": "charge-<orderId>",
 //! "paymentToken", "idempotencyKey", "amount": {"amount", "currency"}}` →
 //! `{"chargeId", "operationId", "amount"}`. A charge is recorded once per operation id: a
 //! retried charge (Step Functions retry, Lambda retry after a timeout) returns the first
-//! charge, never a second one.
+//! charge, never a second one. The token is recorded with the charge, which is how the refund
+//! learns it (the refund request carries no token).
 //!
 //! Refund: `{"operation": "refund", "orderId", "operationId": "refund-<orderId>",
 //! "chargeOperationId": "charge-<orderId>"}` → `{"refunded": true, "refundId", "amount"}`,
 //! or `{"refunded": false}` when no charge was captured under `chargeOperationId`. A refund is
-//! recorded once per operation id too, and never fails because of the token (compensation
-//! must be able to run whatever the provider did to the charge).
+//! recorded once per operation id too. It fails only for the `tok_refund_…` tokens and during
+//! an outage, the ways to make compensation itself fail; charges recorded without a token
+//! (before tokens were kept) refund as `tok_ok`'s.
 //!
 //! Errors (`errorType`): `PaymentDeclined`, `PaymentProviderUnavailable` (also when the
 //! provider's own state cannot be read or written: transient), `InvalidPaymentRequest`
@@ -35,6 +45,8 @@ mod dynamo;
 #[cfg(any(test, feature = "fakes"))]
 mod memory;
 pub mod store;
+mod token;
+pub use token::{ProviderToken, UnknownToken};
 
 pub use dynamo::DynamoPaymentStore;
 #[cfg(any(test, feature = "fakes"))]
@@ -42,7 +54,7 @@ pub use memory::InMemoryPaymentStore;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::{ChargeRecord, PaymentStore, RefundRecord};
+pub use store::{CapturedCharge, ChargeRecord, OUTAGE_OPERATION_ID, PaymentStore, RefundRecord};
 
 use crate::checkout::error_types;
 
@@ -103,7 +115,7 @@ pub struct ChargeRequest {
     pub order_id: String,
     /// `charge-<orderId>`: the key the charge is recorded under.
     pub operation_id: String,
-    /// One of the simulated provider's tokens ([`PaymentToken`]).
+    /// One of the simulated provider's tokens ([`ProviderToken`]).
     pub payment_token: String,
     /// The checkout's idempotency key (recorded with the charge).
     #[serde(default)]
@@ -218,27 +230,85 @@ impl<S: PaymentStore> SimulatedProvider<S> {
     }
 }
 
+impl<S: PaymentStore> SimulatedProvider<S> {
+    /// `PaymentProviderUnavailable` while an outage set with [`PaymentStore::set_outage`] lasts.
+    async fn check_outage(&self) -> Result<(), PaymentError> {
+        match self.store.outage_until().await? {
+            Some(until) if self.clock.now() < until => {
+                tracing::info!(until, "provider outage");
+                Err(PaymentError::Unavailable(format!(
+                    "the provider is out until {}",
+                    lambda_kit::clock::rfc3339(until)
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails a refund of a charge made with a `tok_refund_…` token the way the token says.
+    async fn refund_behaviour(
+        &self,
+        request: &RefundRequest,
+        payment_token: Option<&str>,
+    ) -> Result<(), PaymentError> {
+        let token = match payment_token.map(ProviderToken::parse) {
+            Some(Ok(token)) => token,
+            // Stored by the charge, so known; an unknown one must not block compensation.
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "charge recorded with an unknown token: refunding");
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        match token {
+            ProviderToken::Checkout(_) => Ok(()),
+            ProviderToken::RefundDown => Err(PaymentError::Unavailable(
+                "the provider does not answer refunds (tok_refund_down)".to_owned(),
+            )),
+            ProviderToken::RefundFlaky(failures) => {
+                let attempt = self
+                    .store
+                    .count_refund_attempt(&request.operation_id, self.clock.now())
+                    .await?;
+                let failures = u32::from(failures);
+                tracing::info!(attempt, failures, "flaky provider refund attempt");
+                if attempt <= failures {
+                    return Err(PaymentError::Unavailable(format!(
+                        "attempt {attempt} of {} failed (tok_refund_flaky_{failures})",
+                        request.operation_id
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
     async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
-        let token = PaymentToken::parse(&request.payment_token)
+        let token = ProviderToken::parse(&request.payment_token)
             .map_err(|e| PaymentError::InvalidRequest(e.to_string()))?;
+        self.check_outage().await?;
         if let Some(first) = self.store.get_charge(&request.operation_id).await? {
             tracing::info!(charge_id = %first.charge_id, "already charged: returning the first charge");
             return Ok(first.into_charge(&request.operation_id));
         }
         match token {
-            PaymentToken::Ok => {}
-            PaymentToken::Declined => {
+            // The refund-side tokens charge like tok_ok.
+            ProviderToken::Checkout(PaymentToken::Ok)
+            | ProviderToken::RefundFlaky(_)
+            | ProviderToken::RefundDown => {}
+            ProviderToken::Checkout(PaymentToken::Declined) => {
                 return Err(PaymentError::Declined(
                     "the card issuer refused the charge".to_owned(),
                 ));
             }
-            PaymentToken::Down => {
+            ProviderToken::Checkout(PaymentToken::Down) => {
                 return Err(PaymentError::Unavailable(
                     "the provider does not answer".to_owned(),
                 ));
             }
-            PaymentToken::Flaky(failures) => {
+            ProviderToken::Checkout(PaymentToken::Flaky(failures)) => {
                 let attempt = self
                     .store
                     .count_attempt(&request.operation_id, self.clock.now())
@@ -261,14 +331,24 @@ impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
         };
         let recorded = self
             .store
-            .record_charge(&request.operation_id, &record, self.clock.now())
+            .record_charge_with_token(
+                &request.operation_id,
+                &record,
+                Some(&request.payment_token),
+                self.clock.now(),
+            )
             .await?;
         tracing::info!(charge_id = %recorded.charge_id, amount = recorded.amount.amount_minor, "charge captured");
         Ok(recorded.into_charge(&request.operation_id))
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaymentError> {
-        let Some(charge) = self.store.get_charge(&request.charge_operation_id).await? else {
+        self.check_outage().await?;
+        let Some(captured) = self
+            .store
+            .get_captured(&request.charge_operation_id)
+            .await?
+        else {
             tracing::info!(charge_operation_id = %request.charge_operation_id, "nothing captured: nothing to refund");
             return Ok(Refund {
                 refunded: false,
@@ -276,6 +356,9 @@ impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
                 amount: None,
             });
         };
+        self.refund_behaviour(request, captured.payment_token.as_deref())
+            .await?;
+        let charge = captured.charge;
         let record = RefundRecord {
             refund_id: provider_id("re"),
             charge_id: charge.charge_id.clone(),

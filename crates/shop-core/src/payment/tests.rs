@@ -155,3 +155,138 @@ async fn malformed_requests_are_invalid() {
     }
     assert_eq!(step.provider().store().recorded(), 0);
 }
+
+#[tokio::test]
+async fn charges_record_their_token() {
+    let step = step();
+    json(step.handle(charge("tok_flaky_1")).await);
+    json(step.handle(charge("tok_flaky_1")).await);
+    let captured = step
+        .provider()
+        .store()
+        .get_captured("charge-ord_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(captured.payment_token.as_deref(), Some("tok_flaky_1"));
+    // Existing tokens refund as before.
+    assert_eq!(json(step.handle(refund()).await)["refunded"], true);
+}
+
+#[tokio::test]
+async fn refund_flaky_charges_then_fails_the_first_n_refund_attempts() {
+    let step = step();
+    let charged = json(step.handle(charge("tok_refund_flaky_2")).await);
+    assert!(charged["chargeId"].is_string(), "{charged}");
+    assert_eq!(step.provider().store().attempts("charge-ord_1"), 0);
+    for attempt in 1..=2 {
+        assert_eq!(
+            error_type(&step.handle(refund()).await),
+            "PaymentProviderUnavailable",
+            "attempt {attempt}"
+        );
+    }
+    let refunded = json(step.handle(refund()).await);
+    assert_eq!(refunded["refunded"], true);
+    assert_eq!(refunded["amount"], charged["amount"]);
+    // A retry returns the first refund.
+    assert_eq!(json(step.handle(refund()).await), refunded);
+    assert_eq!(step.provider().store().attempts("refund-ord_1"), 4);
+    assert_eq!(step.provider().store().recorded(), 2);
+}
+
+#[tokio::test]
+async fn refund_down_charges_and_never_refunds() {
+    let step = step();
+    assert!(json(step.handle(charge("tok_refund_down")).await)["chargeId"].is_string());
+    for _ in 0..5 {
+        assert_eq!(
+            error_type(&step.handle(refund()).await),
+            "PaymentProviderUnavailable"
+        );
+    }
+    assert_eq!(step.provider().store().recorded(), 1, "the charge only");
+}
+
+#[tokio::test]
+async fn refunds_of_charges_without_a_known_token_succeed() {
+    let step = step();
+    let record = ChargeRecord {
+        charge_id: "ch_old".to_owned(),
+        order_id: "ord_1".to_owned(),
+        amount: Money::new(2598, crate::catalog::Currency::EUR),
+        idempotency_key: "key-1".to_owned(),
+    };
+    // Recorded before tokens were kept.
+    let store = step.provider().store();
+    store
+        .record_charge("charge-ord_1", &record, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_captured("charge-ord_1").await.unwrap(),
+        Some(CapturedCharge {
+            charge: record.clone(),
+            payment_token: None
+        })
+    );
+    assert_eq!(json(step.handle(refund()).await)["refunded"], true);
+    // A token the provider no longer knows does not block compensation either.
+    let mut other = refund();
+    other["orderId"] = "ord_2".into();
+    other["operationId"] = "refund-ord_2".into();
+    other["chargeOperationId"] = "charge-ord_2".into();
+    store
+        .record_charge_with_token("charge-ord_2", &record, Some("tok_gold"), 1)
+        .await
+        .unwrap();
+    assert_eq!(json(step.handle(other).await)["refunded"], true);
+}
+
+#[tokio::test]
+async fn an_outage_fails_every_charge_and_refund_until_it_ends() {
+    let clock = Clock::manual(1_795_400_000);
+    let step = PaymentStep::new(
+        SimulatedProvider::new(InMemoryPaymentStore::default()).with_clock(clock.clone()),
+    );
+    let store = step.provider().store();
+    assert_eq!(store.outage_until().await.unwrap(), None);
+    store.set_outage(clock.now() + 60).await.unwrap();
+    assert_eq!(store.outage_until().await.unwrap(), Some(1_795_400_060));
+    for token in ["tok_ok", "tok_flaky_1", "tok_declined"] {
+        assert_eq!(
+            error_type(&step.handle(charge(token)).await),
+            "PaymentProviderUnavailable",
+            "{token}"
+        );
+    }
+    assert_eq!(
+        error_type(&step.handle(refund()).await),
+        "PaymentProviderUnavailable"
+    );
+    assert_eq!(
+        store.attempts("charge-ord_1"),
+        0,
+        "the provider was not reached"
+    );
+    assert_eq!(store.recorded(), 0);
+
+    // The outage ends on its own; then one starts after the charge.
+    clock.advance(60);
+    let charged = json(step.handle(charge("tok_ok")).await);
+    assert!(charged["chargeId"].is_string());
+    store.set_outage(clock.now() + 30).await.unwrap();
+    assert_eq!(
+        error_type(&step.handle(refund()).await),
+        "PaymentProviderUnavailable"
+    );
+    assert_eq!(
+        error_type(&step.handle(charge("tok_ok")).await),
+        "PaymentProviderUnavailable",
+        "even a retry of a recorded charge"
+    );
+    // Ended early by setting a time in the past.
+    store.set_outage(0).await.unwrap();
+    assert_eq!(json(step.handle(charge("tok_ok")).await), charged);
+    assert_eq!(json(step.handle(refund()).await)["refunded"], true);
+}
