@@ -80,3 +80,58 @@ async fn stock_still_held_for_a_failed_order_is_released_by_the_reconciler() {
     );
     stack.assert_stock_conserved(&[(&sku, 5)]).await;
 }
+
+#[tokio::test]
+async fn a_refund_the_provider_refuses_during_a_cancel_is_owed_then_repaid_in_ledger_order() {
+    let stack = Stack::load().await;
+    let sku = unique_sku(1);
+    stack.create_product(&sku, 2_000, 4).await;
+    let shopper = stack.shopper("refund-owed", &[(&sku, 1)]).await;
+    // The charge succeeds; the refund fails 6 times: the cancel workflow's own attempts (1 +
+    // PaymentRetryMaxAttempts) and the repair's first ones, then it succeeds.
+    let id = stack
+        .place_order(&shopper.token, "tok_refund_flaky_6")
+        .await;
+    stack
+        .wait_for_order(&shopper.token, &id, &["CONFIRMED"], Duration::from_secs(60))
+        .await;
+    stack
+        .order_action(&shopper.token, &id, "cancel")
+        .await
+        .expect_status(reqwest::StatusCode::ACCEPTED);
+
+    // Owed: visible, with the reason, and the stock already back.
+    let owed = stack
+        .wait_for_order(
+            &shopper.token,
+            &id,
+            &["REFUND_PENDING", "CANCELLED"],
+            REPAIRED,
+        )
+        .await;
+    if owed["status"] == "REFUND_PENDING" {
+        assert!(
+            owed["refundPendingReason"]
+                .as_str()
+                .is_some_and(|r| r.contains("PaymentProviderUnavailable")),
+            "{owed}"
+        );
+    }
+    // Repaid by the repair consumer: cancelled, refunded once, charge before refund.
+    stack
+        .wait_for_order(&shopper.token, &id, &["CANCELLED"], REPAIRED)
+        .await;
+    let ledger = stack
+        .wait_for_ledger(&id, &["PaymentCaptured", "PaymentRefunded"])
+        .await;
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    assert!(ledger[0].seq < ledger[1].seq, "{ledger:?}");
+    assert_eq!(ledger[1].operation_id, format!("refund-{id}"));
+    assert_eq!(ledger[1].amount_minor, 2_000);
+    let refund = stack
+        .payment(&format!("refund-{id}"))
+        .await
+        .expect("the provider's refund record");
+    assert_eq!(shop_tests::text(&refund, "amount_minor"), "2000");
+    stack.assert_stock_conserved(&[(&sku, 4)]).await;
+}

@@ -127,7 +127,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
                 tokens.push(stack.shopper(&format!("soak-{s}"), &lines).await.token);
             }
             let crash_at = wanted / 2;
-            let placed = futures::stream::iter(0..wanted)
+            futures::stream::iter(0..wanted)
                 .map(|i| {
                     let stack = stack.clone();
                     let token = tokens[i % tokens.len()].clone();
@@ -169,8 +169,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
                 })
                 .buffer_unordered(8)
                 .collect::<Vec<_>>()
-                .await;
-            placed
+                .await
         }
     })
     .await;

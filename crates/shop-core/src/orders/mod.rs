@@ -494,6 +494,11 @@ pub enum PaymentToken {
     Flaky(u8),
     /// `tok_down`: always unavailable.
     Down,
+    /// `tok_refund_flaky_N`: the charge succeeds; its refund is unavailable on its first N
+    /// (1..=9) attempts, then succeeds.
+    RefundFlaky(u8),
+    /// `tok_refund_down`: the charge succeeds; every refund is unavailable.
+    RefundDown,
 }
 
 /// Spellings of `tok_flaky_1` … `tok_flaky_9`, so that [`PaymentToken::as_str`] is `'static`.
@@ -509,6 +514,19 @@ const FLAKY_TOKENS: [&str; 9] = [
     "tok_flaky_9",
 ];
 
+/// Spellings of `tok_refund_flaky_1` … `tok_refund_flaky_9`.
+const REFUND_FLAKY_TOKENS: [&str; 9] = [
+    "tok_refund_flaky_1",
+    "tok_refund_flaky_2",
+    "tok_refund_flaky_3",
+    "tok_refund_flaky_4",
+    "tok_refund_flaky_5",
+    "tok_refund_flaky_6",
+    "tok_refund_flaky_7",
+    "tok_refund_flaky_8",
+    "tok_refund_flaky_9",
+];
+
 /// A payment token the simulated provider does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -519,7 +537,8 @@ pub struct PaymentTokenError(pub String);
 
 impl PaymentToken {
     /// The accepted tokens, for error messages.
-    pub const ALLOWED: &'static str = "tok_ok, tok_declined, tok_flaky_N (N = 1..9), tok_down";
+    pub const ALLOWED: &'static str = "tok_ok, tok_declined, tok_flaky_N (N = 1..9), tok_down, \
+                                       tok_refund_flaky_N (N = 1..9), tok_refund_down";
 
     /// Reads a token as sent by a client or stored on an order.
     pub fn parse(value: &str) -> Result<Self, PaymentTokenError> {
@@ -527,11 +546,19 @@ impl PaymentToken {
             "tok_ok" => Ok(Self::Ok),
             "tok_declined" => Ok(Self::Declined),
             "tok_down" => Ok(Self::Down),
+            "tok_refund_down" => Ok(Self::RefundDown),
             _ => FLAKY_TOKENS
                 .iter()
                 .zip(1u8..)
                 .find(|(token, _)| **token == value)
                 .map(|(_, n)| Self::Flaky(n))
+                .or_else(|| {
+                    REFUND_FLAKY_TOKENS
+                        .iter()
+                        .zip(1u8..)
+                        .find(|(token, _)| **token == value)
+                        .map(|(_, n)| Self::RefundFlaky(n))
+                })
                 .ok_or_else(|| PaymentTokenError(value.to_owned())),
         }
     }
@@ -546,6 +573,11 @@ impl PaymentToken {
                 .get(usize::from(n).saturating_sub(1))
                 .copied()
                 .unwrap_or("tok_flaky_9"),
+            Self::RefundDown => "tok_refund_down",
+            Self::RefundFlaky(n) => REFUND_FLAKY_TOKENS
+                .get(usize::from(n).saturating_sub(1))
+                .copied()
+                .unwrap_or("tok_refund_flaky_9"),
         }
     }
 }

@@ -295,7 +295,10 @@ impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
         }
         match token {
             // The refund-side tokens charge like tok_ok.
-            ProviderToken::Checkout(PaymentToken::Ok)
+            // (`parse` never wraps the refund-side tokens in `Checkout`.)
+            ProviderToken::Checkout(
+                PaymentToken::Ok | PaymentToken::RefundFlaky(_) | PaymentToken::RefundDown,
+            )
             | ProviderToken::RefundFlaky(_)
             | ProviderToken::RefundDown => {}
             ProviderToken::Checkout(PaymentToken::Declined) => {

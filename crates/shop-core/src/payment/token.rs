@@ -4,9 +4,6 @@
 
 use crate::orders::PaymentToken;
 
-/// `tok_refund_flaky_N`'s prefix; N is one digit, 1 to 9.
-const REFUND_FLAKY_PREFIX: &str = "tok_refund_flaky_";
-
 /// A token the simulated provider does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -35,19 +32,14 @@ impl ProviderToken {
 
     /// Reads a token as sent by the workflow or stored with a charge.
     pub fn parse(value: &str) -> Result<Self, UnknownToken> {
-        if let Ok(token) = PaymentToken::parse(value) {
-            return Ok(Self::Checkout(token));
+        // One list of tokens (the orders' `PaymentToken`): the refund-side ones are told apart
+        // here because their charge behaves like `tok_ok`.
+        match PaymentToken::parse(value) {
+            Ok(PaymentToken::RefundDown) => Ok(Self::RefundDown),
+            Ok(PaymentToken::RefundFlaky(n)) => Ok(Self::RefundFlaky(n)),
+            Ok(token) => Ok(Self::Checkout(token)),
+            Err(_) => Err(UnknownToken(value.to_owned())),
         }
-        if value == "tok_refund_down" {
-            return Ok(Self::RefundDown);
-        }
-        value
-            .strip_prefix(REFUND_FLAKY_PREFIX)
-            .and_then(|n| match n.as_bytes() {
-                [digit @ b'1'..=b'9'] => Some(Self::RefundFlaky(digit - b'0')),
-                _ => None,
-            })
-            .ok_or_else(|| UnknownToken(value.to_owned()))
     }
 }
 
