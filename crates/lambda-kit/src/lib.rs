@@ -6,7 +6,7 @@
 //! | HTTP APIs behind API Gateway REST | [`http`] | [`http::serve`], [`http::HttpError`], [`http::parse_json_body`], [`http::match_route`] |
 //! | events on SNS → SQS | [`messaging`] | [`messaging::EventEnvelope`], [`messaging::SnsPublisher`] |
 //! | a message straight to one queue (FIFO too) | [`messaging`] | [`messaging::SqsQueue`] |
-//! | SQS batches with partial failures | [`messaging`] | [`messaging::BatchProcessor`] (standard), [`messaging::process_fifo_records`] (FIFO) |
+//! | SQS batches with partial failures | [`messaging`] | [`messaging::BatchProcessor`] (standard), [`messaging::process_fifo_batch`] (FIFO) |
 //! | exactly-once effects on at-least-once delivery | [`messaging`] | [`messaging::Idempotent`], [`messaging::DynamoIdempotencyStore`] |
 //! | Lambda tasks in Step Functions | [`step`] | [`step::StepError`], [`step::run_step`] |
 //! | starting executions, answering task tokens | [`workflow`] | [`workflow::Workflows`], [`workflow::SfnWorkflows`] |

@@ -237,9 +237,15 @@ async fn flags(client: &Client, table: &str) -> TestResult {
         Some(&AttributeValue::N("1800001000".to_owned()))
     );
     // The sliding-window records of orders.
-    store.record_failure("ORDERS#u1", 100, "e1", 1000).await?;
-    store.record_failure("ORDERS#u1", 100, "e1", 1000).await?;
-    store.record_failure("ORDERS#u1", 200, "e2", 1000).await?;
+    store
+        .record_occurrence("ORDERS#u1", 100, "e1", 1000)
+        .await?;
+    store
+        .record_occurrence("ORDERS#u1", 100, "e1", 1000)
+        .await?;
+    store
+        .record_occurrence("ORDERS#u1", 200, "e2", 1000)
+        .await?;
     assert_eq!(store.count_since("ORDERS#u1", 150).await?, 1);
     assert_eq!(store.count_since("ORDERS#u1", 0).await?, 2);
     Ok(())

@@ -30,11 +30,11 @@ fn settings() -> Result<Settings, ConfigError> {
         idempotency: IdempotencyConfig::from_env()?,
         fraud: FraudSettings {
             window_seconds: env_positive("FRAUD_WINDOW_SECONDS", defaults.window_seconds)?,
-            threshold: u32::try_from(env_positive(
+            lock_threshold: u32::try_from(env_positive(
                 "FRAUD_THRESHOLD",
-                i64::from(defaults.threshold),
+                i64::from(defaults.lock_threshold),
             )?)
-            .unwrap_or(defaults.threshold),
+            .unwrap_or(defaults.lock_threshold),
             lock_seconds: env_positive("FRAUD_LOCK_SECONDS", defaults.lock_seconds)?,
             flag_threshold: env_count("FRAUD_FLAG_THRESHOLD", defaults.flag_threshold)?,
             order_velocity: env_count("FRAUD_ORDER_VELOCITY", defaults.order_velocity)?,

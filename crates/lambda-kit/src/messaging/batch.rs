@@ -75,7 +75,7 @@ pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// Runs `handler` on every record's envelope, at most `concurrency` at a time, and returns
 /// the ids of the records that failed (malformed, error or panic) as batch item failures.
-pub async fn process_records<F, Fut>(
+pub async fn process_standard_batch<F, Fut>(
     consumer: &'static str,
     records: Vec<SqsMessage>,
     concurrency: usize,
@@ -214,7 +214,7 @@ pub trait EventHandler: Send + Sync {
     }
 }
 
-/// A consumer: its handler behind idempotency on `eventId`, run by [`process_records`].
+/// A consumer: its handler behind idempotency on `eventId`, run by [`process_standard_batch`].
 #[derive(Debug)]
 pub struct BatchProcessor<H, I> {
     consumer: &'static str,
@@ -257,7 +257,7 @@ impl<H: EventHandler, I: IdempotencyStore> BatchProcessor<H, I> {
 
     /// Processes one SQS batch; returns the records to retry.
     pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_records(self.consumer, event.records, self.concurrency, |envelope| {
+        process_standard_batch(self.consumer, event.records, self.concurrency, |envelope| {
             self.process_one(envelope)
         })
         .await

@@ -41,7 +41,7 @@ fn attribute(record: &SqsMessage, name: &str) -> Result<String, ProcessError> {
 
 /// Processes `records` in order with `handler` (see the module docs); returns the records to
 /// retry.
-pub async fn process_fifo_records<F, Fut>(
+pub async fn process_fifo_batch<F, Fut>(
     consumer: &'static str,
     records: Vec<SqsMessage>,
     handler: F,
@@ -171,7 +171,7 @@ mod tests {
             record("a4", "A", 6, Some(event("panic"))),
             record("b3", "B", 7, Some(event("ok"))),
         ];
-        let response = process_fifo_records("ledger", records, |r| {
+        let response = process_fifo_batch("ledger", records, |r| {
             let seen = &seen;
             async move {
                 let marker = r
@@ -207,7 +207,7 @@ mod tests {
             record("b2", "B", 4, Some(event("ok"))),
             record("c1", "C", 5, Some(event("ok"))),
         ];
-        let response = process_fifo_records("ledger", records, |r| async move {
+        let response = process_fifo_batch("ledger", records, |r| async move {
             #[allow(clippy::panic)]
             if r.envelope.detail_str("marker") == Some("panic") {
                 panic!("handler bug");
@@ -222,7 +222,7 @@ mod tests {
     async fn a_record_without_a_sequence_number_is_malformed() {
         let mut no_seq = record("a1", "A", 1, Some(event("ok")));
         no_seq.attributes.remove("SequenceNumber");
-        let response = process_fifo_records("ledger", vec![no_seq], |_| async {
+        let response = process_fifo_batch("ledger", vec![no_seq], |_| async {
             Ok(RecordOutcome::Processed)
         })
         .await;

@@ -13,11 +13,11 @@ mod queue;
 
 pub use batch::{
     AnyEvent, BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, FromEnvelope, ProcessError,
-    RecordOutcome, parse_record, process_records,
+    RecordOutcome, parse_record, process_standard_batch,
 };
 pub use consumer::{IdempotencyConfig, run_sqs_consumer};
 pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope};
-pub use fifo::{FifoRecord, process_fifo_records};
+pub use fifo::{FifoRecord, process_fifo_batch};
 pub use idempotency::{
     Claim, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore, Idempotent,
     InMemoryIdempotencyStore,

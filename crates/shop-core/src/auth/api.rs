@@ -347,7 +347,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         let Ok(token) = lambda_kit::http::bearer_token(req) else {
             return Ok(0);
         };
-        let Ok(anonymous) = crate::auth::session::authenticate(&self.sessions, token, now).await
+        let Ok(anonymous) = crate::auth::session::resolve_session(&self.sessions, token, now).await
         else {
             return Ok(0);
         };
@@ -407,7 +407,7 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
             Some(principal) => principal.session_id,
             None => {
                 let token = lambda_kit::http::bearer_token(req)?;
-                crate::auth::session::authenticate(&self.sessions, token, now)
+                crate::auth::session::resolve_session(&self.sessions, token, now)
                     .await
                     .map_err(super::auth_error_to_api)?
                     .id

@@ -101,7 +101,7 @@ pub async fn authenticate<S: SessionStore, U: UserStore>(
     token: &str,
     now: i64,
 ) -> Result<Principal, AuthError> {
-    let session = crate::auth::session::authenticate(sessions, token, now).await?;
+    let session = crate::auth::session::resolve_session(sessions, token, now).await?;
     if let Some(email) = &session.email
         && let Some(until) = users.locked_until(email, now).await?
     {

@@ -160,9 +160,10 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-/// Resolves a bearer token to a valid session. The one authentication routine: handlers call
-/// it directly, a Lambda authorizer would wrap it.
-pub async fn authenticate<S: SessionStore>(
+/// Resolves a bearer token to an unexpired session: the session half of
+/// [`crate::auth::authenticate`] (which also checks the account), and on its own what logout
+/// and the login's cart merge need.
+pub async fn resolve_session<S: SessionStore>(
     store: &S,
     token: &str,
     now: i64,

@@ -201,7 +201,7 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
         "the event went out after the merge"
     );
     // The anonymous session is over.
-    let old = crate::auth::session::authenticate(api.sessions(), token.expose(), START).await;
+    let old = crate::auth::session::resolve_session(api.sessions(), token.expose(), START).await;
     assert!(matches!(old, Err(crate::auth::session::AuthError::Unknown)));
 }
 

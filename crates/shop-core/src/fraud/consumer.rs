@@ -74,17 +74,17 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
         let expires_at = at.saturating_add(window);
         let account = format!("ACCOUNT#{email}");
         self.store
-            .record_failure(&account, at, &event.event_id, expires_at)
+            .record_occurrence(&account, at, &event.event_id, expires_at)
             .await?;
         let since = now.saturating_sub(window);
         let source_ip = failed.source_ip.as_str();
         if !source_ip.is_empty() {
             let ip = format!("IP#{source_ip}");
             self.store
-                .record_failure(&ip, at, &event.event_id, expires_at)
+                .record_occurrence(&ip, at, &event.event_id, expires_at)
                 .await?;
             let from_ip = self.store.count_since(&ip, since).await?;
-            if from_ip >= self.settings.threshold.saturating_mul(2) {
+            if from_ip >= self.settings.lock_threshold.saturating_mul(2) {
                 tracing::warn!(
                     source_ip,
                     failures = from_ip,
@@ -95,14 +95,14 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
         let failures = self.store.count_since(&account, since).await?;
         tracing::info!(
             failures,
-            threshold = self.settings.threshold,
+            lock_threshold = self.settings.lock_threshold,
             "failed login counted"
         );
         if failures >= self.settings.flag_threshold {
             self.flag(email, FLAG_FAILED_LOGINS, &event.event_id, now)
                 .await?;
         }
-        if failures < self.settings.threshold {
+        if failures < self.settings.lock_threshold {
             return Ok(());
         }
         let until = now.saturating_add(self.settings.lock_seconds);
@@ -172,7 +172,7 @@ impl<F: FraudStore, U: UserStore, P: EventPublisher> FraudDetector<F, U, P> {
         let window = self.settings.window_seconds;
         let subject = format!("ORDERS#{user_id}");
         self.store
-            .record_failure(&subject, at, &event.event_id, at.saturating_add(window))
+            .record_occurrence(&subject, at, &event.event_id, at.saturating_add(window))
             .await?;
         let orders = self
             .store

@@ -26,7 +26,7 @@ impl DynamoFraudStore {
 }
 
 impl FraudStore for DynamoFraudStore {
-    async fn record_failure(
+    async fn record_occurrence(
         &self,
         subject: &str,
         at: i64,

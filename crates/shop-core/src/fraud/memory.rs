@@ -25,7 +25,7 @@ impl InMemoryFraudStore {
 }
 
 impl FraudStore for InMemoryFraudStore {
-    async fn record_failure(
+    async fn record_occurrence(
         &self,
         subject: &str,
         at: i64,

@@ -45,7 +45,7 @@ pub struct FraudSettings {
     /// Length of the sliding window in seconds (default 900).
     pub window_seconds: i64,
     /// Failures within the window that lock the account (default 5).
-    pub threshold: u32,
+    pub lock_threshold: u32,
     /// How long a lock lasts in seconds (default 900).
     pub lock_seconds: i64,
     /// Failures within the window that flag the account for order approval (default 3).
@@ -58,7 +58,7 @@ impl Default for FraudSettings {
     fn default() -> Self {
         Self {
             window_seconds: 900,
-            threshold: 5,
+            lock_threshold: 5,
             lock_seconds: 900,
             flag_threshold: 3,
             order_velocity: 5,
@@ -87,8 +87,9 @@ pub struct Flag {
 
 /// Sliding-window records (failed logins, orders) and flags.
 pub trait FraudStore: Send + Sync {
-    /// Records one failure of `subject` at `at` (idempotent per `event_id`).
-    fn record_failure(
+    /// Records one occurrence (a failed login, an order) of `subject` at `at` (idempotent per
+    /// `event_id`).
+    fn record_occurrence(
         &self,
         subject: &str,
         at: i64,

@@ -4,7 +4,7 @@ use super::{CHARGE, FUNCTION_NAME, LedgerEntry, LedgerStore, REFUND};
 use crate::events::ShopEvent;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{
-    FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent, process_fifo_records,
+    FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent, process_fifo_batch,
 };
 
 /// `SequenceNumber` zero-padded to 20 digits (SQS sequence numbers are up to 20 digits).
@@ -50,7 +50,7 @@ impl<S: LedgerStore> Ledger<S> {
 
     /// Processes one SQS FIFO batch; returns the records to retry.
     pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_fifo_records(FUNCTION_NAME, event.records, |record| self.handle(record)).await
+        process_fifo_batch(FUNCTION_NAME, event.records, |record| self.handle(record)).await
     }
 
     /// The entry a record makes.

@@ -1,6 +1,6 @@
 //! ledger: records every charge and refund in the order the payments-ledger FIFO queue
 //! (`MessageGroupId` = order id) delivered them, one at a time
-//! ([`lambda_kit::messaging::process_fifo_records`]: a failed record holds back the rest of its
+//! ([`lambda_kit::messaging::process_fifo_batch`]: a failed record holds back the rest of its
 //! group).
 //!
 //! Events: `PaymentCaptured` and `PaymentRefunded` (`detail`: `orderId`, `operationId`,

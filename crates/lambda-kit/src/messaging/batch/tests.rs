@@ -42,7 +42,7 @@ async fn only_failed_records_are_reported() {
         record("panic", &event("panic").to_json()),
         record("ok-2", &event("ok").to_json()),
     ];
-    let response = process_records("test", records, 2, |envelope| {
+    let response = process_standard_batch("test", records, 2, |envelope| {
         let processed = &processed;
         async move {
             match envelope.detail_str("kind") {
@@ -74,7 +74,7 @@ async fn only_failed_records_are_reported() {
 async fn a_panic_while_building_the_future_fails_only_that_record() {
     let records = vec![record("a", &event("x").to_json()), record("b", "null")];
     #[allow(clippy::panic)]
-    let response = process_records("test", records, 4, |envelope| {
+    let response = process_standard_batch("test", records, 4, |envelope| {
         if envelope.detail_str("kind") == Some("x") {
             panic!("before the future exists");
         }
@@ -91,7 +91,7 @@ async fn concurrency_is_bounded() {
     let records: Vec<SqsMessage> = (0..10)
         .map(|i| record(&format!("m{i}"), &event("ok").to_json()))
         .collect();
-    let response = process_records("test", records, 3, |_| {
+    let response = process_standard_batch("test", records, 3, |_| {
         let running = Arc::clone(&running);
         let peak = Arc::clone(&peak);
         async move {
