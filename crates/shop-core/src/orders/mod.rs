@@ -417,6 +417,12 @@ impl OrderStatus {
         )
     }
 
+    /// Ended without shipping (`FAILED`, `REJECTED`, `CANCELLED`): it must hold neither money
+    /// nor stock.
+    pub const fn is_dead(self) -> bool {
+        matches!(self, Self::Failed | Self::Rejected | Self::Cancelled)
+    }
+
     /// Reads the stored spelling back.
     pub fn parse(value: &str) -> Result<Self, OrderStatusError> {
         Self::ALL

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 
 use super::{
-    DayCounters, LedgerRecord, MalformedItem, OperationKind, OrderRecord, OrderState, OrderUnits,
+    DayCounters, LedgerRecord, MalformedItem, OperationKind, OrderRecord, OrderStatus, OrderUnits,
     PaymentOperation, ProductStock, Reservation, Snapshot,
 };
 use crate::catalog::{Currency, Money};
@@ -251,8 +251,7 @@ pub(super) fn order_from_item(item: &Item) -> Result<Option<OrderRecord>, ItemEr
     let key = key_of(item, &["order_id"]);
     let r = ItemReader { item, key: &key };
     let status = r.string("status")?;
-    let status = OrderState::parse(status)
-        .ok_or_else(|| r.malformed(format!("unknown status {status:?}")))?;
+    let status = OrderStatus::parse(status).map_err(|e| r.malformed(e.to_string()))?;
     let lines = match r.optional_string("items_json")? {
         Some(json) => serde_json::from_str::<Vec<LineUnits>>(&json)
             .map_err(|e| r.malformed(format!("items_json is not a list of lines: {e}")))?

@@ -118,6 +118,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use crate::catalog::Money;
+pub use crate::orders::OrderStatus;
 
 /// Default `--stuck-after`: an order's workflow should end within 15 minutes.
 pub const DEFAULT_STUCK_AFTER_SECONDS: i64 = 900;
@@ -127,91 +128,6 @@ pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: i64 = 86_400;
 pub const DEFAULT_CANCEL_WINDOW_SECONDS: i64 = 900;
 /// Default `--grace`: how far the asynchronous ledger may lag the payments table.
 pub const DEFAULT_GRACE_SECONDS: i64 = 60;
-
-/// An order's status as stored, including `REFUND_PENDING`.
-///
-/// The checker's own enum rather than [`crate::orders::OrderStatus`]: it must read every
-/// status the tables may hold, including those added by branches it is checked against,
-/// without a match on another module's enum breaking when that enum grows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum OrderState {
-    /// `PENDING`.
-    Pending,
-    /// `AWAITING_APPROVAL`.
-    AwaitingApproval,
-    /// `APPROVED`.
-    Approved,
-    /// `CONFIRMED`.
-    Confirmed,
-    /// `FULFILLED`.
-    Fulfilled,
-    /// `FAILED`.
-    Failed,
-    /// `REJECTED`.
-    Rejected,
-    /// `CANCELLING`.
-    Cancelling,
-    /// `CANCELLED`.
-    Cancelled,
-    /// `REFUND_PENDING`: a refund is owed and being retried (non-terminal).
-    RefundPending,
-}
-
-impl OrderState {
-    /// Every status.
-    pub const ALL: [Self; 10] = [
-        Self::Pending,
-        Self::AwaitingApproval,
-        Self::Approved,
-        Self::Confirmed,
-        Self::Fulfilled,
-        Self::Failed,
-        Self::Rejected,
-        Self::Cancelling,
-        Self::Cancelled,
-        Self::RefundPending,
-    ];
-
-    /// The stored spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::AwaitingApproval => "AWAITING_APPROVAL",
-            Self::Approved => "APPROVED",
-            Self::Confirmed => "CONFIRMED",
-            Self::Fulfilled => "FULFILLED",
-            Self::Failed => "FAILED",
-            Self::Rejected => "REJECTED",
-            Self::Cancelling => "CANCELLING",
-            Self::Cancelled => "CANCELLED",
-            Self::RefundPending => "REFUND_PENDING",
-        }
-    }
-
-    /// Reads the stored spelling back.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    /// Nothing more happens to the order.
-    pub const fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Fulfilled | Self::Failed | Self::Rejected | Self::Cancelled
-        )
-    }
-
-    /// Ended without shipping: it must hold neither money nor stock.
-    pub const fn is_dead(self) -> bool {
-        matches!(self, Self::Failed | Self::Rejected | Self::Cancelled)
-    }
-}
-
-impl fmt::Display for OrderState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A product's stock counters (products table).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +168,7 @@ pub struct OrderRecord {
     /// Key.
     pub order_id: String,
     /// Status.
-    pub status: OrderState,
+    pub status: OrderStatus,
     /// Creation time, epoch milliseconds.
     pub created_at_ms: i64,
     /// Priced lines (empty until priced).
@@ -481,7 +397,7 @@ pub enum Violation {
         /// Order.
         order_id: String,
         /// Its status.
-        status: OrderState,
+        status: OrderStatus,
         /// Units held.
         quantity: i64,
     },
@@ -519,7 +435,7 @@ pub enum Violation {
         /// Order.
         order_id: String,
         /// Its status.
-        status: OrderState,
+        status: OrderStatus,
         /// Σ captured, minor units.
         captured: i64,
         /// Σ refunded, minor units.
@@ -532,7 +448,7 @@ pub enum Violation {
         /// Order.
         order_id: String,
         /// Its status.
-        status: OrderState,
+        status: OrderStatus,
     },
     /// A captured/refunded operation of an order that is not in the orders table.
     PaymentWithoutOrder {
@@ -611,7 +527,7 @@ pub enum Violation {
         /// Order.
         order_id: String,
         /// Its status.
-        status: OrderState,
+        status: OrderStatus,
         /// Its age, seconds.
         age_seconds: i64,
         /// Its deadline, seconds after creation.
@@ -1049,7 +965,7 @@ pub fn stock(snapshot: &Snapshot, config: &CheckConfig) -> Vec<Violation> {
     for order in snapshot
         .orders
         .iter()
-        .filter(|o| o.status == OrderState::Fulfilled)
+        .filter(|o| o.status == OrderStatus::Fulfilled)
     {
         for line in &order.lines {
             let sum = fulfilled.entry(line.sku.as_str()).or_default();
@@ -1087,7 +1003,7 @@ pub fn stock(snapshot: &Snapshot, config: &CheckConfig) -> Vec<Violation> {
                 order_id: r.order_id.clone(),
                 quantity: r.quantity,
             }),
-            Some(order) if order.status.is_dead() || order.status == OrderState::Fulfilled => {
+            Some(order) if order.status.is_dead() || order.status == OrderStatus::Fulfilled => {
                 violations.push(Violation::StockHeldForEndedOrder {
                     sku: r.sku.clone(),
                     order_id: r.order_id.clone(),
@@ -1152,7 +1068,7 @@ pub fn money(snapshot: &Snapshot, config: &CheckConfig) -> Vec<Violation> {
     }
     for order in &snapshot.orders {
         let expected = match order.status {
-            OrderState::Confirmed | OrderState::Fulfilled => match order.total {
+            OrderStatus::Confirmed | OrderStatus::Fulfilled => match order.total {
                 Some(total) => total.amount_minor,
                 None => {
                     violations.push(Violation::OrderWithoutTotal {
@@ -1272,11 +1188,11 @@ pub fn ledger(snapshot: &Snapshot, config: &CheckConfig) -> Vec<Violation> {
 /// Whether `OrderPlaced` was published for the order (module doc, invariant 4).
 pub fn was_placed(order: &OrderRecord) -> bool {
     match order.status {
-        OrderState::Confirmed
-        | OrderState::Fulfilled
-        | OrderState::Cancelling
-        | OrderState::Cancelled => true,
-        OrderState::RefundPending => order.charge_id.is_some(),
+        OrderStatus::Confirmed
+        | OrderStatus::Fulfilled
+        | OrderStatus::Cancelling
+        | OrderStatus::Cancelled => true,
+        OrderStatus::RefundPending => order.charge_id.is_some(),
         _ => false,
     }
 }
@@ -1324,11 +1240,11 @@ pub fn deadline_seconds(order: &OrderRecord, config: &CheckConfig) -> i64 {
     let waited_for_approval = order.went_through_approval
         || matches!(
             order.status,
-            OrderState::AwaitingApproval | OrderState::Approved
+            OrderStatus::AwaitingApproval | OrderStatus::Approved
         );
     let after_confirmation = matches!(
         order.status,
-        OrderState::Confirmed | OrderState::Cancelling | OrderState::RefundPending
+        OrderStatus::Confirmed | OrderStatus::Cancelling | OrderStatus::RefundPending
     );
     let mut deadline = config.stuck_after_seconds;
     if waited_for_approval {

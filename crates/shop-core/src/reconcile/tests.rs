@@ -27,7 +27,7 @@ fn config() -> CheckConfig {
     CheckConfig::at(NOW_MS)
 }
 
-fn order(n: u32, status: OrderState, lines: &[(&str, i64)], total: i64) -> OrderRecord {
+fn order(n: u32, status: OrderStatus, lines: &[(&str, i64)], total: i64) -> OrderRecord {
     OrderRecord {
         order_id: oid(n),
         status,
@@ -42,11 +42,11 @@ fn order(n: u32, status: OrderState, lines: &[(&str, i64)], total: i64) -> Order
         total: Some(eur(total)),
         charge_id: matches!(
             status,
-            OrderState::Confirmed
-                | OrderState::Fulfilled
-                | OrderState::Cancelling
-                | OrderState::Cancelled
-                | OrderState::RefundPending
+            OrderStatus::Confirmed
+                | OrderStatus::Fulfilled
+                | OrderStatus::Cancelling
+                | OrderStatus::Cancelled
+                | OrderStatus::RefundPending
         )
         .then(|| format!("ch_{n}")),
         went_through_approval: false,
@@ -116,7 +116,7 @@ fn healthy() -> Snapshot {
         .zip(10..)
         .map(|(op, seq)| entry(op, seq))
         .collect();
-    let mut pending = order(PENDING, OrderState::Pending, &[], 0);
+    let mut pending = order(PENDING, OrderStatus::Pending, &[], 0);
     pending.total = None;
     pending.created_at_ms = NOW_MS - 10_000;
     Snapshot {
@@ -139,19 +139,19 @@ fn healthy() -> Snapshot {
         ],
         reservations: Some(vec![reservation("MUG", CONFIRMED, 2)]),
         orders: vec![
-            order(CONFIRMED, OrderState::Confirmed, &[("MUG", 2)], 900),
+            order(CONFIRMED, OrderStatus::Confirmed, &[("MUG", 2)], 900),
             order(
                 FULFILLED,
-                OrderState::Fulfilled,
+                OrderStatus::Fulfilled,
                 &[("MUG", 3), ("TEE", 1)],
                 1500,
             ),
-            order(CANCELLED, OrderState::Cancelled, &[("TEE", 2)], 1000),
-            order(FAILED, OrderState::Failed, &[("MUG", 1)], 450),
+            order(CANCELLED, OrderStatus::Cancelled, &[("TEE", 2)], 1000),
+            order(FAILED, OrderStatus::Failed, &[("MUG", 1)], 450),
             pending,
             order(
                 REFUND_PENDING,
-                OrderState::RefundPending,
+                OrderStatus::RefundPending,
                 &[("TEE", 1)],
                 700,
             ),
@@ -233,9 +233,9 @@ fn stock_catches_units_that_appeared_or_vanished() {
 #[test]
 fn stock_catches_units_held_for_a_dead_or_shipped_order() {
     for (n, status) in [
-        (FAILED, OrderState::Failed),
-        (CANCELLED, OrderState::Cancelled),
-        (FULFILLED, OrderState::Fulfilled),
+        (FAILED, OrderStatus::Failed),
+        (CANCELLED, OrderStatus::Cancelled),
+        (FULFILLED, OrderStatus::Fulfilled),
     ] {
         let mut snapshot = healthy();
         // The reservation is there but the stock went back (or was shipped) anyway: a
@@ -331,7 +331,7 @@ fn money_catches_a_confirmed_order_that_was_not_charged() {
         money(&snapshot, &config()),
         vec![Violation::MoneyMismatch {
             order_id: oid(CONFIRMED),
-            status: OrderState::Confirmed,
+            status: OrderStatus::Confirmed,
             captured: 0,
             refunded: 0,
             expected: 900,
@@ -350,7 +350,7 @@ fn money_catches_a_dead_order_that_kept_the_money() {
         money(&snapshot, &config()),
         vec![Violation::MoneyMismatch {
             order_id: oid(CANCELLED),
-            status: OrderState::Cancelled,
+            status: OrderStatus::Cancelled,
             captured: 1000,
             refunded: 0,
             expected: 0,
@@ -365,7 +365,7 @@ fn money_catches_a_dead_order_that_kept_the_money() {
         money(&snapshot, &config()),
         vec![Violation::MoneyMismatch {
             order_id: oid(FAILED),
-            status: OrderState::Failed,
+            status: OrderStatus::Failed,
             captured: 450,
             refunded: 0,
             expected: 0,
@@ -407,7 +407,7 @@ fn money_catches_orphan_operations_foreign_currencies_and_missing_totals() {
         money(&snapshot, &config()),
         vec![Violation::OrderWithoutTotal {
             order_id: oid(FULFILLED),
-            status: OrderState::Fulfilled,
+            status: OrderStatus::Fulfilled,
         }]
     );
 }
@@ -419,7 +419,7 @@ fn money_skips_orders_in_flight() {
     snapshot
         .payments
         .push(op(OperationKind::Charge, PENDING, 10));
-    order_mut(&mut snapshot, CONFIRMED).status = OrderState::Cancelling;
+    order_mut(&mut snapshot, CONFIRMED).status = OrderStatus::Cancelling;
     assert_eq!(money(&snapshot, &config()), vec![]);
 }
 
@@ -566,7 +566,7 @@ fn analytics_catches_counters_that_do_not_add_up() {
 #[test]
 fn placed_orders_are_those_that_were_confirmed() {
     let snapshot = healthy();
-    let placed: Vec<OrderState> = snapshot
+    let placed: Vec<OrderStatus> = snapshot
         .orders
         .iter()
         .filter(|o| was_placed(o))
@@ -575,21 +575,21 @@ fn placed_orders_are_those_that_were_confirmed() {
     assert_eq!(
         placed,
         vec![
-            OrderState::Confirmed,
-            OrderState::Fulfilled,
-            OrderState::Cancelled,
-            OrderState::RefundPending
+            OrderStatus::Confirmed,
+            OrderStatus::Fulfilled,
+            OrderStatus::Cancelled,
+            OrderStatus::RefundPending
         ]
     );
     // REFUND_PENDING before ConfirmOrder (no charge_id): never published.
-    let mut refund_pending = order(9, OrderState::RefundPending, &[], 100);
+    let mut refund_pending = order(9, OrderStatus::RefundPending, &[], 100);
     refund_pending.charge_id = None;
     assert!(!was_placed(&refund_pending));
     // FAILED after ConfirmOrder: the publish is what failed.
-    let mut failed = order(9, OrderState::Failed, &[], 100);
+    let mut failed = order(9, OrderStatus::Failed, &[], 100);
     failed.charge_id = Some("ch".into());
     assert!(!was_placed(&failed));
-    assert!(was_placed(&order(9, OrderState::Cancelling, &[], 100)));
+    assert!(was_placed(&order(9, OrderStatus::Cancelling, &[], 100)));
 }
 
 // 5. Liveness
@@ -602,7 +602,7 @@ fn liveness_catches_an_order_stuck_in_flight() {
         liveness(&snapshot, &config()),
         vec![Violation::Stuck {
             order_id: oid(PENDING),
-            status: OrderState::Pending,
+            status: OrderStatus::Pending,
             age_seconds: 901,
             deadline_seconds: 900,
         }]
@@ -629,31 +629,31 @@ fn liveness_deadlines_follow_the_workflow() {
     let stuck = |snapshot: &Snapshot| !liveness(snapshot, &config).is_empty();
     // Terminal orders are never stuck.
     for status in [
-        OrderState::Fulfilled,
-        OrderState::Failed,
-        OrderState::Rejected,
-        OrderState::Cancelled,
+        OrderStatus::Fulfilled,
+        OrderStatus::Failed,
+        OrderStatus::Rejected,
+        OrderStatus::Cancelled,
     ] {
         assert!(!stuck(&aged(status, 1_000_000, false)), "{status}");
     }
     // Before confirmation: stuck_after.
-    for status in [OrderState::Pending, OrderState::Approved] {
+    for status in [OrderStatus::Pending, OrderStatus::Approved] {
         assert!(!stuck(&aged(status, 900, false)), "{status}");
     }
-    assert!(stuck(&aged(OrderState::Pending, 901, false)));
+    assert!(stuck(&aged(OrderStatus::Pending, 901, false)));
     // Waiting for an admin: plus the approval timeout.
-    assert!(!stuck(&aged(OrderState::AwaitingApproval, 920, false)));
-    assert!(stuck(&aged(OrderState::AwaitingApproval, 921, false)));
-    assert!(!stuck(&aged(OrderState::Approved, 920, false)));
+    assert!(!stuck(&aged(OrderStatus::AwaitingApproval, 920, false)));
+    assert!(stuck(&aged(OrderStatus::AwaitingApproval, 921, false)));
+    assert!(!stuck(&aged(OrderStatus::Approved, 920, false)));
     // CONFIRMED is settled until fulfilment, one cancel window after confirmation.
-    assert!(!stuck(&aged(OrderState::Confirmed, 908, false)));
-    assert!(stuck(&aged(OrderState::Confirmed, 909, false)));
-    assert!(!stuck(&aged(OrderState::Confirmed, 928, true)));
-    assert!(stuck(&aged(OrderState::Confirmed, 929, true)));
+    assert!(!stuck(&aged(OrderStatus::Confirmed, 908, false)));
+    assert!(stuck(&aged(OrderStatus::Confirmed, 909, false)));
+    assert!(!stuck(&aged(OrderStatus::Confirmed, 928, true)));
+    assert!(stuck(&aged(OrderStatus::Confirmed, 929, true)));
     // A cancel or a refund that never finishes.
-    assert!(stuck(&aged(OrderState::Cancelling, 909, false)));
-    assert!(!stuck(&aged(OrderState::RefundPending, 908, false)));
-    assert!(stuck(&aged(OrderState::RefundPending, 909, false)));
+    assert!(stuck(&aged(OrderStatus::Cancelling, 909, false)));
+    assert!(!stuck(&aged(OrderStatus::RefundPending, 908, false)));
+    assert!(stuck(&aged(OrderStatus::RefundPending, 909, false)));
 }
 
 // The report
@@ -669,7 +669,7 @@ fn the_report_names_what_is_wrong_with_the_numbers() {
     snapshot.malformed.push(MalformedItem {
         table: "orders",
         key: "ord_x".into(),
-        problem: "unknown status \"SHIPPED\"".into(),
+        problem: "unknown order status \"SHIPPED\"".into(),
     });
     let report = check(&snapshot, &config());
     let lines: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
@@ -696,23 +696,6 @@ fn the_report_names_what_is_wrong_with_the_numbers() {
         note,
         "stock: 7 products have no stocked_total and were skipped: P0, P1, P2, P3, P4, … (2 more)"
     );
-}
-
-#[test]
-fn statuses_round_trip() {
-    for status in OrderState::ALL {
-        assert_eq!(OrderState::parse(status.as_str()), Some(status));
-    }
-    assert_eq!(
-        OrderState::parse("REFUND_PENDING"),
-        Some(OrderState::RefundPending)
-    );
-    assert!(!OrderState::RefundPending.is_terminal());
-    assert_eq!(OrderState::parse("SHIPPED"), None);
-    // Every status the orders module knows is one the checker reads.
-    for status in crate::orders::OrderStatus::ALL {
-        assert!(OrderState::parse(status.as_str()).is_some(), "{status}");
-    }
 }
 
 // The reader's item mapping
@@ -780,7 +763,7 @@ fn orders_map_with_their_lines() {
         order_from_item(&stored),
         Ok(Some(OrderRecord {
             order_id: oid(1),
-            status: OrderState::RefundPending,
+            status: OrderStatus::RefundPending,
             created_at_ms: 1_799_999_900_000,
             lines: vec![OrderUnits {
                 sku: "MUG".into(),
@@ -805,7 +788,7 @@ fn orders_map_with_their_lines() {
     let err = order_from_item(&shipped).unwrap_err();
     assert_eq!(
         (err.key, err.problem),
-        (oid(2), "unknown status \"SHIPPED\"".to_owned())
+        (oid(2), "unknown order status \"SHIPPED\"".to_owned())
     );
     let mut broken = fresh;
     broken.insert("items_json".into(), s("{}"));
@@ -1234,7 +1217,7 @@ mod real_tables {
                 Violation::StockHeldForEndedOrder {
                     sku: "MUG".into(),
                     order_id: oid(3),
-                    status: OrderState::Failed,
+                    status: OrderStatus::Failed,
                     quantity: 2,
                 },
                 Violation::StockMismatch {
@@ -1246,7 +1229,7 @@ mod real_tables {
                 },
                 Violation::MoneyMismatch {
                     order_id: oid(3),
-                    status: OrderState::Failed,
+                    status: OrderStatus::Failed,
                     captured: 900,
                     refunded: 0,
                     expected: 0,
@@ -1269,7 +1252,7 @@ mod real_tables {
                 Violation::Unreadable(MalformedItem {
                     table: "orders",
                     key: oid(5),
-                    problem: "unknown status \"SHIPPED\"".into(),
+                    problem: "unknown order status \"SHIPPED\"".into(),
                 }),
             ],
             "{}",
