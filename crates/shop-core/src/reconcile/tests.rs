@@ -682,7 +682,7 @@ fn the_report_names_what_is_wrong_with_the_numbers() {
             format!("money: order {cancelled} CANCELLED: captured 1000 − refunded 0 = 1000, expected 0 (+1000)"),
             format!("ledger: entry {cancelled}/00000000000000000013 records refund-{cancelled} (1000 EUR), which the payments table has not captured/refunded"),
             format!("liveness: order {pending} is PENDING 1000 s after creation (deadline 900 s)"),
-            "data: orders item ord_x: unknown status \"SHIPPED\"".to_owned(),
+            "data: orders item ord_x: unknown order status \"SHIPPED\"".to_owned(),
         ]
     );
     assert!(lines.iter().all(|l| !l.contains('\n')));
