@@ -72,22 +72,28 @@ async fn register_login_and_logout() {
         .expect_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 }
 
-#[tokio::test]
-async fn the_anonymous_cart_is_merged_into_the_users_cart_on_login() {
-    let stack = Stack::load().await;
+/// A registered account (not signed in) and an anonymous session whose cart holds 2 units of
+/// a fresh product: (sku, e-mail, anonymous token).
+async fn account_and_anonymous_cart(stack: &Stack, tag: &str) -> (String, String, String) {
     let sku = unique_sku(1);
     stack.create_product(&sku, 1_000, 20).await;
-    let email = unique_email("merge");
+    let email = unique_email(tag);
     stack
         .register(&email, PASSWORD)
         .await
         .expect_status(StatusCode::CREATED);
-
     let anonymous = stack.new_session().await;
     stack
         .put_item(&anonymous, &sku, 2)
         .await
         .expect_status(StatusCode::OK);
+    (sku, email, anonymous)
+}
+
+#[tokio::test]
+async fn the_anonymous_cart_is_merged_into_the_users_cart_on_login() {
+    let stack = Stack::load().await;
+    let (sku, email, anonymous) = account_and_anonymous_cart(&stack, "merge").await;
     let response = stack.login(&email, PASSWORD, Some(&anonymous), None).await;
     response.expect_status(StatusCode::OK);
     let token = response.body["token"].as_str().unwrap().to_owned();
@@ -119,18 +125,7 @@ async fn the_anonymous_cart_is_merged_into_the_users_cart_on_login() {
 #[tokio::test]
 async fn parallel_logins_carrying_one_anonymous_cart_merge_it_once() {
     let stack = Stack::load().await;
-    let sku = unique_sku(1);
-    stack.create_product(&sku, 1_000, 20).await;
-    let email = unique_email("merge-race");
-    stack
-        .register(&email, PASSWORD)
-        .await
-        .expect_status(StatusCode::CREATED);
-    let anonymous = stack.new_session().await;
-    stack
-        .put_item(&anonymous, &sku, 2)
-        .await
-        .expect_status(StatusCode::OK);
+    let (_, email, anonymous) = account_and_anonymous_cart(&stack, "merge-race").await;
 
     let logins = (0..6).map(|_| stack.login(&email, PASSWORD, Some(&anonymous), None));
     let responses = futures::future::join_all(logins).await;
