@@ -68,7 +68,14 @@ def kebab(logical_id):
 def main():
     check = "--check" in sys.argv[1:]
     with open(os.path.join(REPO, "infra", "template.yaml")) as f:
-        resources = yaml.load(f, Loader=TemplateLoader)["Resources"]
+        template = yaml.load(f, Loader=TemplateLoader)
+    resources, parameters = template["Resources"], template.get("Parameters", {})
+
+    def value(v):
+        """A property's value; a !Ref to a parameter is its default (the AWS value)."""
+        if isinstance(v, dict) and "Ref" in v and v["Ref"] in parameters:
+            return parameters[v["Ref"]].get("Default")
+        return v
     schemas = sorted(n[: -len(".v1.json")] for n in os.listdir(os.path.join(REPO, "events", "schemas"))
                      if n.endswith(".v1.json"))
     producers = {}
@@ -139,7 +146,7 @@ def main():
             "deliveryDelay": queue.get("DelaySeconds", 0)
             if not isinstance(queue.get("DelaySeconds"), dict) else 0,
             "redrivePolicy": {"deadLetterQueue": {"name": queue_name(dlq, queues[dlq]["Properties"])},
-                              "maxReceiveCount": queue["RedrivePolicy"]["maxReceiveCount"]},
+                              "maxReceiveCount": value(queue["RedrivePolicy"]["maxReceiveCount"])},
         }
         channel = {
             "address": sqs_queue["name"],
