@@ -65,6 +65,13 @@ outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
 endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
 # execute-api hostnames do not resolve offline; LocalStack also serves every API on this path.
 outputs["ApiBaseUrl"] = f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/v1"
+# LocalStack has been seen to drop the stage of a SAM API when an update replaces the API's
+# deployment (the stack says UPDATE_COMPLETE, the API answers 404): deploy the stage again.
+apigw = boto3.client("apigateway")
+stages = [s["stageName"] for s in apigw.get_stages(restApiId=outputs["ApiId"])["item"]]
+if "v1" not in stages:
+    print(f"stage v1 of API {outputs['ApiId']} is missing after the update (stages: {stages}): deploying it again")
+    apigw.create_deployment(restApiId=outputs["ApiId"], stageName="v1")
 outputs["StackName"] = stack
 tmp = out + ".tmp"
 with open(tmp, "w") as f:
