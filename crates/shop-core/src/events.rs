@@ -10,7 +10,7 @@
 //! | [`OrderCancelled`] | cancel-order workflow (ASL) | notifier, audit-log, analytics |
 //! | [`ApprovalRequested`] | checkout workflow (ASL) | approvals |
 //! | [`PaymentCaptured`], [`PaymentRefunded`] | workflows (ASL), repair; payments-ledger.fifo | ledger |
-//! | [`RepairRequested`] | workflows (ASL), orders-api, reconciler; repair queue | repair |
+//! | [`RepairRequested`] | workflows (ASL), reconciler; repair queue | repair |
 //!
 //! Every event travels in the kit's [`EventEnvelope`]: producers build the struct and call
 //! [`ShopEvent::to_envelope`]; consumers get a [`ShopEvent`] decoded once per record by the
@@ -279,8 +279,7 @@ pub type PaymentRefunded = PaymentOperation;
 /// Compensation that could not finish when it should have, handed to the repair consumer
 /// (its own queue, DLQ and alarm): refund if owed, release what the order still holds, end
 /// the order in `outcome`. Every step is idempotent, so a request may be sent twice (by a
-/// workflow, by orders-api on a retried cancel, by the reconciler) and retried for as long
-/// as it fails.
+/// workflow and by the reconciler) and retried for as long as it fails.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]

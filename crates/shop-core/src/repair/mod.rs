@@ -11,9 +11,8 @@
 //!
 //! Who sends a request: the checkout and cancel-order workflows (a refund that failed after
 //! its retries, a release or a status write that failed: every compensating state has a
-//! `Catch` ending here), orders-api (a customer cancelling again after a cancel run failed)
-//! and the reconciler (orders stuck past their deadline, reservations held for ended
-//! orders). Every step is idempotent, so any of them may send the same request again:
+//! `Catch` ending here) and the reconciler (orders stuck past their deadline, reservations
+//! held for ended orders; a customer's repeated cancel starts a new cancel run instead). Every step is idempotent, so any of them may send the same request again:
 //! - the refund is the provider's operation `refund-<orderId>` (recorded once);
 //! - the ledger entry is sent with the FIFO deduplication id `refund-<orderId>` and the
 //!   ledger keeps one entry per operation id;
