@@ -72,13 +72,18 @@ impl Stack {
             }
             request
         };
-        // A GET is safe to repeat when the connection drops (LocalStack's gateway under
-        // load); anything else fails the test at once.
+        // A request that is safe to repeat is repeated when the connection drops (LocalStack's
+        // gateway under load), as a client would: GET, PUT and DELETE (idempotent methods) and
+        // a POST carrying an Idempotency-Key. Anything else fails the test at once.
+        let repeatable = [Method::GET, Method::PUT, Method::DELETE].contains(&method)
+            || headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"));
         let mut attempt = 1;
         let response = loop {
             match build().send().await {
                 Ok(response) => break response,
-                Err(_) if method == Method::GET && attempt < 3 => {
+                Err(_) if repeatable && attempt < 3 => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
