@@ -25,11 +25,23 @@
 //! its HTTP client from here ([`loader`], [`sdk_config`]), or it fails on its first request
 //! with "no HTTP client".
 //!
+//! **Short retry backoff.** The SDK's standard retry mode waits up to 1 s, then 2 s (its
+//! defaults: 1 s initial, 20 s cap) before its second and third attempts: 3 s of a consumer's
+//! 5–10 s, so a few throttled calls in one record used to time out the **whole** batch, and
+//! every record of it came back (the 200-order soak filled the DLQs so). Here the backoff
+//! starts at [`RETRY_INITIAL_BACKOFF`] and never exceeds [`RETRY_MAX_BACKOFF`]: a call gives
+//! up within about a second, its record fails alone and SQS (or the workflow's `Retry`)
+//! retries it later, which is the retry that spaces out a real overload. Still standard mode,
+//! still 3 attempts (`AWS_MAX_ATTEMPTS` changes that).
+//!
 //! **Faults on the local stack.** With `LAMBDA_KIT_FAULTS` set and `AWS_ENDPOINT_URL` on a
 //! loopback address, the client is wrapped in a [`FaultInjectingClient`] that fails or slows
 //! down a configured fraction of calls the way AWS does (see [`crate::faults`]); anywhere else
 //! the variable is logged and ignored.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -41,6 +53,25 @@ use crate::faults::{self, FaultInjectingClient, FaultSpecError};
 /// Amazon Root CA 1–4 and Starfield Services Root Certificate Authority – G2 (PEM).
 pub const AMAZON_TRUST_ROOTS_PEM: &[u8] = include_bytes!("aws/amazon-trust-roots.pem");
 
+/// First retry waits at most this (jittered), each later one twice as long.
+pub const RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+/// No retry waits longer than this.
+pub const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The retry policy of every client: standard mode, short backoff (module doc), attempts from
+/// `AWS_MAX_ATTEMPTS` when it is a positive number, else the SDK's 3.
+pub fn retry_config() -> RetryConfig {
+    let attempts = std::env::var("AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3);
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(RETRY_INITIAL_BACKOFF)
+        .with_max_backoff(RETRY_MAX_BACKOFF)
+}
+
 /// Environment variable that switches back to the system's CA store.
 pub const NATIVE_ROOTS_VAR: &str = "LAMBDA_KIT_TLS_NATIVE_ROOTS";
 
@@ -51,7 +82,7 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// `aws_config::defaults(BehaviorVersion::latest())` with [`https_client`] (behind the fault
-/// injector when [`crate::faults::from_env`] enables it): the starting point for any SDK
+/// injector when [`crate::faults::from_env`] enables it) and [`retry_config`]: the starting point for any SDK
 /// configuration in this workspace (functions, tools, tests).
 ///
 /// # Panics
@@ -78,7 +109,9 @@ pub fn try_loader() -> Result<ConfigLoader, FaultSpecError> {
         Some(spec) => FaultInjectingClient::new(client, spec).into_shared(),
         None => client,
     };
-    Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(client))
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(client)
+        .retry_config(retry_config()))
 }
 
 /// Only the bundled Amazon Trust Services roots.
@@ -121,6 +154,15 @@ pub fn https_client(native_roots: bool) -> SharedHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_back_off_briefly() {
+        let retry = retry_config();
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(retry.initial_backoff(), RETRY_INITIAL_BACKOFF);
+        assert_eq!(retry.max_backoff(), RETRY_MAX_BACKOFF);
+        assert!(retry.max_attempts() >= 1);
+    }
 
     #[test]
     fn bundled_roots_are_five_certificates_and_build_a_client() {

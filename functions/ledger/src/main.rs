@@ -1,8 +1,8 @@
 //! ledger Lambda (SQS FIFO consumer of payments-ledger.fifo): wiring only. The logic is
-//! `shop_core::consumers::ledger` (strictly ordered, a failure holds back its group).
+//! `shop_core::ledger` (strictly ordered, a failure holds back its group).
 
 use lambda_kit::config::env_required;
-use lambda_kit::messaging::{SqsBatchResponse, SqsEvent};
+use lambda_kit::messaging::{BatchDeadline, SqsBatchResponse, SqsEvent};
 use lambda_kit::telemetry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shop_core::ledger::{DynamoLedgerStore, FUNCTION_NAME, Ledger};
@@ -17,7 +17,9 @@ async fn main() -> Result<(), Error> {
     let ledger = Ledger::new(DynamoLedgerStore::new(dynamodb, ledger_table));
     let ledger = &ledger;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(ledger.process(event.payload).await)
+        let deadline =
+            BatchDeadline::for_invocation(event.context.deadline(), std::time::SystemTime::now());
+        Ok::<SqsBatchResponse, Error>(ledger.process_within(event.payload, deadline).await)
     }))
     .await
 }

@@ -6,13 +6,14 @@ use lambda_kit::messaging::SqsQueue;
 use lambda_kit::telemetry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shop_core::orders::DynamoOrderStore;
-use shop_core::reconciler::{DynamoReservationScan, FUNCTION_NAME, Reconciler, ReconcilerSettings};
+use shop_core::reconciler::{Deadlines, DynamoReservationScan, FUNCTION_NAME, Reconciler};
 
 struct Settings {
     orders_table: String,
     reservations_table: String,
     repair_queue_url: String,
-    reconciler: ReconcilerSettings,
+    fulfilment_queue_url: String,
+    deadlines: Deadlines,
 }
 
 impl Settings {
@@ -21,9 +22,11 @@ impl Settings {
             orders_table: env_required("ORDERS_TABLE")?,
             reservations_table: env_required("RESERVATIONS_TABLE")?,
             repair_queue_url: env_required("REPAIR_QUEUE_URL")?,
-            reconciler: ReconcilerSettings {
+            fulfilment_queue_url: env_required("FULFILMENT_QUEUE_URL")?,
+            deadlines: Deadlines {
                 stuck_after_seconds: env_positive("STUCK_AFTER_SECONDS", 900)?,
                 approval_timeout_seconds: env_positive("APPROVAL_TIMEOUT_SECONDS", 86_400)?,
+                cancel_window_seconds: env_positive("CANCEL_WINDOW_SECONDS", 900)?,
             },
         })
     }
@@ -40,8 +43,9 @@ async fn main() -> Result<(), Error> {
     let reconciler = Reconciler::new(
         DynamoOrderStore::new(dynamodb.clone(), settings.orders_table),
         DynamoReservationScan::new(dynamodb, settings.reservations_table),
-        SqsQueue::new(sqs, settings.repair_queue_url),
-        settings.reconciler,
+        SqsQueue::new(sqs.clone(), settings.repair_queue_url),
+        SqsQueue::new(sqs, settings.fulfilment_queue_url),
+        settings.deadlines,
     );
     let reconciler = &reconciler;
     lambda_runtime::run(service_fn(

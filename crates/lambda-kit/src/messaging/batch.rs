@@ -11,6 +11,8 @@
 //!   `event_type` and the `correlation_id` that came with the event from the API.
 //! - [`BatchProcessor`] adds idempotency on `eventId` (see [`super::Idempotent`]): a
 //!   redelivered event that was already processed is acknowledged without running again.
+//! - With a [`BatchDeadline`] (the consumers' Lambda loop gives the invocation's), records stop
+//!   short of the deadline and fail alone, so a slow record never times out the whole batch.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -20,6 +22,7 @@ use futures::FutureExt as _;
 use futures::stream::{self, StreamExt as _};
 use tracing::Instrument as _;
 
+use super::deadline::{BatchDeadline, until};
 use super::envelope::{EnvelopeError, EventEnvelope};
 use super::idempotency::{Claim, IdempotencyStore, Idempotent};
 use crate::clock::Clock;
@@ -74,11 +77,13 @@ pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs `handler` on every record's envelope, at most `concurrency` at a time, and returns
-/// the ids of the records that failed (malformed, error or panic) as batch item failures.
+/// the ids of the records that failed (malformed, error, panic, or cut off by `deadline`) as
+/// batch item failures.
 pub async fn process_standard_batch<F, Fut>(
     consumer: &'static str,
     records: Vec<SqsMessage>,
     concurrency: usize,
+    deadline: BatchDeadline,
     handler: F,
 ) -> SqsBatchResponse
 where
@@ -98,7 +103,15 @@ where
                 event_type = tracing::field::Empty,
                 correlation_id = tracing::field::Empty,
             );
-            let result = async {
+            if deadline.records_stopped() {
+                span.in_scope(|| {
+                    tracing::warn!(
+                        "not started: the invocation's deadline is near; will be retried"
+                    );
+                });
+                return Some(message_id);
+            }
+            let work = async {
                 let envelope = parse_record(&record)?;
                 let current = tracing::Span::current();
                 current.record("event_id", envelope.event_id.as_str());
@@ -116,8 +129,12 @@ where
                         )))
                     })
             }
-            .instrument(span.clone())
-            .await;
+            .instrument(span.clone());
+            let result = until(deadline.hard_stop(), work).await.unwrap_or_else(|| {
+                Err(ProcessError::Failed(
+                    "cut off: the invocation's deadline is near".to_owned(),
+                ))
+            });
             span.in_scope(|| match &result {
                 Ok(RecordOutcome::Processed) => tracing::info!("record processed"),
                 Ok(RecordOutcome::Duplicate) => {
@@ -255,15 +272,32 @@ impl<H: EventHandler, I: IdempotencyStore> BatchProcessor<H, I> {
         &self.handler
     }
 
-    /// Processes one SQS batch; returns the records to retry.
+    /// Processes one SQS batch without a deadline; returns the records to retry.
     pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_standard_batch(self.consumer, event.records, self.concurrency, |envelope| {
-            self.process_one(envelope)
-        })
+        self.process_within(event, BatchDeadline::NONE).await
+    }
+
+    /// Processes one SQS batch, stopping short of `deadline`; returns the records to retry.
+    pub async fn process_within(
+        &self,
+        event: SqsEvent,
+        deadline: BatchDeadline,
+    ) -> SqsBatchResponse {
+        process_standard_batch(
+            self.consumer,
+            event.records,
+            self.concurrency,
+            deadline,
+            |envelope| self.process_one(envelope, deadline),
+        )
         .await
     }
 
-    async fn process_one(&self, event: EventEnvelope) -> Result<RecordOutcome, ProcessError> {
+    async fn process_one(
+        &self,
+        event: EventEnvelope,
+        deadline: BatchDeadline,
+    ) -> Result<RecordOutcome, ProcessError> {
         // Decoded before the claim: a record that can never be processed claims nothing.
         let decoded = H::Event::from_envelope(&event).map_err(ProcessError::Malformed)?;
         let now = self.clock.now();
@@ -277,17 +311,19 @@ impl<H: EventHandler, I: IdempotencyStore> BatchProcessor<H, I> {
             Claim::InProgress => return Err(ProcessError::InProgress(event.event_id.clone())),
             Claim::Acquired => {}
         }
-        // A panic in the handler is caught here too, so that the claim is released at once
-        // rather than left to expire.
-        let result = AssertUnwindSafe(self.handler.handle(&event, decoded))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|payload| {
-                Err(ProcessError::Failed(format!(
-                    "panic: {}",
-                    panic_message(payload.as_ref())
-                )))
-            });
+        // A panic in the handler, or a handler still running at the deadline, is caught here
+        // too, so that the claim is released at once rather than left to expire.
+        let handled = AssertUnwindSafe(self.handler.handle(&event, decoded)).catch_unwind();
+        let result = match until(deadline.records_stop(), handled).await {
+            Some(Ok(result)) => result,
+            Some(Err(payload)) => Err(ProcessError::Failed(format!(
+                "panic: {}",
+                panic_message(payload.as_ref())
+            ))),
+            None => Err(ProcessError::Failed(
+                "abandoned: the invocation's deadline is near".to_owned(),
+            )),
+        };
         match result {
             Ok(()) => {
                 self.idempotency

@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::Client;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 use super::{
-    BatchProcessor, DynamoIdempotencyStore, EventHandler, IdempotencyStore, Idempotent,
-    SqsBatchResponse, SqsEvent,
+    BatchDeadline, BatchProcessor, DynamoIdempotencyStore, EventHandler, IdempotencyStore,
+    Idempotent, SqsBatchResponse, SqsEvent,
 };
 use crate::config::{ConfigError, env_positive, env_required};
 
@@ -40,14 +40,19 @@ impl IdempotencyConfig {
     }
 }
 
-/// Serves SQS batches to `processor` until the runtime stops; each batch answers with the
-/// records to retry (`ReportBatchItemFailures`).
+/// Serves SQS batches to `processor` until the runtime stops; each batch stops short of the
+/// invocation's deadline ([`BatchDeadline`]) and answers with the records to retry
+/// (`ReportBatchItemFailures`).
 pub async fn run_sqs_consumer<H: EventHandler, I: IdempotencyStore>(
     processor: BatchProcessor<H, I>,
 ) -> Result<(), lambda_runtime::Error> {
     let processor = &processor;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, lambda_runtime::Error>(processor.process(event.payload).await)
+        let deadline =
+            BatchDeadline::for_invocation(event.context.deadline(), std::time::SystemTime::now());
+        Ok::<SqsBatchResponse, lambda_runtime::Error>(
+            processor.process_within(event.payload, deadline).await,
+        )
     }))
     .await
 }

@@ -6,6 +6,9 @@
 //! processed, so a group is never processed out of order: SQS redelivers them, in order,
 //! after the visibility timeout. Records of other groups go on being processed.
 //!
+//! With a [`BatchDeadline`], a record not started by its stop is held back and a handler still
+//! running is abandoned (failed), so the function always answers in time.
+//!
 //! The handler gets the envelope with the record's `SequenceNumber` and `MessageGroupId`
 //! (a FIFO queue gives each message a sequence number, strictly increasing per group).
 
@@ -17,6 +20,7 @@ use futures::FutureExt as _;
 use tracing::Instrument as _;
 
 use super::batch::{ProcessError, RecordOutcome, batch_response, panic_message, parse_record};
+use super::deadline::{BatchDeadline, until};
 use super::envelope::EventEnvelope;
 
 /// One record of a FIFO queue.
@@ -44,6 +48,7 @@ fn attribute(record: &SqsMessage, name: &str) -> Result<String, ProcessError> {
 pub async fn process_fifo_batch<F, Fut>(
     consumer: &'static str,
     records: Vec<SqsMessage>,
+    deadline: BatchDeadline,
     handler: F,
 ) -> SqsBatchResponse
 where
@@ -79,7 +84,17 @@ where
             failed.push(message_id);
             continue;
         }
-        let result = async {
+        if deadline.records_stopped() {
+            span.in_scope(|| {
+                tracing::warn!("not started: the invocation's deadline is near; will be retried");
+            });
+            if !group.is_empty() {
+                blocked_groups.insert(group);
+            }
+            failed.push(message_id);
+            continue;
+        }
+        let work = async {
             let envelope = parse_record(&record)?;
             let current = tracing::Span::current();
             current.record("event_id", envelope.event_id.as_str());
@@ -102,8 +117,14 @@ where
                     )))
                 })
         }
-        .instrument(span.clone())
-        .await;
+        .instrument(span.clone());
+        let result = until(deadline.records_stop(), work)
+            .await
+            .unwrap_or_else(|| {
+                Err(ProcessError::Failed(
+                    "abandoned: the invocation's deadline is near".to_owned(),
+                ))
+            });
         span.in_scope(|| match &result {
             Ok(RecordOutcome::Processed) => tracing::info!("record processed"),
             Ok(RecordOutcome::Duplicate) => {
@@ -171,7 +192,7 @@ mod tests {
             record("a4", "A", 6, Some(event("panic"))),
             record("b3", "B", 7, Some(event("ok"))),
         ];
-        let response = process_fifo_batch("ledger", records, |r| {
+        let response = process_fifo_batch("ledger", records, BatchDeadline::NONE, |r| {
             let seen = &seen;
             async move {
                 let marker = r
@@ -207,7 +228,7 @@ mod tests {
             record("b2", "B", 4, Some(event("ok"))),
             record("c1", "C", 5, Some(event("ok"))),
         ];
-        let response = process_fifo_batch("ledger", records, |r| async move {
+        let response = process_fifo_batch("ledger", records, BatchDeadline::NONE, |r| async move {
             #[allow(clippy::panic)]
             if r.envelope.detail_str("marker") == Some("panic") {
                 panic!("handler bug");
@@ -222,7 +243,7 @@ mod tests {
     async fn a_record_without_a_sequence_number_is_malformed() {
         let mut no_seq = record("a1", "A", 1, Some(event("ok")));
         no_seq.attributes.remove("SequenceNumber");
-        let response = process_fifo_batch("ledger", vec![no_seq], |_| async {
+        let response = process_fifo_batch("ledger", vec![no_seq], BatchDeadline::NONE, |_| async {
             Ok(RecordOutcome::Processed)
         })
         .await;

@@ -5,6 +5,7 @@ pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 mod batch;
 mod consumer;
+mod deadline;
 mod envelope;
 mod fifo;
 mod idempotency;
@@ -16,6 +17,7 @@ pub use batch::{
     RecordOutcome, parse_record, process_standard_batch,
 };
 pub use consumer::{IdempotencyConfig, run_sqs_consumer};
+pub use deadline::BatchDeadline;
 pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope};
 pub use fifo::{FifoRecord, process_fifo_batch};
 pub use idempotency::{

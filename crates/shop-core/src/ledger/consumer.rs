@@ -4,7 +4,8 @@ use super::{CHARGE, FUNCTION_NAME, LedgerEntry, LedgerStore, REFUND};
 use crate::events::ShopEvent;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{
-    FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent, process_fifo_batch,
+    BatchDeadline, FifoRecord, ProcessError, RecordOutcome, SqsBatchResponse, SqsEvent,
+    process_fifo_batch,
 };
 
 /// `SequenceNumber` zero-padded to 20 digits (SQS sequence numbers are up to 20 digits).
@@ -48,9 +49,22 @@ impl<S: LedgerStore> Ledger<S> {
         &self.store
     }
 
-    /// Processes one SQS FIFO batch; returns the records to retry.
+    /// Processes one SQS FIFO batch without a deadline; returns the records to retry.
     pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_fifo_batch(FUNCTION_NAME, event.records, |record| self.handle(record)).await
+        self.process_within(event, BatchDeadline::NONE).await
+    }
+
+    /// Processes one SQS FIFO batch, stopping short of `deadline` (the invocation's); returns
+    /// the records to retry.
+    pub async fn process_within(
+        &self,
+        event: SqsEvent,
+        deadline: BatchDeadline,
+    ) -> SqsBatchResponse {
+        process_fifo_batch(FUNCTION_NAME, event.records, deadline, |record| {
+            self.handle(record)
+        })
+        .await
     }
 
     /// The entry a record makes.

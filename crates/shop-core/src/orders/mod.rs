@@ -432,6 +432,61 @@ impl OrderStatus {
     }
 }
 
+/// How long an order may stay in a status that should move on: the one definition of "stuck",
+/// shared by the reconciler (which repairs) and the invariant checker (which reports).
+///
+/// | status | allowed |
+/// | --- | --- |
+/// | `PENDING`, `APPROVED` | `stuck_after` (+ the approval timeout if it waited for a human) |
+/// | `AWAITING_APPROVAL` | the approval timeout + `stuck_after` |
+/// | `CONFIRMED`, `CANCELLING`, `REFUND_PENDING` | the cancel window + `stuck_after` (+ the approval timeout if it waited) |
+/// | ended | forever |
+///
+/// The reconciler measures it from the order's last change, the checker from its creation;
+/// the allowance is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// Seconds a workflow step, a consumer or a repair may take before the order is stuck
+    /// (`ReconcileStuckAfterSeconds`).
+    pub stuck_after_seconds: i64,
+    /// `ApprovalTimeoutSeconds`: an order may wait this long for a human.
+    pub approval_timeout_seconds: i64,
+    /// `CancelWindowSeconds`: a confirmed order is shipped only after it.
+    pub cancel_window_seconds: i64,
+}
+
+impl Deadlines {
+    /// Seconds an order in `status` may stay there, `None` once it ended.
+    pub fn allowance(&self, status: OrderStatus, waited_for_approval: bool) -> Option<i64> {
+        if status.is_terminal() {
+            return None;
+        }
+        let waited = waited_for_approval
+            || matches!(
+                status,
+                OrderStatus::AwaitingApproval | OrderStatus::Approved
+            );
+        let after_confirmation = matches!(
+            status,
+            OrderStatus::Confirmed | OrderStatus::Cancelling | OrderStatus::RefundPending
+        );
+        let mut allowed = self.stuck_after_seconds;
+        if waited {
+            allowed = allowed.saturating_add(self.approval_timeout_seconds);
+        }
+        if after_confirmation {
+            allowed = allowed.saturating_add(self.cancel_window_seconds);
+        }
+        Some(allowed)
+    }
+
+    /// Whether an order in `status` for `seconds` is past its allowance.
+    pub fn is_overdue(&self, status: OrderStatus, waited_for_approval: bool, seconds: i64) -> bool {
+        self.allowance(status, waited_for_approval)
+            .is_some_and(|allowed| seconds > allowed)
+    }
+}
+
 impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

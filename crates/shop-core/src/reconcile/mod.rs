@@ -309,6 +309,15 @@ pub struct CheckConfig {
 }
 
 impl CheckConfig {
+    /// The deadlines of the liveness check.
+    pub const fn deadlines(&self) -> crate::orders::Deadlines {
+        crate::orders::Deadlines {
+            stuck_after_seconds: self.stuck_after_seconds,
+            approval_timeout_seconds: self.approval_timeout_seconds,
+            cancel_window_seconds: self.cancel_window_seconds,
+        }
+    }
+
     /// The defaults, at `now_ms`.
     pub const fn at(now_ms: i64) -> Self {
         Self {
@@ -1235,25 +1244,13 @@ pub fn analytics(snapshot: &Snapshot, _config: &CheckConfig) -> Vec<Violation> {
     violations
 }
 
-/// An order's deadline, seconds after creation (module doc, invariant 5).
+/// An order's deadline, seconds after creation (module doc, invariant 5): the allowance of
+/// [`crate::orders::Deadlines`], as the reconciler uses it.
 pub fn deadline_seconds(order: &OrderRecord, config: &CheckConfig) -> i64 {
-    let waited_for_approval = order.went_through_approval
-        || matches!(
-            order.status,
-            OrderStatus::AwaitingApproval | OrderStatus::Approved
-        );
-    let after_confirmation = matches!(
-        order.status,
-        OrderStatus::Confirmed | OrderStatus::Cancelling | OrderStatus::RefundPending
-    );
-    let mut deadline = config.stuck_after_seconds;
-    if waited_for_approval {
-        deadline = deadline.saturating_add(config.approval_timeout_seconds);
-    }
-    if after_confirmation {
-        deadline = deadline.saturating_add(config.cancel_window_seconds);
-    }
-    deadline
+    config
+        .deadlines()
+        .allowance(order.status, order.went_through_approval)
+        .unwrap_or(i64::MAX)
 }
 
 /// Invariant 5 (module doc): no order stays in flight past its deadline.

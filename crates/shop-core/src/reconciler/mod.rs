@@ -1,22 +1,26 @@
 //! reconciler: a scheduled sweep that drives every order to its end. Orders stuck past their
 //! deadline in a state that should have moved on, and reservations still held for orders that
 //! ended, are handed to the repair consumer ([`crate::repair`]) as [`RepairRequested`]s —
-//! the one code path that fixes things — and every action is logged and counted.
+//! the one code path that fixes things; a confirmed order that was never shipped gets its
+//! `OrderPlaced` again on the fulfilment queue. Every action is logged and counted.
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`ReconcilerSettings`], [`ReservationScan`], [`Report`], [`decide`] (what a stuck order needs) |
+//! | `mod.rs` | [`ReservationScan`], [`Report`], [`Action`], [`decide`] (what a stuck order needs) |
 //! | `schedule.rs` | [`Reconciler::run`], the scheduled entry (EventBridge schedule) |
 //! | `dynamo.rs` / `memory.rs` | the reservations scan on DynamoDB / in memory |
 //!
-//! | order status | stuck when not updated for | request |
+//! "Stuck" is [`Deadlines::allowance`] (shared with the invariant checker), measured from the
+//! order's last change:
+//!
+//! | order status | stuck when not updated for | action |
 //! | --- | --- | --- |
-//! | `PENDING`, `APPROVED` | `stuck_after` (a checkout that died) | `FAILED` `CHECKOUT_STUCK`, refund if captured |
-//! | `AWAITING_APPROVAL` | the approval timeout + `stuck_after` | `REJECTED` `APPROVAL_TIMED_OUT`, refund if captured |
-//! | `CANCELLING` | `stuck_after` (a cancel that did not finish) | `CANCELLED` `CUSTOMER_CANCELLED`, refund |
-//! | `REFUND_PENDING` | `stuck_after` (its request may sit in the repair DLQ) | its pending outcome, refund |
-//! | `CONFIRMED` | never: fulfilment's delay queue moves it (its DLQ has its own alarm) | — |
-//! | ended, still holding a reservation | immediately | its own status, release only |
+//! | `PENDING`, `APPROVED` | `stuck_after` (a checkout that died) | repair: `FAILED` `CHECKOUT_STUCK`, refund if captured |
+//! | `AWAITING_APPROVAL` | the approval timeout + `stuck_after` | repair: `REJECTED` `APPROVAL_TIMED_OUT`, refund if captured |
+//! | `CONFIRMED` | the cancel window + `stuck_after` (its `OrderPlaced` is in the fulfilment DLQ, or was lost) | re-drive: `OrderPlaced` to the fulfilment queue only (fulfilment is idempotent on the order's status) |
+//! | `CANCELLING` | the cancel window + `stuck_after` (a cancel that did not finish) | repair: `CANCELLED` `CUSTOMER_CANCELLED`, refund |
+//! | `REFUND_PENDING` | the cancel window + `stuck_after` (its request may sit in the repair DLQ) | repair: its pending outcome, refund |
+//! | ended, still holding a reservation | immediately | repair: its own status, release only |
 //!
 //! A request for an order whose workflow is in fact still running is harmless: the repair
 //! ends the order, and the workflow's own conditional writes then fail into its compensation
@@ -38,20 +42,12 @@ pub use memory::InMemoryReservationScan;
 pub use schedule::Reconciler;
 use serde::Serialize;
 
+pub use crate::orders::Deadlines;
 use crate::orders::{Order, OrderId, OrderStatus};
 use crate::store::StoreError;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "reconciler";
-
-/// When an order counts as stuck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReconcilerSettings {
-    /// Seconds without an update after which an order in a moving state is stuck.
-    pub stuck_after_seconds: i64,
-    /// The checkout's approval timeout: an order waiting for a human is stuck only after it.
-    pub approval_timeout_seconds: i64,
-}
 
 /// Every reservation item: (sku, order, units).
 pub trait ReservationScan: Send + Sync {
@@ -71,46 +67,58 @@ pub struct Report {
     pub stranded_reservations: usize,
     /// Repair requests sent.
     pub repairs_requested: usize,
+    /// Confirmed orders whose `OrderPlaced` was sent to fulfilment again.
+    pub fulfilments_redriven: usize,
     /// Requests that could not be sent (retried by the next sweep).
     pub send_failures: usize,
 }
 
-/// The repair a stuck `order` needs at `now_ms` (epoch ms): (outcome, reason, refund), or
-/// `None` if it is not stuck.
-pub fn decide(
-    order: &Order,
-    now_ms: i64,
-    settings: ReconcilerSettings,
-) -> Option<(OrderStatus, String, bool)> {
+/// What a stuck order needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A [`RepairRequested`](crate::events::RepairRequested): end the order in `outcome`
+    /// for `reason`, refunding first when `refund`.
+    Repair {
+        /// The status the order ends in.
+        outcome: OrderStatus,
+        /// Why (`failure_reason`).
+        reason: String,
+        /// Whether money may be held and must go back first.
+        refund: bool,
+    },
+    /// Its `OrderPlaced` again, to the fulfilment queue only.
+    RedriveFulfilment,
+}
+
+/// What a stuck `order` needs at `now_ms` (epoch ms), or `None` if it is not stuck.
+pub fn decide(order: &Order, now_ms: i64, deadlines: Deadlines) -> Option<Action> {
     let idle_seconds = now_ms.saturating_sub(order.updated_at) / 1000;
-    let stuck = |limit: i64| idle_seconds > limit;
+    let waited_for_approval = order.approval_token.is_some();
+    if !deadlines.is_overdue(order.status, waited_for_approval, idle_seconds) {
+        return None;
+    }
+    let repair = |outcome: OrderStatus, reason: &str| {
+        Some(Action::Repair {
+            outcome,
+            reason: reason.to_owned(),
+            refund: true,
+        })
+    };
     match order.status {
-        OrderStatus::Pending | OrderStatus::Approved if stuck(settings.stuck_after_seconds) => {
-            Some((OrderStatus::Failed, "CHECKOUT_STUCK".to_owned(), true))
+        OrderStatus::Pending | OrderStatus::Approved => {
+            repair(OrderStatus::Failed, "CHECKOUT_STUCK")
         }
-        OrderStatus::AwaitingApproval
-            if stuck(
-                settings
-                    .approval_timeout_seconds
-                    .saturating_add(settings.stuck_after_seconds),
-            ) =>
-        {
-            Some((OrderStatus::Rejected, "APPROVAL_TIMED_OUT".to_owned(), true))
-        }
-        OrderStatus::Cancelling if stuck(settings.stuck_after_seconds) => Some((
-            OrderStatus::Cancelled,
-            "CUSTOMER_CANCELLED".to_owned(),
-            true,
-        )),
-        OrderStatus::RefundPending if stuck(settings.stuck_after_seconds) => Some((
+        OrderStatus::AwaitingApproval => repair(OrderStatus::Rejected, "APPROVAL_TIMED_OUT"),
+        OrderStatus::Cancelling => repair(OrderStatus::Cancelled, "CUSTOMER_CANCELLED"),
+        OrderStatus::RefundPending => repair(
             order.refund_pending_outcome.unwrap_or(OrderStatus::Failed),
-            order
-                .failure_reason
-                .clone()
-                .unwrap_or_else(|| "REFUND_OWED".to_owned()),
-            true,
-        )),
-        _ => None,
+            order.failure_reason.as_deref().unwrap_or("REFUND_OWED"),
+        ),
+        OrderStatus::Confirmed => Some(Action::RedriveFulfilment),
+        OrderStatus::Fulfilled
+        | OrderStatus::Failed
+        | OrderStatus::Rejected
+        | OrderStatus::Cancelled => None,
     }
 }
 

@@ -5,29 +5,39 @@ use std::collections::BTreeSet;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::QueueSender;
 
-use super::{ReconcilerSettings, Report, ReservationScan, decide};
-use crate::events::{RepairRequested, ShopEvent};
-use crate::orders::{OrderStatus, OrderStore, now_millis};
+use super::{Action, Deadlines, Report, ReservationScan, decide};
+use crate::events::{OrderPlaced, RepairRequested, ShopEvent};
+use crate::orders::{Order, OrderStatus, OrderStore, now_millis};
 use crate::store::StoreError;
 
-/// The sweep: reads the open orders and the reservations, sends repair requests.
+/// The sweep: reads the open orders and the reservations, sends repair requests and
+/// fulfilment re-drives.
 #[derive(Debug)]
 pub struct Reconciler<O, R, Q> {
     orders: O,
     reservations: R,
     repair_queue: Q,
-    settings: ReconcilerSettings,
+    fulfilment_queue: Q,
+    deadlines: Deadlines,
     clock: Clock,
 }
 
 impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
-    /// A sweep over the orders and reservations tables, sending to the repair queue.
-    pub fn new(orders: O, reservations: R, repair_queue: Q, settings: ReconcilerSettings) -> Self {
+    /// A sweep over the orders and reservations tables, sending to the repair queue and (for
+    /// confirmed orders never shipped) the fulfilment queue.
+    pub fn new(
+        orders: O,
+        reservations: R,
+        repair_queue: Q,
+        fulfilment_queue: Q,
+        deadlines: Deadlines,
+    ) -> Self {
         Self {
             orders,
             reservations,
             repair_queue,
-            settings,
+            fulfilment_queue,
+            deadlines,
             clock: Clock::System,
         }
     }
@@ -44,6 +54,11 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
         &self.repair_queue
     }
 
+    /// The fulfilment queue (tests).
+    pub fn fulfilment_queue(&self) -> &Q {
+        &self.fulfilment_queue
+    }
+
     /// One sweep. A request that cannot be sent is counted and left to the next sweep; a
     /// table that cannot be read fails the sweep (the schedule runs it again).
     pub async fn run(&self, correlation_id: &str) -> Result<Report, StoreError> {
@@ -53,30 +68,42 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
         report.open_orders = open.len();
         let mut requested = BTreeSet::new();
         for order in &open {
-            let Some((outcome, reason, refund)) = decide(order, now_ms, self.settings) else {
+            let Some(action) = decide(order, now_ms, self.deadlines) else {
                 continue;
             };
             *report
                 .stuck
                 .entry(order.status.as_str().to_owned())
                 .or_default() += 1;
-            tracing::warn!(
-                order_id = %order.order_id,
-                status = order.status.as_str(),
-                updated_at = order.updated_at,
-                outcome = outcome.as_str(),
-                "stuck order: repair requested"
-            );
-            self.request(
-                &mut report,
-                order.order_id.clone(),
-                outcome,
-                reason,
-                refund,
-                correlation_id,
-            )
-            .await;
-            requested.insert(order.order_id.clone());
+            match action {
+                Action::Repair {
+                    outcome,
+                    reason,
+                    refund,
+                } => {
+                    tracing::warn!(
+                        order_id = %order.order_id,
+                        status = order.status.as_str(),
+                        updated_at = order.updated_at,
+                        outcome = outcome.as_str(),
+                        "stuck order: repair requested"
+                    );
+                    self.request(
+                        &mut report,
+                        order.order_id.clone(),
+                        outcome,
+                        reason,
+                        refund,
+                        correlation_id,
+                    )
+                    .await;
+                    requested.insert(order.order_id.clone());
+                }
+                Action::RedriveFulfilment => {
+                    self.redrive_fulfilment(&mut report, order, correlation_id)
+                        .await;
+                }
+            }
         }
         for (sku, order_id, _) in self.reservations.all().await? {
             if requested.contains(&order_id) {
@@ -111,10 +138,46 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
             stuck = ?report.stuck,
             stranded_reservations = report.stranded_reservations,
             repairs_requested = report.repairs_requested,
+            fulfilments_redriven = report.fulfilments_redriven,
             send_failures = report.send_failures,
             "reconciled"
         );
         Ok(report)
+    }
+
+    /// Sends a confirmed order's `OrderPlaced` to the fulfilment queue again (never to the
+    /// topic: the other consumers have seen it). A new event id, so fulfilment's idempotency
+    /// does not take it for a delivery already done; fulfilment itself is idempotent on the
+    /// order's status. The queue's delay (the cancel window) applies again: harmless, the
+    /// order is late already.
+    async fn redrive_fulfilment(&self, report: &mut Report, order: &Order, correlation_id: &str) {
+        let Some(total) = order.total else {
+            tracing::error!(order_id = %order.order_id, "confirmed order without a total: not re-driven");
+            report.send_failures += 1;
+            return;
+        };
+        tracing::warn!(
+            order_id = %order.order_id,
+            updated_at = order.updated_at,
+            "confirmed order never shipped: OrderPlaced sent to fulfilment again"
+        );
+        let envelope = ShopEvent::OrderPlaced(OrderPlaced {
+            order_id: order.order_id.clone(),
+            user_id: order.user_id.clone(),
+            email: order.email.clone(),
+            total,
+            item_count: order.item_count.unwrap_or_default(),
+            // Fulfilment reads the lines from the stored order.
+            items: Vec::new(),
+        })
+        .to_envelope(super::FUNCTION_NAME, correlation_id, self.clock.now());
+        match self.fulfilment_queue.send(&envelope.to_json(), None).await {
+            Ok(()) => report.fulfilments_redriven += 1,
+            Err(err) => {
+                tracing::error!(error = %err, "re-drive not sent: the next sweep tries again");
+                report.send_failures += 1;
+            }
+        }
     }
 
     async fn request(

@@ -6,10 +6,26 @@ use crate::events::ShopEvent;
 use crate::orders::tests::sample_order;
 use crate::orders::{InMemoryOrderStore, OrderStore as _};
 
-const SETTINGS: ReconcilerSettings = ReconcilerSettings {
+const SETTINGS: Deadlines = Deadlines {
     stuck_after_seconds: 600,
     approval_timeout_seconds: 3_600,
+    cancel_window_seconds: 300,
 };
+
+fn repair(outcome: OrderStatus, reason: &str) -> Option<Action> {
+    Some(Action::Repair {
+        outcome,
+        reason: reason.to_owned(),
+        refund: true,
+    })
+}
+
+fn outcome(action: Option<Action>) -> Option<OrderStatus> {
+    match action? {
+        Action::Repair { outcome, .. } => Some(outcome),
+        _ => None,
+    }
+}
 const NOW: i64 = 1_900_000_000;
 
 fn order_at(key: &str, status: OrderStatus, idle_seconds: i64) -> Order {
@@ -25,7 +41,7 @@ fn decides_by_status_and_idle_time() {
     assert_eq!(at(OrderStatus::Pending, 60), None);
     assert_eq!(
         at(OrderStatus::Pending, 601),
-        Some((OrderStatus::Failed, "CHECKOUT_STUCK".into(), true))
+        repair(OrderStatus::Failed, "CHECKOUT_STUCK")
     );
     assert_eq!(
         at(OrderStatus::AwaitingApproval, 601),
@@ -33,21 +49,35 @@ fn decides_by_status_and_idle_time() {
         "a human may still decide"
     );
     assert_eq!(
-        at(OrderStatus::AwaitingApproval, 4_201).map(|d| d.0),
+        outcome(at(OrderStatus::AwaitingApproval, 4_201)),
         Some(OrderStatus::Rejected)
     );
     assert_eq!(
-        at(OrderStatus::Cancelling, 601).map(|d| d.0),
+        at(OrderStatus::Cancelling, 601),
+        None,
+        "within window + stuck"
+    );
+    assert_eq!(
+        outcome(at(OrderStatus::Cancelling, 901)),
         Some(OrderStatus::Cancelled)
     );
-    assert_eq!(at(OrderStatus::Confirmed, 100_000), None);
+    assert_eq!(
+        at(OrderStatus::Confirmed, 900),
+        None,
+        "shipping may still come"
+    );
+    assert_eq!(
+        at(OrderStatus::Confirmed, 901),
+        Some(Action::RedriveFulfilment)
+    );
     assert_eq!(at(OrderStatus::Failed, 100_000), None);
-    let mut owed = order_at("k-2", OrderStatus::RefundPending, 601);
+    assert_eq!(at(OrderStatus::Fulfilled, 100_000), None);
+    let mut owed = order_at("k-2", OrderStatus::RefundPending, 901);
     owed.refund_pending_outcome = Some(OrderStatus::Cancelled);
     owed.failure_reason = Some("CUSTOMER_CANCELLED".into());
     assert_eq!(
         decide(&owed, now_ms, SETTINGS),
-        Some((OrderStatus::Cancelled, "CUSTOMER_CANCELLED".into(), true))
+        repair(OrderStatus::Cancelled, "CUSTOMER_CANCELLED")
     );
 }
 
@@ -67,8 +97,14 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     reservations.hold("MUG", &stuck.order_id, 1);
     reservations.hold("MUG", &fresh.order_id, 1);
     reservations.hold("MUG", &shipped.order_id, 1);
-    let reconciler = Reconciler::new(orders, reservations, InMemoryQueue::default(), SETTINGS)
-        .with_clock(Clock::manual(NOW));
+    let reconciler = Reconciler::new(
+        orders,
+        reservations,
+        InMemoryQueue::default(),
+        InMemoryQueue::default(),
+        SETTINGS,
+    )
+    .with_clock(Clock::manual(NOW));
 
     let report = reconciler.run("corr").await.unwrap();
     assert_eq!(report.open_orders, 2);
@@ -96,4 +132,43 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     reconciler.repair_queue().set_failing(true);
     let report = reconciler.run("corr").await.unwrap();
     assert_eq!(report.send_failures, 2);
+}
+
+#[tokio::test]
+async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_only() {
+    let orders = InMemoryOrderStore::new();
+    let mut late = order_at("k-late", OrderStatus::Confirmed, 3_600);
+    late.total = Some(crate::catalog::Money::new(
+        2_500,
+        crate::catalog::Currency::EUR,
+    ));
+    late.item_count = Some(2);
+    let recent = order_at("k-recent", OrderStatus::Confirmed, 60);
+    for order in [&late, &recent] {
+        orders.create(order).await.unwrap();
+    }
+    let reconciler = Reconciler::new(
+        orders,
+        InMemoryReservationScan::default(),
+        InMemoryQueue::default(),
+        InMemoryQueue::default(),
+        SETTINGS,
+    )
+    .with_clock(Clock::manual(NOW));
+    let report = reconciler.run("corr").await.unwrap();
+    assert_eq!(report.fulfilments_redriven, 1);
+    assert_eq!(report.repairs_requested, 0);
+    assert!(reconciler.repair_queue().sent().is_empty());
+    let sent = reconciler.fulfilment_queue().sent();
+    assert_eq!(sent.len(), 1);
+    let envelope = EventEnvelope::from_json(&sent[0].0).unwrap();
+    match ShopEvent::from_envelope(&envelope) {
+        Ok(ShopEvent::OrderPlaced(placed)) => {
+            assert_eq!(placed.order_id, late.order_id);
+            assert_eq!(placed.total.amount_minor, 2_500);
+            assert_eq!(placed.item_count, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(envelope.source, FUNCTION_NAME);
 }

@@ -5,7 +5,7 @@ use lambda_kit::messaging::{
 };
 
 use super::{FUNCTION_NAME, StockRelease};
-use crate::events::{OrderCancelled, PaymentOperation, RepairRequested, ShopEvent};
+use crate::events::{EventType, OrderCancelled, PaymentOperation, RepairRequested, ShopEvent};
 use crate::orders::{Order, OrderStatus, OrderStore};
 use crate::payment::{PaymentProvider, RefundRequest};
 
@@ -13,6 +13,11 @@ use crate::payment::{PaymentProvider, RefundRequest};
 /// attempt, so a resend is the same event.
 pub fn refunded_event_id(order_id: &str) -> String {
     lambda_kit::ids::uuid_from_name(format!("PaymentRefunded\nrefund-{order_id}").as_bytes())
+}
+
+/// The `eventId` of the `PaymentCaptured` a repair sends ahead of its refund (module doc).
+pub fn captured_event_id(order_id: &str) -> String {
+    lambda_kit::ids::uuid_from_name(format!("PaymentCaptured\ncharge-{order_id}").as_bytes())
 }
 
 /// The repair consumer: refund what is owed, write it to the ledger, release what is held,
@@ -184,23 +189,45 @@ where
             tracing::info!(order_id, "nothing had been captured: nothing refunded");
             return Ok(());
         };
-        let mut entry = ShopEvent::PaymentRefunded(PaymentOperation {
-            order_id: order.order_id.clone(),
-            operation_id: request.operation_id.clone(),
-            amount,
-        })
-        .to_envelope(FUNCTION_NAME, &envelope.correlation_id, self.clock.now());
-        entry.event_id = refunded_event_id(order_id);
-        self.ledger
-            .send(
-                &entry.to_json(),
-                Some(FifoKeys {
-                    group_id: order_id,
-                    deduplication_id: &request.operation_id,
-                }),
-            )
-            .await
-            .map_err(|e| ProcessError::Failed(e.to_string()))?;
+        // The charge first: a checkout that failed between the charge and its ledger entry
+        // never sent it. The ledger keeps one entry per operation, so when it is there
+        // already this changes nothing; in the same FIFO group it lands before the refund.
+        let operations = [
+            (
+                EventType::PaymentCaptured,
+                request.charge_operation_id.as_str(),
+                captured_event_id(order_id),
+            ),
+            (
+                EventType::PaymentRefunded,
+                request.operation_id.as_str(),
+                refunded_event_id(order_id),
+            ),
+        ];
+        for (kind, operation_id, event_id) in operations {
+            let operation = PaymentOperation {
+                order_id: order.order_id.clone(),
+                operation_id: operation_id.to_owned(),
+                amount,
+            };
+            let event = match kind {
+                EventType::PaymentCaptured => ShopEvent::PaymentCaptured(operation),
+                _ => ShopEvent::PaymentRefunded(operation),
+            };
+            let mut entry =
+                event.to_envelope(FUNCTION_NAME, &envelope.correlation_id, self.clock.now());
+            entry.event_id = event_id;
+            self.ledger
+                .send(
+                    &entry.to_json(),
+                    Some(FifoKeys {
+                        group_id: order_id,
+                        deduplication_id: operation_id,
+                    }),
+                )
+                .await
+                .map_err(|e| ProcessError::Failed(e.to_string()))?;
+        }
         tracing::info!(
             order_id,
             amount = amount.amount_minor,

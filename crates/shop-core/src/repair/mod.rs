@@ -14,8 +14,11 @@
 //! `Catch` ending here) and the reconciler (orders stuck past their deadline, reservations
 //! held for ended orders; a customer's repeated cancel starts a new cancel run instead). Every step is idempotent, so any of them may send the same request again:
 //! - the refund is the provider's operation `refund-<orderId>` (recorded once);
-//! - the ledger entry is sent with the FIFO deduplication id `refund-<orderId>` and the
-//!   ledger keeps one entry per operation id;
+//! - the ledger entries are sent with the FIFO deduplication ids `charge-<orderId>` then
+//!   `refund-<orderId>`, and the ledger keeps one entry per operation id. The charge goes
+//!   first because a checkout that failed between its charge and its ledger entry (the
+//!   payment function timing out after the provider captured) never sent it; when it is
+//!   there already, the resend changes nothing;
 //! - a release deletes the order's reservation item and gives the stock back in one
 //!   transaction, conditional on the item being there;
 //! - the order ends with a write conditional on it not having ended.
@@ -32,7 +35,7 @@ mod memory;
 
 use std::future::Future;
 
-pub use consumer::{Repair, refunded_event_id};
+pub use consumer::{Repair, captured_event_id, refunded_event_id};
 pub use dynamo::DynamoStockRelease;
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::InMemoryStockRelease;

@@ -112,8 +112,15 @@ async fn an_owed_refund_is_pending_until_it_succeeds_then_the_order_ends() {
     assert_eq!(done.status, OrderStatus::Cancelled);
     assert_eq!(done.refund_pending_reason, None);
     let sent = repair.ledger().sent();
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 2, "the charge, then the refund");
     let (body, keys) = &sent[0];
+    let charge_op = format!("charge-{}", order.order_id);
+    assert_eq!(keys, &Some((order.order_id.to_string(), charge_op.clone())));
+    let entry = EventEnvelope::from_json(body).unwrap();
+    assert_eq!(EventType::of(&entry), Some(EventType::PaymentCaptured));
+    assert_eq!(entry.event_id, captured_event_id(order.order_id.as_str()));
+    assert_eq!(entry.detail["operationId"], charge_op.as_str());
+    let (body, keys) = &sent[1];
     let refund_op = format!("refund-{}", order.order_id);
     assert_eq!(keys, &Some((order.order_id.to_string(), refund_op.clone())));
     let entry = EventEnvelope::from_json(body).unwrap();
@@ -129,7 +136,7 @@ async fn an_owed_refund_is_pending_until_it_succeeds_then_the_order_ends() {
     // A duplicate of the request changes nothing: the order has ended.
     repair.handle_envelope(&envelope).await.unwrap();
     assert_eq!(repair.provider().refunds.load(Ordering::SeqCst), 1);
-    assert_eq!(repair.ledger().sent().len(), 1);
+    assert_eq!(repair.ledger().sent().len(), 2);
     assert_eq!(repair.stock().stock("MUG"), 10);
 }
 

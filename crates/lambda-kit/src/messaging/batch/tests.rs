@@ -42,7 +42,7 @@ async fn only_failed_records_are_reported() {
         record("panic", &event("panic").to_json()),
         record("ok-2", &event("ok").to_json()),
     ];
-    let response = process_standard_batch("test", records, 2, |envelope| {
+    let response = process_standard_batch("test", records, 2, BatchDeadline::NONE, |envelope| {
         let processed = &processed;
         async move {
             match envelope.detail_str("kind") {
@@ -74,7 +74,7 @@ async fn only_failed_records_are_reported() {
 async fn a_panic_while_building_the_future_fails_only_that_record() {
     let records = vec![record("a", &event("x").to_json()), record("b", "null")];
     #[allow(clippy::panic)]
-    let response = process_standard_batch("test", records, 4, |envelope| {
+    let response = process_standard_batch("test", records, 4, BatchDeadline::NONE, |envelope| {
         if envelope.detail_str("kind") == Some("x") {
             panic!("before the future exists");
         }
@@ -91,7 +91,7 @@ async fn concurrency_is_bounded() {
     let records: Vec<SqsMessage> = (0..10)
         .map(|i| record(&format!("m{i}"), &event("ok").to_json()))
         .collect();
-    let response = process_standard_batch("test", records, 3, |_| {
+    let response = process_standard_batch("test", records, 3, BatchDeadline::NONE, |_| {
         let running = Arc::clone(&running);
         let peak = Arc::clone(&peak);
         async move {
@@ -299,4 +299,77 @@ async fn records_that_do_not_decode_fail_alone_and_claim_nothing() {
             Some(Claim::Acquired)
         );
     }
+}
+
+/// Sleeps for as long as the event's `kind` says (`"slow"`: ten seconds), then counts it.
+#[derive(Debug, Default)]
+struct Sleepy {
+    done: AtomicUsize,
+}
+
+impl EventHandler for Sleepy {
+    type Event = AnyEvent;
+
+    async fn handle(&self, envelope: &EventEnvelope, _: AnyEvent) -> Result<(), ProcessError> {
+        let pause = match envelope.detail_str("kind") {
+            Some("slow") => Duration::from_secs(10),
+            _ => Duration::from_millis(10),
+        };
+        tokio::time::sleep(pause).await;
+        self.done.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_slow_record_fails_alone_at_the_deadline_and_releases_its_claim() {
+    let processor = BatchProcessor::new(
+        "notifier",
+        Sleepy::default(),
+        Idempotent::new(InMemoryIdempotencyStore::default(), "notifier"),
+    )
+    .with_concurrency(4);
+    let slow = event("slow");
+    let started = std::time::Instant::now();
+    let response = processor
+        .process_within(
+            sqs_event(vec![
+                record("slow", &slow.to_json()),
+                record("quick-1", &event("quick").to_json()),
+                record("quick-2", &event("quick").to_json()),
+            ]),
+            BatchDeadline::within(Duration::from_millis(800)),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(failed_ids(&response), ["slow"]);
+    assert_eq!(processor.handler().done.load(Ordering::SeqCst), 2);
+    assert!(took < Duration::from_millis(800), "answered in {took:?}");
+    let claim = processor
+        .idempotency
+        .claim(&slow.event_id, Clock::System.now())
+        .await;
+    assert_eq!(claim.ok(), Some(Claim::Acquired), "not left in progress");
+}
+
+#[tokio::test]
+async fn records_not_started_by_the_deadline_are_held_back_unprocessed() {
+    let processor = BatchProcessor::new(
+        "notifier",
+        Sleepy::default(),
+        Idempotent::new(InMemoryIdempotencyStore::default(), "notifier"),
+    )
+    .with_concurrency(1);
+    let response = processor
+        .process_within(
+            sqs_event(vec![
+                record("slow", &event("slow").to_json()),
+                record("later-1", &event("quick").to_json()),
+                record("later-2", &event("quick").to_json()),
+            ]),
+            BatchDeadline::within(Duration::from_millis(600)),
+        )
+        .await;
+    assert_eq!(failed_ids(&response), ["later-1", "later-2", "slow"]);
+    assert_eq!(processor.handler().done.load(Ordering::SeqCst), 0);
 }
