@@ -68,10 +68,16 @@ async fn a_refund_failing_inside_checkout_after_the_charge_is_owed_then_repaid()
     assert_eq!(text(&charge, "amount_minor"), "1500");
 
     // Repaid by the repair consumer: FAILED only once the money is back.
+    let owed_since = std::time::Instant::now();
     let ended = stack
         .wait_for_order(&shopper.token, &id, &["FAILED"], Duration::from_secs(120))
         .await;
     assert_eq!(ended["failureReason"], "INTERNAL_ERROR", "{ended}");
+    // A figure for the README, not an assertion: how long the money was owed once seen.
+    eprintln!(
+        "owed refund repaid {:.1} s after REFUND_PENDING was seen",
+        owed_since.elapsed().as_secs_f64()
+    );
     let refund = stack
         .payment(&format!("refund-{id}"))
         .await
