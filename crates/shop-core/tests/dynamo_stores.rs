@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use shop_core::auth::session::{Session, SessionToken};
-use shop_core::auth::{CartMove, DynamoSessionStore, SessionStore};
-use shop_core::cart::{Cart, Quantity};
+use shop_core::auth::{DynamoSessionStore, SessionStore};
+use shop_core::cart::{Cart, CartMove, CartStore, DynamoCartStore, Quantity};
 use shop_core::catalog::{Currency, Money, Product, Sku};
 use shop_core::catalog::{DynamoProductStore, ProductStore};
 use shop_core::store::StoreError;
@@ -105,6 +105,7 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
 
     // Sessions: create once, read back, refresh.
     let sessions = DynamoSessionStore::new(client.clone(), sessions_table);
+    let carts = DynamoCartStore::new(client.clone(), sessions_table);
     let token = SessionToken::generate()?;
     let session = Session::new_anonymous(&token, 1_000, 60);
     sessions.create_session(&session).await?;
@@ -129,77 +130,67 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
     assert_eq!(sessions.get_session(&ghost).await?, None, "no stub item");
 
     // Carts: version-conditional writes.
-    let mut cart = sessions.get_cart(&session.id, 1_000).await?;
+    let mut cart = carts.get_cart(&session.id, 1_000).await?;
     assert_eq!(cart, Cart::default());
     cart.set_line(Sku::parse("P-01")?, Quantity::new(2)?)?;
-    sessions.put_cart(&session.id, &cart, 1_000, 2_000).await?;
+    carts.put_cart(&session.id, &cart, 1_000, 2_000).await?;
     assert!(matches!(
-        sessions.put_cart(&session.id, &cart, 1_000, 2_000).await,
+        carts.put_cart(&session.id, &cart, 1_000, 2_000).await,
         Err(StoreError::VersionConflict { expected: 0 })
     ));
-    let stored = sessions.get_cart(&session.id, 1_000).await?;
+    let stored = carts.get_cart(&session.id, 1_000).await?;
     assert_eq!((stored.version, stored.lines.len()), (1, 1));
-    sessions
-        .put_cart(&session.id, &stored, 1_001, 2_000)
-        .await?;
+    carts.put_cart(&session.id, &stored, 1_001, 2_000).await?;
     assert!(matches!(
-        sessions.put_cart(&session.id, &stored, 1_001, 2_000).await,
+        carts.put_cart(&session.id, &stored, 1_001, 2_000).await,
         Err(StoreError::VersionConflict { expected: 1 })
     ));
     // Past its expiry the cart reads empty but keeps its version.
-    let expired = sessions.get_cart(&session.id, 2_000).await?;
+    let expired = carts.get_cart(&session.id, 2_000).await?;
     assert_eq!((expired.version, expired.lines.len()), (2, 0));
-    sessions.delete_cart(&session.id).await?;
-    sessions.delete_cart(&session.id).await?;
-    assert_eq!(
-        sessions.get_cart(&session.id, 1_000).await?,
-        Cart::default()
-    );
+    carts.delete_cart(&session.id).await?;
+    carts.delete_cart(&session.id).await?;
+    assert_eq!(carts.get_cart(&session.id, 1_000).await?, Cart::default());
     // Moving a cart (login merge): target written and source deleted in one transaction; a
     // second move of the same source (a parallel login) changes nothing.
-    let mut source = sessions.get_cart(&session.id, 1_000).await?;
+    let mut source = carts.get_cart(&session.id, 1_000).await?;
     source.set_line(Sku::parse("P-01")?, Quantity::new(2)?)?;
-    sessions
-        .put_cart(&session.id, &source, 1_000, 2_000)
-        .await?;
-    let source = sessions.get_cart(&session.id, 1_000).await?;
+    carts.put_cart(&session.id, &source, 1_000, 2_000).await?;
+    let source = carts.get_cart(&session.id, 1_000).await?;
     let target = SessionToken::generate()?.id();
-    let mut merged = sessions.get_cart(&target, 1_000).await?;
+    let mut merged = carts.get_cart(&target, 1_000).await?;
     merged.merge_from(&source);
     assert_eq!(
-        sessions
+        carts
             .move_cart(&session.id, source.version, &target, &merged, 1_000, 2_000)
             .await?,
         CartMove::Moved
     );
     assert_eq!(
-        sessions
+        carts
             .move_cart(&session.id, source.version, &target, &merged, 1_000, 2_000)
             .await?,
         CartMove::SourceChanged,
         "the source is gone: nothing is merged twice"
     );
-    let stored = sessions.get_cart(&target, 1_000).await?;
+    let stored = carts.get_cart(&target, 1_000).await?;
     assert_eq!(stored.version, 1);
     assert_eq!(
         stored.lines.get(&Sku::parse("P-01")?).map(|q| q.get()),
         Some(2)
     );
-    assert_eq!(
-        sessions.get_cart(&session.id, 1_000).await?,
-        Cart::default()
-    );
-    let mut other = sessions.get_cart(&session.id, 1_000).await?;
+    assert_eq!(carts.get_cart(&session.id, 1_000).await?, Cart::default());
+    let mut other = carts.get_cart(&session.id, 1_000).await?;
     other.set_line(Sku::parse("P-02")?, Quantity::new(1)?)?;
-    sessions.put_cart(&session.id, &other, 1_000, 2_000).await?;
-    let other = sessions.get_cart(&session.id, 1_000).await?;
+    carts.put_cart(&session.id, &other, 1_000, 2_000).await?;
+    let other = carts.get_cart(&session.id, 1_000).await?;
     assert_eq!(
-        sessions
+        carts
             .move_cart(&session.id, other.version, &target, &merged, 1_000, 2_000)
             .await?,
         CartMove::TargetChanged,
         "a stale target version writes nothing"
     );
-    assert_eq!(sessions.get_cart(&session.id, 1_000).await?.lines.len(), 1);
+    assert_eq!(carts.get_cart(&session.id, 1_000).await?.lines.len(), 1);
     Ok(())
 }

@@ -7,6 +7,7 @@ use lambda_kit::telemetry;
 use shop_core::auth::DynamoSessionStore;
 use shop_core::auth::DynamoUserStore;
 use shop_core::auth::api::{AuthApi, FUNCTION_NAME};
+use shop_core::cart::DynamoCartStore;
 use shop_core::config::Config;
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,7 +25,8 @@ async fn main() -> Result<(), Error> {
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = AuthApi::new(
-        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table),
+        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table.clone()),
+        DynamoCartStore::new(dynamodb.clone(), config.sessions_table),
         DynamoUserStore::new(dynamodb, users_table),
         SnsPublisher::new(aws_sdk_sns::Client::new(&sdk_config), topic_arn),
         config.session_ttl_seconds,

@@ -5,7 +5,7 @@ use lambda_kit::config::env_required;
 use lambda_kit::telemetry;
 use shop_core::auth::DynamoSessionStore;
 use shop_core::auth::DynamoUserStore;
-use shop_core::cart::{CartApi, FUNCTION_NAME};
+use shop_core::cart::{CartApi, DynamoCartStore, FUNCTION_NAME};
 use shop_core::catalog::DynamoProductStore;
 use shop_core::config::Config;
 
@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CartApi::new(
         DynamoProductStore::new(dynamodb.clone(), config.products_table),
-        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table),
+        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table.clone()),
+        DynamoCartStore::new(dynamodb.clone(), config.sessions_table),
         DynamoUserStore::new(dynamodb, users_table),
         config.session_ttl_seconds,
     );

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
-use crate::auth::session::{CartMove, Session, SessionToken};
-use crate::cart::Cart;
+use crate::auth::session::{Session, SessionToken};
+use crate::cart::{Cart, CartMove, CartStore};
 use crate::events::{LoginFailed, LoginSucceeded, ShopEvent};
 use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
@@ -120,10 +120,11 @@ fn origin(req: &Request) -> Origin {
     }
 }
 
-/// The auth API over sessions, users and the event topic.
+/// The auth API over sessions, carts (the login's merge), users and the event topic.
 #[derive(Debug)]
-pub struct AuthApi<S, U, P> {
+pub struct AuthApi<S, C, U, P> {
     sessions: S,
+    carts: C,
     users: U,
     publisher: P,
     hasher: PasswordHasher,
@@ -131,11 +132,13 @@ pub struct AuthApi<S, U, P> {
     clock: Clock,
 }
 
-impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
-    /// The API; sessions live `session_ttl_seconds` after the last write.
-    pub fn new(sessions: S, users: U, publisher: P, session_ttl_seconds: i64) -> Self {
+impl<S: SessionStore, C: CartStore, U: UserStore, P: EventPublisher> AuthApi<S, C, U, P> {
+    /// The API; sessions live `session_ttl_seconds` after the last write. `carts` holds the
+    /// anonymous cart a login merges into the user's.
+    pub fn new(sessions: S, carts: C, users: U, publisher: P, session_ttl_seconds: i64) -> Self {
         Self {
             sessions,
+            carts,
             users,
             publisher,
             hasher: PasswordHasher::default(),
@@ -161,6 +164,11 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
     /// The session store (tests).
     pub fn sessions(&self) -> &S {
         &self.sessions
+    }
+
+    /// The cart store (tests).
+    pub fn carts(&self) -> &C {
+        &self.carts
     }
 
     /// The user store (tests, seeding).
@@ -354,19 +362,19 @@ impl<S: SessionStore, U: UserStore, P: EventPublisher> AuthApi<S, U, P> {
         if anonymous.user_id.is_some() {
             return Ok(0);
         }
-        let source = self.sessions.get_cart(&anonymous.id, now).await?;
+        let source = self.carts.get_cart(&anonymous.id, now).await?;
         let mut lines = source.lines.len();
         if lines > 0 {
             let target = super::user_cart_id(&user.user_id);
             let expires_at = now.saturating_add(self.session_ttl_seconds);
             let mut done = false;
             for _ in 0..MERGE_ATTEMPTS {
-                let mut cart: Cart = self.sessions.get_cart(&target, now).await?;
+                let mut cart: Cart = self.carts.get_cart(&target, now).await?;
                 // Even when nothing changes (the lines were all there already) the source is
                 // moved, i.e. deleted in the same write, so it can never be merged again.
                 cart.merge_from(&source);
                 let moved = self
-                    .sessions
+                    .carts
                     .move_cart(
                         &anonymous.id,
                         source.version,

@@ -1,21 +1,17 @@
 //! auth: the DynamoDB adapters of [`UserStore`] (users table) and [`SessionStore`]
-//! (sessions table).
+//! (`SESSION#` items of the sessions table).
 //!
-//! The session store also keeps the carts (`CART#` items of the sessions table): a cart
-//! lives and expires with its session.
+//! The carts share the sessions table (`CART#` items, a cart lives and expires with its
+//! session) but have their own adapter, [`crate::cart::DynamoCartStore`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::session::{CartMove, Session, SessionId, SessionStore, cart_pk, session_pk};
+use super::session::{Session, SessionId, SessionStore, session_pk};
 use super::users::{User, UserStore, lock_pk, user_from_item, user_item, user_pk};
-use crate::cart::{Cart, Quantity};
-use crate::catalog::Sku;
-use crate::store::{
-    Item, ItemReader, StoreError, backend, failed_conditions, is_conditional_failure, n, s,
-};
+use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
 
 /// Users in DynamoDB (layout in the module docs).
 #[derive(Debug, Clone)]
@@ -130,7 +126,8 @@ impl UserStore for DynamoUserStore {
     }
 }
 
-/// Sessions and carts in one DynamoDB table keyed by `pk`, with TTL on `expires_at`.
+/// Sessions in one DynamoDB table keyed by `pk` (`SESSION#<id>`), with TTL on `expires_at`;
+/// the carts beside them are [`crate::cart::DynamoCartStore`]'s.
 #[derive(Debug, Clone)]
 pub struct DynamoSessionStore {
     client: Client,
@@ -162,64 +159,6 @@ fn session_from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError>
         email: r.optional_string("email")?,
         role: r.optional_string("role")?,
     })
-}
-
-fn cart_from_item(id: &SessionId, item: &Item, now: i64) -> Result<Cart, StoreError> {
-    let key = cart_pk(id);
-    let r = ItemReader { item, key: &key };
-    let version: u64 = r.number("version")?;
-    let expires_at: i64 = r.number("expires_at")?;
-    if expires_at <= now {
-        // Expired but not yet swept by TTL: empty, but keep the version for the next write.
-        return Ok(Cart {
-            lines: BTreeMap::new(),
-            version,
-        });
-    }
-    let Some(AttributeValue::M(stored)) = item.get("lines") else {
-        return Err(r
-            .malformed("attribute lines is missing or not a map")
-            .into());
-    };
-    let mut lines = BTreeMap::new();
-    for (sku, quantity) in stored {
-        let sku = Sku::parse(sku).map_err(|e| r.malformed(e.to_string()))?;
-        let quantity = match quantity {
-            AttributeValue::N(q) => q.parse::<i64>().ok().and_then(|q| Quantity::new(q).ok()),
-            _ => None,
-        }
-        .ok_or_else(|| r.malformed(format!("line {sku} has an invalid quantity")))?;
-        lines.insert(sku, quantity);
-    }
-    Ok(Cart { lines, version })
-}
-
-/// The item, condition and condition values of a version-conditional cart write: version 0
-/// creates the cart only if none is stored, any other version replaces exactly that version.
-fn cart_write(
-    id: &SessionId,
-    cart: &Cart,
-    now: i64,
-    expires_at: i64,
-) -> (Item, &'static str, Option<Item>) {
-    let lines: Item = cart
-        .lines
-        .iter()
-        .map(|(sku, q)| (sku.as_str().to_owned(), n(q.get())))
-        .collect();
-    let item = HashMap::from([
-        ("pk".to_owned(), s(cart_pk(id))),
-        ("lines".to_owned(), AttributeValue::M(lines)),
-        ("version".to_owned(), n(cart.version + 1)),
-        ("updated_at".to_owned(), n(now)),
-        ("expires_at".to_owned(), n(expires_at)),
-    ]);
-    if cart.version == 0 {
-        (item, "attribute_not_exists(pk)", None)
-    } else {
-        let values = HashMap::from([(":expected".to_owned(), n(cart.version))]);
-        (item, "version = :expected", Some(values))
-    }
 }
 
 impl SessionStore for DynamoSessionStore {
@@ -298,103 +237,5 @@ impl SessionStore for DynamoSessionStore {
             .await
             .map_err(|e| backend("DeleteItem session", &e))?;
         Ok(())
-    }
-
-    async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::pk_key(cart_pk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| backend("GetItem cart", &e))?;
-        match output.item() {
-            Some(item) => cart_from_item(id, item, now),
-            None => Ok(Cart::default()),
-        }
-    }
-
-    async fn put_cart(
-        &self,
-        id: &SessionId,
-        cart: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        let (item, condition, values) = cart_write(id, cart, now, expires_at);
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values);
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => Err(StoreError::VersionConflict {
-                expected: cart.version,
-            }),
-            Err(err) => Err(backend("PutItem cart", &err)),
-        }
-    }
-
-    async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::pk_key(cart_pk(id))))
-            .send()
-            .await
-            .map_err(|e| backend("DeleteItem cart", &e))?;
-        Ok(())
-    }
-
-    async fn move_cart(
-        &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<CartMove, StoreError> {
-        let build = |err| backend("TransactWriteItems cart move (build)", &err);
-        let (item, condition, values) = cart_write(target, merged, now, expires_at);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(build)?;
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::pk_key(cart_pk(source))))
-            .condition_expression("version = :source_version")
-            .expression_attribute_values(":source_version", n(source_version))
-            .build()
-            .map_err(build)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CartMove::Moved),
-            Err(err) => {
-                let failed = failed_conditions(&err);
-                if failed.contains(&1) {
-                    Ok(CartMove::SourceChanged)
-                } else if failed.contains(&0) {
-                    Ok(CartMove::TargetChanged)
-                } else {
-                    Err(backend("TransactWriteItems cart move", &err))
-                }
-            }
-        }
     }
 }

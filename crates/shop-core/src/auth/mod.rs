@@ -5,6 +5,20 @@
 //! it into an IAM policy ([`authorizer`]); the API handlers use the authorizer's context when
 //! API Gateway passed one and call [`authenticate`] themselves when it did not (LocalStack
 //! does not run REST API authorizers), so both paths enforce the same rule.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`Principal`], [`authenticate`], [`principal_of`], e-mails, demo users |
+//! | `session.rs` | session tokens and ids, [`session::Session`], the [`SessionStore`] trait |
+//! | `users.rs` | [`User`], the [`UserStore`] trait, account locks |
+//! | `password.rs` | [`PasswordHasher`] (Argon2id) |
+//! | `api.rs` | auth-api: `POST /auth/register`, `/auth/login` (merges the anonymous cart through a [`crate::cart::CartStore`]), `/auth/logout` |
+//! | `authorizer.rs` | the API Gateway TOKEN authorizer |
+//! | `dynamo.rs` | [`DynamoSessionStore`] (`SESSION#` items of the sessions table), [`DynamoUserStore`] |
+//! | `memory.rs` | `InMemorySessionStore`, `InMemoryUserStore` (tests and the `fakes` feature only) |
+//! | `tests.rs` | the auth API, the authorizer, seeding |
+//!
+//! Carts share the sessions table but not this area's store: they are [`crate::cart`]'s.
 
 pub mod api;
 pub mod authorizer;
@@ -22,7 +36,7 @@ pub use dynamo::{DynamoSessionStore, DynamoUserStore};
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::{InMemorySessionStore, InMemoryUserStore};
 pub use password::{HashError, ITERATIONS, MEMORY_KIB, PARALLELISM, PasswordHasher};
-pub use session::{CartMove, SessionStore, cart_pk, session_pk};
+pub use session::{SessionStore, session_pk};
 pub use users::{ROLE_ADMIN, ROLE_CUSTOMER, User, UserStore};
 
 use crate::api_error::ApiError;

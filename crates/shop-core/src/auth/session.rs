@@ -10,7 +10,6 @@ use lambda_kit::ids::{RandomError, fill_random, sha256_hex};
 
 use std::future::Future;
 
-use crate::cart::Cart;
 use crate::store::StoreError;
 
 /// Random bytes in a session token.
@@ -180,7 +179,8 @@ pub async fn resolve_session<S: SessionStore>(
     }
 }
 
-/// Sessions and their carts.
+/// Sessions (`SESSION#` items of the sessions table). The carts beside them in that table
+/// are [`crate::cart::CartStore`]'s.
 pub trait SessionStore: Send + Sync {
     /// Stores a new session; fails with [`StoreError::AlreadyExists`] if the id is taken.
     fn create_session(
@@ -204,64 +204,11 @@ pub trait SessionStore: Send + Sync {
     /// Deletes the session (logout; idempotent).
     fn delete_session(&self, id: &SessionId)
     -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The session's cart with its version; an empty cart at version 0 if none is stored.
-    /// A stored cart past its expiry reads as empty but keeps its version, so the next
-    /// conditional write still lines up.
-    fn get_cart(
-        &self,
-        id: &SessionId,
-        now: i64,
-    ) -> impl Future<Output = Result<Cart, StoreError>> + Send;
-
-    /// Writes `cart.lines` as version `cart.version + 1`, only if the stored version is still
-    /// `cart.version` (for 0: only if no cart is stored). Loses with
-    /// [`StoreError::VersionConflict`].
-    fn put_cart(
-        &self,
-        id: &SessionId,
-        cart: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Deletes the cart (idempotent).
-    fn delete_cart(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Writes `merged` as the cart of `target` (conditional on `merged.version`, as
-    /// [`Self::put_cart`]) and deletes the cart of `source` (conditional on it still being at
-    /// `source_version`) as one atomic write, so that a cart is merged at most once even when
-    /// two logins carry it at the same time.
-    fn move_cart(
-        &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> impl Future<Output = Result<CartMove, StoreError>> + Send;
-}
-
-/// What [`SessionStore::move_cart`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CartMove {
-    /// The target holds the merged lines and the source cart is gone.
-    Moved,
-    /// The target changed since it was read: read it again and retry.
-    TargetChanged,
-    /// The source cart changed or is gone (another login merged it): nothing was written.
-    SourceChanged,
 }
 
 /// Partition key of a session item.
 pub fn session_pk(id: &SessionId) -> String {
     format!("SESSION#{id}")
-}
-
-/// Partition key of a cart item.
-pub fn cart_pk(id: &SessionId) -> String {
-    format!("CART#{id}")
 }
 
 impl<T: SessionStore> SessionStore for std::sync::Arc<T> {
@@ -276,34 +223,6 @@ impl<T: SessionStore> SessionStore for std::sync::Arc<T> {
     }
     async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
         (**self).delete_session(id).await
-    }
-    async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
-        (**self).get_cart(id, now).await
-    }
-    async fn put_cart(
-        &self,
-        id: &SessionId,
-        cart: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        (**self).put_cart(id, cart, now, expires_at).await
-    }
-    async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
-        (**self).delete_cart(id).await
-    }
-    async fn move_cart(
-        &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<CartMove, StoreError> {
-        (**self)
-            .move_cart(source, source_version, target, merged, now, expires_at)
-            .await
     }
 }
 

@@ -6,7 +6,7 @@ use super::api::{AuthApi, LOGIN_FAILED_MESSAGE};
 use super::authorizer::{Authorizer, TokenAuthorizerEvent, stage_wildcard};
 use super::*;
 use crate::auth::InMemorySessionStore;
-use crate::cart::{Cart, Quantity};
+use crate::cart::{Cart, CartStore as _, InMemoryCartStore, Quantity};
 use crate::test_support::{body_json, request, sku};
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
@@ -18,7 +18,7 @@ const TTL: i64 = 3_600;
 #[derive(Debug, Default)]
 struct Recording {
     inner: InMemoryPublisher,
-    sessions: Arc<InMemorySessionStore>,
+    carts: Arc<InMemoryCartStore>,
     carts_at_publish: std::sync::Mutex<Vec<usize>>,
 }
 
@@ -26,7 +26,7 @@ impl EventPublisher for Recording {
     async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
         if let Some(user_id) = event.detail_str("userId") {
             let cart = self
-                .sessions
+                .carts
                 .get_cart(&user_cart_id(user_id), START)
                 .await
                 .unwrap_or_default();
@@ -39,19 +39,25 @@ impl EventPublisher for Recording {
     }
 }
 
-type Api = AuthApi<Arc<InMemorySessionStore>, Arc<InMemoryUserStore>, Arc<Recording>>;
+type Api = AuthApi<
+    Arc<InMemorySessionStore>,
+    Arc<InMemoryCartStore>,
+    Arc<InMemoryUserStore>,
+    Arc<Recording>,
+>;
 
 fn api() -> Api {
-    let sessions = Arc::new(InMemorySessionStore::default());
+    let carts = Arc::new(InMemoryCartStore::default());
     let publisher = Arc::new(Recording {
-        sessions: Arc::clone(&sessions),
+        carts: Arc::clone(&carts),
         ..Recording::default()
     });
     let Ok(hasher) = PasswordHasher::new(64, 1, 1) else {
         panic!("cheap test params")
     };
     AuthApi::new(
-        sessions,
+        Arc::new(InMemorySessionStore::default()),
+        carts,
         Arc::new(InMemoryUserStore::default()),
         publisher,
         TTL,
@@ -181,7 +187,7 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
     cart.set_line(sku("MUG"), one).unwrap();
     cart.set_line(sku("TSHIRT"), one).unwrap();
     assert!(
-        api.sessions()
+        api.carts()
             .put_cart(&anonymous.id, &cart, START, START + TTL)
             .await
             .is_ok()
@@ -190,7 +196,7 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
     let (status, body) = login(&api, "ann@example.com", "s3cret-pass", Some(token.expose())).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let user_id = body["userId"].as_str().unwrap_or_default();
-    let merged = api.sessions().get_cart(&user_cart_id(user_id), START).await;
+    let merged = api.carts().get_cart(&user_cart_id(user_id), START).await;
     assert_eq!(merged.map(|c| c.lines.len()).ok(), Some(2));
     assert_eq!(
         *api.publisher()
@@ -366,45 +372,4 @@ async fn demo_users_are_seeded_repeatably_and_can_log_in() {
     assert_eq!(body["role"], "admin");
     let (status, _) = login(&api, "demo@shop.local", "demo-password", None).await;
     assert_eq!(status, StatusCode::OK);
-}
-
-#[tokio::test]
-async fn a_moved_cart_cannot_be_moved_again() -> Result<(), Box<dyn std::error::Error>> {
-    let store = InMemorySessionStore::default();
-    let source_id = session::SessionToken::generate()?.id();
-    let target_id = session::SessionToken::generate()?.id();
-    let mut source = Cart::default();
-    source.set_line(sku("MUG"), Quantity::new(2)?)?;
-    store
-        .put_cart(&source_id, &source, START, START + TTL)
-        .await?;
-    let source = store.get_cart(&source_id, START).await?;
-    let mut merged = store.get_cart(&target_id, START).await?;
-    merged.merge_from(&source);
-
-    let first = store
-        .move_cart(
-            &source_id,
-            source.version,
-            &target_id,
-            &merged,
-            START,
-            START + TTL,
-        )
-        .await?;
-    let second = store
-        .move_cart(
-            &source_id,
-            source.version,
-            &target_id,
-            &merged,
-            START,
-            START + TTL,
-        )
-        .await?;
-    assert_eq!((first, second), (CartMove::Moved, CartMove::SourceChanged));
-    let target = store.get_cart(&target_id, START).await?;
-    assert_eq!(target.lines.get(&sku("MUG")).map(|q| q.get()), Some(2));
-    assert_eq!(store.get_cart(&source_id, START).await?, Cart::default());
-    Ok(())
 }

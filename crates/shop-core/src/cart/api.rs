@@ -21,7 +21,7 @@ use crate::api_error::ApiError;
 use crate::auth::SessionStore;
 use crate::auth::session::{Session, SessionToken};
 use crate::auth::{Principal, UserStore, principal_of};
-use crate::cart::{Cart, CartError, Quantity};
+use crate::cart::{Cart, CartError, CartStore, Quantity};
 use crate::catalog::ProductStore;
 use crate::catalog::Sku;
 use crate::store::StoreError;
@@ -52,11 +52,12 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The cart API over a product store and a session store.
+/// The cart API over a product store, a session store and a cart store.
 #[derive(Debug)]
-pub struct CartApi<P, S, U> {
+pub struct CartApi<P, S, C, U> {
     products: P,
     sessions: S,
+    carts: C,
     users: U,
     session_ttl_seconds: i64,
     clock: Clock,
@@ -75,13 +76,14 @@ struct PutItemBody {
     quantity: serde_json::Value,
 }
 
-impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
-    /// The API over the stores; sessions live `session_ttl_seconds` after the last write.
-    /// `users` is read for account locks of signed-in sessions.
-    pub fn new(products: P, sessions: S, users: U, session_ttl_seconds: i64) -> Self {
+impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S, C, U> {
+    /// The API over the stores; sessions and their carts live `session_ttl_seconds` after
+    /// the last write. `users` is read for account locks of signed-in sessions.
+    pub fn new(products: P, sessions: S, carts: C, users: U, session_ttl_seconds: i64) -> Self {
         Self {
             products,
             sessions,
+            carts,
             users,
             session_ttl_seconds,
             clock: Clock::System,
@@ -98,6 +100,11 @@ impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
     /// The session store (tests and tools).
     pub fn sessions(&self) -> &S {
         &self.sessions
+    }
+
+    /// The cart store (tests and tools).
+    pub fn carts(&self) -> &C {
+        &self.carts
     }
 
     /// Handles one API Gateway request.
@@ -133,12 +140,12 @@ impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
     }
 
     async fn get_cart(&self, session: &Principal, now: i64) -> Result<Response<Body>, ApiError> {
-        let cart = self.sessions.get_cart(&session.cart_id(), now).await?;
+        let cart = self.carts.get_cart(&session.cart_id(), now).await?;
         self.priced_response(&cart).await
     }
 
     async fn clear_cart(&self, session: &Principal, now: i64) -> Result<Response<Body>, ApiError> {
-        self.sessions.delete_cart(&session.cart_id()).await?;
+        self.carts.delete_cart(&session.cart_id()).await?;
         self.sessions
             .touch_session(
                 &session.session_id,
@@ -216,12 +223,12 @@ impl<P: ProductStore, S: SessionStore, U: UserStore> CartApi<P, S, U> {
     ) -> Result<Cart, ApiError> {
         let expires_at = now.saturating_add(self.session_ttl_seconds);
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
-            let mut cart = self.sessions.get_cart(&session.cart_id(), now).await?;
+            let mut cart = self.carts.get_cart(&session.cart_id(), now).await?;
             if !change(&mut cart)? {
                 return Ok(cart);
             }
             match self
-                .sessions
+                .carts
                 .put_cart(&session.cart_id(), &cart, now, expires_at)
                 .await
             {

@@ -4,13 +4,19 @@ use lambda_http::http::HeaderValue;
 
 use super::*;
 use crate::auth::InMemorySessionStore;
+use crate::cart::InMemoryCartStore;
 use crate::catalog::InMemoryProductStore;
 use crate::test_support::{body_json, event, product, request};
 
 const START: i64 = 1_800_000_000;
 const TTL: i64 = 3_600;
 
-type Api = CartApi<InMemoryProductStore, InMemorySessionStore, crate::auth::InMemoryUserStore>;
+type Api = CartApi<
+    InMemoryProductStore,
+    InMemorySessionStore,
+    InMemoryCartStore,
+    crate::auth::InMemoryUserStore,
+>;
 
 fn api() -> (Api, Clock) {
     let clock = Clock::manual(START);
@@ -27,6 +33,7 @@ fn api() -> (Api, Clock) {
     let api = CartApi::new(
         products,
         InMemorySessionStore::default(),
+        InMemoryCartStore::default(),
         crate::auth::InMemoryUserStore::default(),
         TTL,
     )
@@ -197,7 +204,7 @@ async fn writes_slide_the_session_and_cart_expiry() {
     clock.advance(TTL - 10);
     put(&api, &token, "MUG", r#"{"quantity": 1}"#).await;
     let expected = START + TTL - 10 + TTL;
-    assert_eq!(api.sessions().cart_expires_at(&id), Some(expected));
+    assert_eq!(api.carts().cart_expires_at(&id), Some(expected));
     let session = api
         .sessions()
         .get_session(&id)
@@ -292,6 +299,7 @@ async fn line_limit_is_enforced() {
     let api = CartApi::new(
         products,
         InMemorySessionStore::default(),
+        InMemoryCartStore::default(),
         crate::auth::InMemoryUserStore::default(),
         TTL,
     );

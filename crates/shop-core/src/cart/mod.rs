@@ -3,21 +3,34 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`] |
-//! | `api.rs` | cart-api: `POST /sessions`, `GET /cart`, `PUT`/`DELETE /cart/items/{sku}` |
+//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMove`], [`cart_pk`] |
+//! | `api.rs` | cart-api: `POST /sessions`, `GET /cart`, `PUT`/`DELETE /cart/items/{sku}` (its tests: `api_tests.rs`) |
+//! | `dynamo.rs` | [`DynamoCartStore`]: `CART#` items of the sessions table |
+//! | `memory.rs` | `InMemoryCartStore` (tests and the `fakes` feature only) |
+//! | `tests.rs` | cart rules, pricing, and the cart store's conditions (in memory) |
 //!
-//! Carts are stored by the session store ([`crate::auth::SessionStore`], `CART#` items of
-//! the sessions table) because a cart lives and expires with its session.
+//! Carts have their own store ([`CartStore`]) but live in the sessions table (`CART#` items
+//! beside the `SESSION#` items of [`crate::auth::SessionStore`]) because a cart lives and
+//! expires with its session.
 
 pub mod api;
+mod dynamo;
+#[cfg(any(test, feature = "fakes"))]
+mod memory;
 
 pub use api::{CartApi, FUNCTION_NAME, MAX_WRITE_ATTEMPTS, ROUTES};
+pub use dynamo::DynamoCartStore;
+#[cfg(any(test, feature = "fakes"))]
+pub use memory::InMemoryCartStore;
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::auth::session::SessionId;
 use crate::catalog::{Currency, Money, MoneyError, Product, Sku};
+use crate::store::StoreError;
 
 /// Most distinct lines a cart may hold.
 pub const MAX_CART_LINES: usize = 50;
@@ -216,154 +229,94 @@ pub struct PricedCart {
     pub unavailable: Vec<Sku>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Carts keyed by a session id (an anonymous session's own cart) or by
+/// [`crate::auth::user_cart_id`] (a signed-in user's), each with an optimistic-concurrency
+/// version.
+pub trait CartStore: Send + Sync {
+    /// The session's cart with its version; an empty cart at version 0 if none is stored.
+    /// A stored cart past its expiry reads as empty but keeps its version, so the next
+    /// conditional write still lines up.
+    fn get_cart(
+        &self,
+        id: &SessionId,
+        now: i64,
+    ) -> impl Future<Output = Result<Cart, StoreError>> + Send;
 
-    fn sku(s: &str) -> Sku {
-        Sku::parse(s).unwrap()
+    /// Writes `cart.lines` as version `cart.version + 1`, only if the stored version is still
+    /// `cart.version` (for 0: only if no cart is stored). Loses with
+    /// [`StoreError::VersionConflict`].
+    fn put_cart(
+        &self,
+        id: &SessionId,
+        cart: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the cart (idempotent).
+    fn delete_cart(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes `merged` as the cart of `target` (conditional on `merged.version`, as
+    /// [`Self::put_cart`]) and deletes the cart of `source` (conditional on it still being at
+    /// `source_version`) as one atomic write, so that a cart is merged at most once even when
+    /// two logins carry it at the same time.
+    fn move_cart(
+        &self,
+        source: &SessionId,
+        source_version: u64,
+        target: &SessionId,
+        merged: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<CartMove, StoreError>> + Send;
+}
+
+/// What [`CartStore::move_cart`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartMove {
+    /// The target holds the merged lines and the source cart is gone.
+    Moved,
+    /// The target changed since it was read: read it again and retry.
+    TargetChanged,
+    /// The source cart changed or is gone (another login merged it): nothing was written.
+    SourceChanged,
+}
+
+/// Partition key of a cart item.
+pub fn cart_pk(id: &SessionId) -> String {
+    format!("CART#{id}")
+}
+
+impl<T: CartStore> CartStore for std::sync::Arc<T> {
+    async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
+        (**self).get_cart(id, now).await
     }
-
-    fn qty(n: i64) -> Quantity {
-        Quantity::new(n).unwrap()
+    async fn put_cart(
+        &self,
+        id: &SessionId,
+        cart: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        (**self).put_cart(id, cart, now, expires_at).await
     }
-
-    fn product(s: &str, price: i64, currency: Currency) -> Product {
-        Product {
-            sku: sku(s),
-            name: format!("Product {s}"),
-            description: String::new(),
-            price: Money::new(price, currency),
-            stock: 10,
-        }
+    async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
+        (**self).delete_cart(id).await
     }
-
-    #[test]
-    fn merging_adds_quantities_capped_at_99() {
-        let mut user = Cart::default();
-        user.set_line(sku("A"), qty(2)).unwrap();
-        user.set_line(sku("B"), qty(90)).unwrap();
-        let mut anonymous = Cart::default();
-        anonymous.set_line(sku("A"), qty(3)).unwrap();
-        anonymous.set_line(sku("B"), qty(20)).unwrap();
-        anonymous.set_line(sku("C"), qty(1)).unwrap();
-        assert!(user.merge_from(&anonymous));
-        assert_eq!(user.lines.get(&sku("A")), Some(&qty(5)));
-        assert_eq!(user.lines.get(&sku("B")), Some(&qty(99)));
-        assert_eq!(user.lines.get(&sku("C")), Some(&qty(1)));
-        assert!(
-            !user.merge_from(&Cart::default()),
-            "an empty cart changes nothing"
-        );
-    }
-
-    #[test]
-    fn quantity_range_is_1_to_99() {
-        assert!(Quantity::new(0).is_err());
-        assert!(Quantity::new(-1).is_err());
-        assert!(Quantity::new(100).is_err());
-        assert!(Quantity::new(256 + 5).is_err(), "no wrap-around through u8");
-        assert_eq!(Quantity::new(1).map(Quantity::get), Ok(1));
-        assert_eq!(Quantity::new(99).map(Quantity::get), Ok(99));
-    }
-
-    #[test]
-    fn line_limit_applies_to_new_lines_only() {
-        let mut cart = Cart::default();
-        for i in 0..MAX_CART_LINES {
-            cart.set_line(sku(&format!("SKU-{i}")), qty(1)).unwrap();
-        }
-        assert_eq!(
-            cart.set_line(sku("ONE-TOO-MANY"), qty(1)),
-            Err(CartError::TooManyLines {
-                max: MAX_CART_LINES
-            })
-        );
-        assert!(
-            cart.set_line(sku("SKU-0"), qty(5)).is_ok(),
-            "changing an existing line is fine"
-        );
-        assert!(cart.remove_line(&sku("SKU-0")));
-        assert!(!cart.remove_line(&sku("SKU-0")));
-    }
-
-    #[test]
-    fn prices_lines_at_catalog_prices() {
-        let mut cart = Cart {
-            version: 7,
-            ..Cart::default()
-        };
-        cart.set_line(sku("A"), qty(2)).unwrap();
-        cart.set_line(sku("B"), qty(3)).unwrap();
-        cart.set_line(sku("GONE"), qty(1)).unwrap();
-        let products: HashMap<Sku, Product> = [
-            product("A", 1299, Currency::EUR),
-            product("B", 100, Currency::EUR),
-        ]
-        .into_iter()
-        .map(|p| (p.sku.clone(), p))
-        .collect();
-        let priced = cart.price(&products);
-        let Ok(priced) = priced else {
-            panic!("{priced:?}")
-        };
-        assert_eq!(priced.total, Money::new(2 * 1299 + 300, Currency::EUR));
-        assert_eq!(priced.item_count, 5);
-        assert_eq!(priced.version, 7);
-        assert_eq!(priced.items.len(), 2);
-        assert_eq!(priced.items[0].line_total, Money::new(2598, Currency::EUR));
-        assert_eq!(priced.unavailable, vec![sku("GONE")]);
-    }
-
-    #[test]
-    fn empty_cart_totals_zero_eur() {
-        let priced = Cart::default().price(&HashMap::new());
-        assert!(
-            matches!(priced, Ok(p) if p.total == Money::zero(Currency::EUR) && p.items.is_empty() && p.item_count == 0)
-        );
-    }
-
-    #[test]
-    fn mixed_currencies_are_an_error() {
-        let usd = Currency::parse("USD").unwrap_or(Currency::EUR);
-        let mut cart = Cart::default();
-        cart.set_line(sku("A"), qty(1)).unwrap();
-        cart.set_line(sku("B"), qty(1)).unwrap();
-        let products: HashMap<Sku, Product> =
-            [product("A", 1, Currency::EUR), product("B", 1, usd)]
-                .into_iter()
-                .map(|p| (p.sku.clone(), p))
-                .collect();
-        assert!(matches!(
-            cart.price(&products),
-            Err(PricingError::Money(MoneyError::CurrencyMismatch { .. }))
-        ));
-    }
-
-    #[test]
-    fn priced_cart_json_shape() {
-        let mut cart = Cart {
-            version: 1,
-            ..Cart::default()
-        };
-        cart.set_line(sku("A"), qty(2)).unwrap();
-        let products: HashMap<Sku, Product> = [(sku("A"), product("A", 500, Currency::EUR))]
-            .into_iter()
-            .collect();
-        let json = cart
-            .price(&products)
-            .ok()
-            .and_then(|p| serde_json::to_value(p).ok());
-        assert_eq!(
-            json,
-            Some(serde_json::json!({
-                "items": [{"sku": "A", "name": "Product A", "quantity": 2,
-                           "unitPrice": {"amount": 500, "currency": "EUR"},
-                           "lineTotal": {"amount": 1000, "currency": "EUR"}}],
-                "total": {"amount": 1000, "currency": "EUR"},
-                "itemCount": 2,
-                "version": 1
-            }))
-        );
+    async fn move_cart(
+        &self,
+        source: &SessionId,
+        source_version: u64,
+        target: &SessionId,
+        merged: &Cart,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<CartMove, StoreError> {
+        (**self)
+            .move_cart(source, source_version, target, merged, now, expires_at)
+            .await
     }
 }
+
+#[cfg(test)]
+mod tests;

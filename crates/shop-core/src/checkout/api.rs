@@ -5,8 +5,9 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
-use crate::auth::{SessionStore, cart_pk};
+use crate::auth::SessionStore;
 use crate::auth::{UserStore, principal_of};
+use crate::cart::cart_pk;
 use crate::orders::{CreateOutcome, OrderStore, now_millis};
 use crate::orders::{IdempotencyKey, Order, OrderId, OrderLinks, OrderStatus, PaymentToken};
 use lambda_kit::clock::Clock;
