@@ -13,6 +13,7 @@
 //! | [`events`]     | [`envelope`], publishing, what [`CONSUMERS`] recorded               |
 //! | [`queues`]     | queue depth, peeking, FIFO sends, [`make_redrive`]                  |
 //! | [`functions`]  | a function's environment, read and replaced (breaking it on purpose) |
+//! | [`logs`]       | the functions' JSON log lines, found and counted                    |
 //! | [`poll`]       | [`eventually`]                                                      |
 //! | [`attributes`] | item attributes: [`number`], [`text`]                               |
 //!
@@ -42,6 +43,7 @@ pub mod events;
 pub mod fixtures;
 pub mod functions;
 pub mod http;
+pub mod logs;
 pub mod orders;
 pub mod payments;
 pub mod poll;
@@ -56,6 +58,7 @@ pub use fixtures::{
     now_epoch_seconds, random_token, unique_email, unique_id, unique_key, unique_sku, unique_skus,
 };
 pub use http::{ApiResponse, query_value};
+pub use logs::LogLine;
 pub use orders::{SETTLED, TERMINAL, order_id_of, units_of};
 pub use payments::LedgerEntry;
 pub use poll::eventually;

@@ -19,6 +19,7 @@ pub struct Stack {
     sns: aws_sdk_sns::Client,
     lambda: aws_sdk_lambda::Client,
     sfn: aws_sdk_sfn::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Stack {
@@ -54,6 +55,7 @@ impl Stack {
             sns: aws_sdk_sns::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
         }
     }
 
@@ -91,6 +93,10 @@ impl Stack {
 
     pub fn lambda(&self) -> &aws_sdk_lambda::Client {
         &self.lambda
+    }
+
+    pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
+        &self.logs
     }
 
     pub fn sfn(&self) -> &aws_sdk_sfn::Client {

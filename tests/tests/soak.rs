@@ -80,6 +80,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     let wanted: usize = setting("SOAK_ORDERS", 30);
     let fault_rate: f64 = setting("SOAK_FAULT_RATE", 0.1);
     let started = Instant::now();
+    let since_ms = now_ms();
     let skus = unique_skus(3);
     let stock = u32::try_from(wanted * 2).unwrap_or(u32::MAX);
     for (i, sku) in skus.iter().enumerate() {
@@ -89,21 +90,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     // Faults in every function behind the API (the API answers the shoppers; its own faults
     // would only make them retry).
     let stack_name = stack.output("StackName").to_owned();
-    let faulty: Vec<String> = [
-        "pricing",
-        "payment",
-        "repair",
-        "audit-log",
-        "analytics",
-        "fraud-detector",
-        "notifier",
-        "approvals",
-        "ledger",
-        "fulfilment",
-    ]
-    .iter()
-    .map(|f| format!("{stack_name}-{f}"))
-    .collect();
+    let faulty: Vec<String> = FAULTY.iter().map(|f| format!("{stack_name}-{f}")).collect();
     let spec = format!("dynamodb={fault_rate}:throttle,sns={fault_rate}:5xx,sqs={fault_rate}:5xx");
     let mut saved = Vec::new();
     for function in &faulty {
@@ -183,13 +170,22 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     let placed_at = started.elapsed();
 
     // Quiescence: every order ends (the reconciler sweeps meanwhile, as its schedule would).
+    let swept = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<String, u64>::new()));
     let sweeper = tokio::spawn({
         let stack = stack.clone();
+        let swept = std::sync::Arc::clone(&swept);
         async move {
             let reconciler = stack.output("ReconcilerFunctionName").to_owned();
             loop {
                 let (error, report) = stack.invoke(&reconciler, &json!({})).await;
                 eprintln!("reconciler: {error:?} {report}");
+                {
+                    let mut swept = swept.lock().unwrap();
+                    for figure in ["repairsRequested", "fulfilmentsRedriven", "sendFailures"] {
+                        *swept.entry(figure.to_owned()).or_default() +=
+                            report[figure].as_u64().unwrap_or_default();
+                    }
+                }
                 tokio::time::sleep(Duration::from_secs(20)).await;
             }
         }
@@ -238,13 +234,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
         || async {
             let snapshot = read_snapshot(stack.dynamodb(), &tables).await.ok()?;
             let config = CheckConfig {
-                now_ms: i64::try_from(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_millis(),
-                )
-                .unwrap_or(i64::MAX),
+                now_ms: now_ms(),
                 stuck_after_seconds: 900,
                 approval_timeout_seconds: stack.tunable("ApprovalTimeoutSeconds", 20) as i64,
                 cancel_window_seconds: stack.tunable("CancelWindowSeconds", 8) as i64,
@@ -267,6 +257,24 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
         let (visible, _) = stack.queue_depth(&url).await;
         let _ = write!(dlqs, "{consumer} {visible}, ");
     }
+    // What the functions logged during the run.
+    let faults = stack
+        .count_log_lines(&FAULTY, "fault injected", since_ms)
+        .await;
+    let consumers: Vec<&str> = CONSUMERS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["fulfilment", "approvals", "ledger", "repair"])
+        .collect();
+    let failed_records = stack
+        .count_log_lines(&consumers, "record failed", since_ms)
+        .await;
+    let held_back = stack
+        .count_log_lines(&consumers, "the invocation's deadline is near", since_ms)
+        .await;
+    let owed = owed_refunds(&stack, &order_ids, since_ms).await;
+    let swept = swept.lock().unwrap().clone();
+
     let mut text = String::new();
     let _ = writeln!(text, "# Soak results\n");
     let _ = writeln!(
@@ -295,6 +303,42 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     );
     let _ = writeln!(
         text,
+        "| AWS calls failed by injection | {} |",
+        total_and(&faults)
+    );
+    let _ = writeln!(
+        text,
+        "| consumer records failed, then retried by SQS | {} |",
+        total_and(&failed_records)
+    );
+    let _ = writeln!(
+        text,
+        "| of which cut off or held back at the invocation's deadline | {} |",
+        total_and(&held_back)
+    );
+    let _ = writeln!(
+        text,
+        "| orders handed to the repair queue with a refund to make / refunded by it | {} / {} |",
+        owed.requested, owed.repaid
+    );
+    let _ = writeln!(
+        text,
+        "| owed refund: repair request to refund, p50 / max | {:.1} s / {:.1} s |",
+        percentile(&owed.waits, 0.5).as_secs_f64(),
+        owed.waits.last().copied().unwrap_or_default().as_secs_f64()
+    );
+    let _ = writeln!(
+        text,
+        "| reconciler: repairs requested / fulfilments re-driven / sends failed | {} / {} / {} |",
+        swept.get("repairsRequested").copied().unwrap_or_default(),
+        swept
+            .get("fulfilmentsRedriven")
+            .copied()
+            .unwrap_or_default(),
+        swept.get("sendFailures").copied().unwrap_or_default()
+    );
+    let _ = writeln!(
+        text,
         "| messages in the DLQs after | {} |",
         dlqs.trim_end_matches(", ")
     );
@@ -314,6 +358,96 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
         wanted,
         "every order ended"
     );
+}
+
+/// The functions whose AWS calls fail by injection: every function behind the API (the API
+/// answers the shoppers; its own faults would only make them retry).
+const FAULTY: [&str; 10] = [
+    "pricing",
+    "payment",
+    "repair",
+    "audit-log",
+    "analytics",
+    "fraud-detector",
+    "notifier",
+    "approvals",
+    "ledger",
+    "fulfilment",
+];
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX)
+}
+
+/// `total (name count, …)` of per-function counts.
+fn total_and(counts: &BTreeMap<String, usize>) -> String {
+    let total: usize = counts.values().sum();
+    if counts.is_empty() {
+        return "0".to_owned();
+    }
+    let each: Vec<String> = counts.iter().map(|(f, n)| format!("{f} {n}")).collect();
+    format!("{total} ({})", each.join(", "))
+}
+
+/// Refunds that went through the repair queue, from its log.
+struct OwedRefunds {
+    /// Soak orders the repair was asked to refund (some had nothing captured).
+    requested: usize,
+    /// Of those, refunded by the repair.
+    repaid: usize,
+    /// From the first request to the refund, per repaid order, sorted.
+    waits: Vec<Duration>,
+}
+
+async fn owed_refunds(stack: &Stack, orders: &HashSet<String>, since_ms: i64) -> OwedRefunds {
+    let repair = format!("{}-repair", stack.output("StackName"));
+    let order_of = |line: &shop_tests::LogLine| {
+        line.fields["order_id"]
+            .as_str()
+            .filter(|id| orders.contains(*id))
+            .map(str::to_owned)
+    };
+    let mut first_request: HashMap<String, i64> = HashMap::new();
+    for line in stack.log_lines(&repair, "repair requested", since_ms).await {
+        if line.fields["refund"] != json!(true) {
+            continue;
+        }
+        if let Some(order) = order_of(&line) {
+            let at = first_request.entry(order).or_insert(line.at_ms);
+            *at = (*at).min(line.at_ms);
+        }
+    }
+    let mut refunded: HashMap<String, i64> = HashMap::new();
+    for line in stack
+        .log_lines(&repair, "refunded and sent to the ledger", since_ms)
+        .await
+    {
+        if let Some(order) = order_of(&line) {
+            let at = refunded.entry(order).or_insert(line.at_ms);
+            *at = (*at).min(line.at_ms);
+        }
+    }
+    let mut waits: Vec<Duration> = refunded
+        .iter()
+        .filter_map(|(order, at)| {
+            let asked = first_request.get(order)?;
+            Some(Duration::from_millis(
+                u64::try_from(at.saturating_sub(*asked)).unwrap_or_default(),
+            ))
+        })
+        .collect();
+    waits.sort();
+    OwedRefunds {
+        requested: first_request.len(),
+        repaid: waits.len(),
+        waits,
+    }
 }
 
 /// Breaks the notifier and the ledger (their idempotency / ledger table renamed away) for
