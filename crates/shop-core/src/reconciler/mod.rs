@@ -20,7 +20,8 @@
 //! | `CONFIRMED` | the cancel window + `stuck_after` (its `OrderPlaced` is in the fulfilment DLQ, or was lost) | re-drive: `OrderPlaced` to the fulfilment queue only (fulfilment is idempotent on the order's status) |
 //! | `CANCELLING` | the cancel window + `stuck_after` (a cancel that did not finish) | repair: `CANCELLED` `CUSTOMER_CANCELLED`, refund |
 //! | `REFUND_PENDING` | the cancel window + `stuck_after` (its request may sit in the repair DLQ) | repair: its pending outcome, refund |
-//! | ended, still holding a reservation | immediately | repair: its own status, release only |
+//! | `FULFILLED`, still holding a reservation | immediately | re-drive: fulfilment finishes a shipped order (it alone consumes stock) |
+//! | otherwise ended, still holding a reservation | immediately | repair: its own status, release only |
 //!
 //! A request for an order whose workflow is in fact still running is harmless: the repair
 //! ends the order, and the workflow's own conditional writes then fail into its compensation

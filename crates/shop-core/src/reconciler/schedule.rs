@@ -113,10 +113,20 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
                 tracing::error!(sku, order_id = %order_id, "reservation of an unknown order");
                 continue;
             };
-            if !order.status.is_terminal() || order.status == OrderStatus::Fulfilled {
+            if !order.status.is_terminal() {
                 continue;
             }
             report.stranded_reservations += 1;
+            if order.status == OrderStatus::Fulfilled {
+                // Shipped, but fulfilment stopped before consuming its reservations (its
+                // record went to the DLQ after marking the order): only fulfilment consumes
+                // stock, and it finishes an order already marked fulfilled.
+                tracing::warn!(sku, order_id = %order_id, "reservation left by a shipped order: fulfilment re-driven");
+                self.redrive_fulfilment(&mut report, &order, correlation_id)
+                    .await;
+                requested.insert(order_id);
+                continue;
+            }
             tracing::warn!(sku, order_id = %order_id, status = order.status.as_str(), "stock held for an ended order: release requested");
             let reason = order
                 .failure_reason
@@ -145,7 +155,8 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
         Ok(report)
     }
 
-    /// Sends a confirmed order's `OrderPlaced` to the fulfilment queue again (never to the
+    /// Sends a confirmed (or shipped but unfinished) order's `OrderPlaced` to the fulfilment
+    /// queue again (never to the
     /// topic: the other consumers have seen it). A new event id, so fulfilment's idempotency
     /// does not take it for a delivery already done; fulfilment itself is idempotent on the
     /// order's status. The queue's delay (the cancel window) applies again: harmless, the

@@ -31,6 +31,10 @@ const NOW: i64 = 1_900_000_000;
 fn order_at(key: &str, status: OrderStatus, idle_seconds: i64) -> Order {
     let mut order = sample_order("u-rec", key, (NOW - idle_seconds) * 1000);
     order.status = status;
+    order.total = Some(crate::catalog::Money::new(
+        1_000,
+        crate::catalog::Currency::EUR,
+    ));
     order
 }
 
@@ -110,10 +114,18 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     assert_eq!(report.open_orders, 2);
     assert_eq!(report.stuck.get("CANCELLING"), Some(&1));
     assert_eq!(
-        report.stranded_reservations, 1,
+        report.stranded_reservations, 2,
         "one per ended order, not per line"
     );
     assert_eq!(report.repairs_requested, 2);
+    // The shipped order's reservation goes back to fulfilment, which consumes it.
+    assert_eq!(report.fulfilments_redriven, 1);
+    let redriven = reconciler.fulfilment_queue().sent();
+    assert_eq!(redriven.len(), 1);
+    match ShopEvent::from_envelope(&EventEnvelope::from_json(&redriven[0].0).unwrap()) {
+        Ok(ShopEvent::OrderPlaced(placed)) => assert_eq!(placed.order_id, shipped.order_id),
+        other => panic!("{other:?}"),
+    }
     let requests: Vec<_> = reconciler
         .repair_queue()
         .sent()
@@ -130,8 +142,9 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
 
     // A queue that cannot be reached is counted, not fatal.
     reconciler.repair_queue().set_failing(true);
+    reconciler.fulfilment_queue().set_failing(true);
     let report = reconciler.run("corr").await.unwrap();
-    assert_eq!(report.send_failures, 2);
+    assert_eq!(report.send_failures, 3);
 }
 
 #[tokio::test]
