@@ -7,6 +7,7 @@
 //! | events on SNS → SQS | [`messaging`] | [`messaging::EventEnvelope`], [`messaging::SnsPublisher`] |
 //! | a message straight to one queue (FIFO too) | [`messaging`] | [`messaging::SqsQueue`] |
 //! | SQS batches with partial failures | [`messaging`] | [`messaging::BatchProcessor`] (standard), [`messaging::process_fifo_batch`] (FIFO) |
+//! | answering before the invocation times out | [`messaging`] | [`messaging::BatchDeadline`] (records stop short of the deadline and fail alone) |
 //! | exactly-once effects on at-least-once delivery | [`messaging`] | [`messaging::Idempotent`], [`messaging::DynamoIdempotencyStore`] |
 //! | Lambda tasks in Step Functions | [`step`] | [`step::StepError`], [`step::run_step`] |
 //! | starting executions, answering task tokens | [`workflow`] | [`workflow::Workflows`], [`workflow::SfnWorkflows`] |
