@@ -72,32 +72,27 @@ impl Stack {
 
     /// Audit entries with this correlation id: (event id, event type).
     pub async fn audit_by_correlation(&self, correlation_id: &str) -> Vec<(String, String)> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb()
-                .scan()
-                .table_name(self.output("AuditTableName"))
-                .filter_expression("correlation_id = :c")
-                .expression_attribute_values(":c", AttributeValue::S(correlation_id.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan the audit table");
-            for item in page.items() {
+        self.dynamodb()
+            .scan()
+            .table_name(self.output("AuditTableName"))
+            .filter_expression("correlation_id = :c")
+            .expression_attribute_values(":c", AttributeValue::S(correlation_id.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("scan the audit table")
+            .iter()
+            .map(|item| {
                 let text = |name: &str| match item.get(name) {
                     Some(AttributeValue::S(s)) => s.clone(),
                     _ => String::new(),
                 };
-                found.push((text("event_id"), text("event_type")));
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return found,
-            }
-        }
+                (text("event_id"), text("event_type"))
+            })
+            .collect()
     }
 
     /// Whether the audit table has an entry for `event_id`.

@@ -158,28 +158,21 @@ impl Stack {
 
     /// The reservation items of a product: (order id, units held), in order id order.
     pub async fn reservations(&self, sku: &str) -> Vec<(String, i64)> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb()
-                .query()
-                .table_name(self.output("ReservationsTableName"))
-                .key_condition_expression("sku = :sku")
-                .expression_attribute_values(":sku", AttributeValue::S(sku.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("query the reservations table");
-            for item in page.items() {
-                found.push((text(item, "order_id"), number(item, "quantity")));
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return found,
-            }
-        }
+        self.dynamodb()
+            .query()
+            .table_name(self.output("ReservationsTableName"))
+            .key_condition_expression("sku = :sku")
+            .expression_attribute_values(":sku", AttributeValue::S(sku.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("query the reservations table")
+            .iter()
+            .map(|item| (text(item, "order_id"), number(item, "quantity")))
+            .collect()
     }
 
     /// The orders table item of an order.
@@ -197,31 +190,24 @@ impl Stack {
 
     /// Every order whose priced lines name `sku`: (order id, status, units of `sku`).
     pub async fn orders_of_product(&self, sku: &str) -> Vec<(String, String, i64)> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb()
-                .scan()
-                .table_name(self.output("OrdersTableName"))
-                .filter_expression("contains(items_json, :sku)")
-                .expression_attribute_values(":sku", AttributeValue::S(format!("\"{sku}\"")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan the orders table");
-            for item in page.items() {
+        self.dynamodb()
+            .scan()
+            .table_name(self.output("OrdersTableName"))
+            .filter_expression("contains(items_json, :sku)")
+            .expression_attribute_values(":sku", AttributeValue::S(format!("\"{sku}\"")))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("scan the orders table")
+            .iter()
+            .filter_map(|item| {
                 let units = units_of(&text(item, "items_json"), sku);
-                if units > 0 {
-                    found.push((text(item, "order_id"), text(item, "status"), units));
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return found,
-            }
-        }
+                (units > 0).then(|| (text(item, "order_id"), text(item, "status"), units))
+            })
+            .collect()
     }
 
     /// The invariant every checkout test ends with: once every order of these products is

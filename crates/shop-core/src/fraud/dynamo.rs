@@ -46,31 +46,29 @@ impl FraudStore for DynamoFraudStore {
     }
 
     async fn count_since(&self, subject: &str, since: i64) -> Result<u32, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :since")
+            .expression_attribute_values(":pk", AttributeValue::S(subject.to_owned()))
+            .expression_attribute_values(
+                ":since",
+                AttributeValue::S(format!("{:012}", since.max(0))),
+            )
+            .select(Select::Count)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
         let mut total: u32 = 0;
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk >= :since")
-                .expression_attribute_values(":pk", AttributeValue::S(subject.to_owned()))
-                .expression_attribute_values(
-                    ":since",
-                    AttributeValue::S(format!("{:012}", since.max(0))),
-                )
-                .select(Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Query fraud", &e))?;
-            total = total.saturating_add(u32::try_from(output.count()).unwrap_or_default());
-            match output.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(total),
-            }
+        while let Some(page) = pages
+            .try_next()
+            .await
+            .map_err(|e| backend("Query fraud", &e))?
+        {
+            total = total.saturating_add(u32::try_from(page.count()).unwrap_or_default());
         }
+        Ok(total)
     }
 
     async fn put_flag(&self, email: &str, flag: &Flag) -> Result<(), StoreError> {

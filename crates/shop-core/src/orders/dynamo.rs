@@ -421,29 +421,22 @@ impl OrderStore for DynamoOrderStore {
     }
 
     async fn scan_open(&self) -> Result<Vec<Order>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(OPEN_CONDITION)
-                .expression_attribute_names("#s", "status")
-                .set_expression_attribute_values(Some(open_status_values(HashMap::new())))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Scan orders", &e))?;
-            for item in page.items() {
-                found.push(order_from_item(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(found),
-            }
-        }
+        // The SDK's paginator follows LastEvaluatedKey page after page.
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(OPEN_CONDITION)
+            .expression_attribute_names("#s", "status")
+            .set_expression_attribute_values(Some(open_status_values(HashMap::new())))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend("Scan orders", &e))?;
+        items.iter().map(order_from_item).collect()
     }
 }
 

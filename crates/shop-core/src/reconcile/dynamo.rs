@@ -137,28 +137,19 @@ impl Scanner<'_> {
             .map(|i| format!("#a{i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .projection_expression(&projection)
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_limit(self.page_size)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend(operation, &e))?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => break,
-            }
-        }
-        Ok(items)
+        self.client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .projection_expression(&projection)
+            .set_expression_attribute_names(Some(names))
+            .set_limit(self.page_size)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend(operation, &e))
     }
 }
 

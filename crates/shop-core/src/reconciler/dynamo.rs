@@ -25,31 +25,28 @@ impl DynamoReservationScan {
 
 impl ReservationScan for DynamoReservationScan {
     async fn all(&self) -> Result<Vec<(String, OrderId, u32)>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Scan reservations", &e))?;
-            for item in page.items() {
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend("Scan reservations", &e))?;
+        items
+            .iter()
+            .map(|item| {
                 let r = ItemReader {
                     item,
                     key: "reservation",
                 };
                 let order_id = OrderId::parse(r.string("order_id")?)
                     .map_err(|e| r.malformed(e.to_string()))?;
-                found.push((r.string("sku")?.to_owned(), order_id, r.number("quantity")?));
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(found),
-            }
-        }
+                Ok((r.string("sku")?.to_owned(), order_id, r.number("quantity")?))
+            })
+            .collect()
     }
 }
