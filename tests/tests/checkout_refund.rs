@@ -5,6 +5,8 @@
 //! Its own test binary: it breaks the shared `payment` function for a minute, and cargo runs
 //! test binaries one after another, so no other test's checkout meets the fault.
 
+#![allow(clippy::print_stderr)] // prints the owed-refund wait, a figure for the note
+
 use std::time::Duration;
 
 use shop_tests::{Stack, text, unique_sku};
