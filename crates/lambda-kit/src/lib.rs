@@ -14,7 +14,7 @@
 //! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
 //! | AWS faults and latency on the local stack | [`faults`] | [`faults::FaultSpec`], [`faults::FaultInjectingClient`] (`LAMBDA_KIT_FAULTS`) |
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
-//! | settings from the environment | [`config`] | [`config::env_required`], [`config::lookup_required`] |
+//! | settings from the environment | [`config`] | [`config::Settings`], [`config::lookup_required`], [`config::lookup_positive`] |
 //! | time that tests can set | [`clock`] | [`clock::Clock`] |
 //! | ids and hex | [`ids`] | [`ids::new_uuid`], [`ids::sha256_hex`] |
 //!
@@ -22,6 +22,7 @@
 //! that uses it is unit-tested without AWS. A queue consumer is a handler and a processor:
 //!
 //! ```no_run
+//! use lambda_kit::config::Settings as _;
 //! use lambda_kit::messaging::{
 //!     BatchProcessor, EventEnvelope, EventHandler, FromEnvelope, IdempotencyConfig,
 //!     ProcessError, run_sqs_consumer,

@@ -373,3 +373,67 @@ async fn demo_users_are_seeded_repeatably_and_can_log_in() {
     let (status, _) = login(&api, "demo@shop.local", "demo-password", None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+const AUTH_API_ENV: &[(&str, &str)] = &[
+    ("PRODUCTS_TABLE", "products"),
+    ("SESSIONS_TABLE", "sessions"),
+    ("USERS_TABLE", "users"),
+    (
+        "EVENTS_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:000000000000:events",
+    ),
+];
+
+#[test]
+fn auth_api_settings_read_every_variable_with_defaults() {
+    use crate::test_support::{settings_from, with_var};
+    assert_eq!(
+        settings_from(AUTH_API_ENV),
+        Ok(AuthApiSettings {
+            sessions_table: "sessions".to_owned(),
+            session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
+            users_table: "users".to_owned(),
+            topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
+        })
+    );
+    let settings: Result<AuthApiSettings, _> =
+        settings_from(&with_var(AUTH_API_ENV, "SESSION_TTL_SECONDS", "120"));
+    assert_eq!(settings.map(|s| s.session_ttl_seconds), Ok(120));
+}
+
+#[test]
+fn auth_api_settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<AuthApiSettings>(
+        AUTH_API_ENV,
+        &[
+            "PRODUCTS_TABLE",
+            "SESSIONS_TABLE",
+            "USERS_TABLE",
+            "EVENTS_TOPIC_ARN",
+        ],
+    );
+    assert_invalid::<AuthApiSettings>(AUTH_API_ENV, "SESSION_TTL_SECONDS", "-60");
+}
+
+const AUTHORIZER_ENV: &[(&str, &str)] = &[("SESSIONS_TABLE", "sessions"), ("USERS_TABLE", "users")];
+
+#[test]
+fn authorizer_settings_read_every_variable() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(AUTHORIZER_ENV),
+        Ok(AuthorizerSettings {
+            sessions_table: "sessions".to_owned(),
+            users_table: "users".to_owned(),
+        })
+    );
+}
+
+#[test]
+fn authorizer_settings_name_the_missing_variable() {
+    crate::test_support::assert_each_required::<AuthorizerSettings>(
+        AUTHORIZER_ENV,
+        &["SESSIONS_TABLE", "USERS_TABLE"],
+    );
+}
