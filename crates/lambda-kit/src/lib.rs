@@ -16,6 +16,7 @@
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
 //! | settings from the environment | [`config`] | [`config::Settings`], [`config::lookup_required`], [`config::lookup_positive`] |
 //! | time that tests can set | [`clock`] | [`clock::Clock`] |
+//! | locking fakes' and caches' state, poison or not | [`sync`] | [`sync::lock`] |
 //! | ids and hex | [`ids`] | [`ids::new_uuid`], [`ids::sha256_hex`] |
 //!
 //! Every store and client sits behind a trait with an in-memory implementation, so the code
@@ -77,5 +78,6 @@ pub mod http;
 pub mod ids;
 pub mod messaging;
 pub mod step;
+pub mod sync;
 pub mod telemetry;
 pub mod workflow;

@@ -10,6 +10,7 @@ use crate::cart::{Cart, CartStore as _, InMemoryCartStore, Quantity};
 use crate::test_support::{body_json, request, sku};
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
+use lambda_kit::sync::lock;
 
 const START: i64 = 1_800_000_000;
 const TTL: i64 = 3_600;
@@ -30,10 +31,7 @@ impl EventPublisher for Recording {
                 .get_cart(&user_cart_id(user_id), START)
                 .await
                 .unwrap_or_default();
-            self.carts_at_publish
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(cart.lines.len());
+            lock(&self.carts_at_publish).push(cart.lines.len());
         }
         self.inner.publish(event).await
     }
@@ -199,10 +197,7 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
     let merged = api.carts().get_cart(&user_cart_id(user_id), START).await;
     assert_eq!(merged.map(|c| c.lines.len()).ok(), Some(2));
     assert_eq!(
-        *api.publisher()
-            .carts_at_publish
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        *lock(&api.publisher().carts_at_publish),
         vec![2],
         "the event went out after the merge"
     );
