@@ -2,19 +2,41 @@
 //!
 //! | item | what it gives |
 //! | --- | --- |
+//! | [`Settings`] | the one shape of a function's settings: [`Settings::from_env`] at cold start, [`Settings::from_lookup`] in tests |
 //! | [`ConfigError`] | a missing or invalid variable, named |
-//! | [`env_required`] / [`lookup_required`] | a required, non-empty value |
-//! | [`env_positive`] / [`lookup_positive`] | an optional positive integer with a default |
+//! | [`lookup_required`] | a required, non-empty value |
+//! | [`lookup_positive`] | an optional positive integer with a default |
 //!
-//! The `lookup_*` forms take any `Fn(&str) -> Option<String>`, so a function's
-//! `Settings::from_lookup` can be unit-tested without touching the process environment:
+//! A function's settings are one struct implementing [`Settings`]: its `from_lookup` reads
+//! every variable through the `lookup_*` helpers (or another `Settings`'
+//! `from_lookup`, to share a group of variables), so it is unit-tested without touching the
+//! process environment, and `main` calls [`Settings::from_env`] once:
 //!
 //! ```
-//! use lambda_kit::config::{ConfigError, lookup_positive, lookup_required};
+//! use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
+//!
+//! /// The settings of a widget function.
+//! #[derive(Debug, PartialEq)]
+//! struct WidgetSettings {
+//!     table: String,
+//!     batch: i64,
+//! }
+//!
+//! impl Settings for WidgetSettings {
+//!     fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+//!         Ok(Self {
+//!             table: lookup_required("TABLE", lookup)?,
+//!             batch: lookup_positive("BATCH", 10, lookup)?,
+//!         })
+//!     }
+//! }
 //!
 //! let vars = |name: &str| (name == "TABLE").then(|| "widgets".to_owned());
-//! assert_eq!(lookup_required("TABLE", vars), Ok("widgets".to_owned()));
-//! assert_eq!(lookup_positive("BATCH", 10, vars), Ok(10));
+//! assert_eq!(
+//!     WidgetSettings::from_lookup(&vars),
+//!     Ok(WidgetSettings { table: "widgets".to_owned(), batch: 10 })
+//! );
+//! assert_eq!(WidgetSettings::from_lookup(&|_| None), Err(ConfigError::Missing("TABLE")));
 //! assert_eq!(lookup_required("QUEUE", vars), Err(ConfigError::Missing("QUEUE")));
 //! ```
 
@@ -38,14 +60,21 @@ pub enum ConfigError {
     },
 }
 
-/// A required, non-empty environment variable (for the settings of one function).
-pub fn env_required(name: &'static str) -> Result<String, ConfigError> {
-    lookup_required(name, |n| env::var(n).ok())
-}
+/// A function's settings, read once at cold start.
+///
+/// Implement [`from_lookup`](Settings::from_lookup) only; [`from_env`](Settings::from_env)
+/// reads the process environment through it. Settings made of other settings (a consumer's
+/// tables and its [`IdempotencyConfig`](crate::messaging::IdempotencyConfig)) call the
+/// parts' `from_lookup` with the same `lookup`.
+pub trait Settings: Sized {
+    /// Reads the settings through `lookup` (a variable's value, or `None` when unset):
+    /// testable without touching the process environment.
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError>;
 
-/// An optional positive integer environment variable, `default` when unset.
-pub fn env_positive(name: &'static str, default: i64) -> Result<i64, ConfigError> {
-    lookup_positive(name, default, |n| env::var(n).ok())
+    /// Reads the settings from the process environment.
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| env::var(name).ok())
+    }
 }
 
 /// A required, non-empty value read through `lookup`.
@@ -98,5 +127,74 @@ mod env_tests {
         assert_eq!(lookup_positive("N", 5, vars), Ok(15));
         assert_eq!(lookup_positive("M", 5, vars), Ok(5));
         assert!(lookup_positive("BAD", 5, vars).is_err());
+    }
+
+    /// Two variables, one with a default, read through the trait.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Sample {
+        table: String,
+        seconds: i64,
+    }
+
+    impl Settings for Sample {
+        fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+            Ok(Self {
+                table: lookup_required("LAMBDA_KIT_SAMPLE_TABLE", lookup)?,
+                seconds: lookup_positive("LAMBDA_KIT_SAMPLE_SECONDS", 30, lookup)?,
+            })
+        }
+    }
+
+    #[test]
+    fn settings_read_through_a_lookup() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            Sample::from_lookup(&with(&[("LAMBDA_KIT_SAMPLE_TABLE", "t")])),
+            Ok(Sample {
+                table: "t".to_owned(),
+                seconds: 30
+            })
+        );
+        assert_eq!(
+            Sample::from_lookup(&with(&[
+                ("LAMBDA_KIT_SAMPLE_TABLE", "t"),
+                ("LAMBDA_KIT_SAMPLE_SECONDS", " 5 ")
+            ])),
+            Ok(Sample {
+                table: "t".to_owned(),
+                seconds: 5
+            })
+        );
+        assert_eq!(
+            Sample::from_lookup(&with(&[("LAMBDA_KIT_SAMPLE_SECONDS", "5")])),
+            Err(ConfigError::Missing("LAMBDA_KIT_SAMPLE_TABLE"))
+        );
+        assert_eq!(
+            Sample::from_lookup(&with(&[
+                ("LAMBDA_KIT_SAMPLE_TABLE", "t"),
+                ("LAMBDA_KIT_SAMPLE_SECONDS", "0")
+            ])),
+            Err(ConfigError::Invalid {
+                name: "LAMBDA_KIT_SAMPLE_SECONDS",
+                value: "0".to_owned(),
+                reason: "expected a positive integer",
+            })
+        );
+    }
+
+    #[test]
+    fn from_env_reads_the_process_environment() {
+        // A name no environment sets: required → missing (nothing is written to the env).
+        assert_eq!(
+            Sample::from_env(),
+            Err(ConfigError::Missing("LAMBDA_KIT_SAMPLE_TABLE"))
+        );
     }
 }

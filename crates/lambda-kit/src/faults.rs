@@ -1304,7 +1304,7 @@ mod tests {
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            crate::sync::lock(&self.0).extend_from_slice(buf);
             Ok(buf.len())
         }
 
@@ -1315,7 +1315,7 @@ mod tests {
 
     impl Captured {
         fn lines(&self) -> Vec<serde_json::Value> {
-            String::from_utf8(self.0.lock().unwrap().clone())
+            String::from_utf8(crate::sync::lock(&self.0).clone())
                 .unwrap()
                 .lines()
                 .map(|line| serde_json::from_str(line).unwrap())

@@ -15,14 +15,16 @@
 //! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
 //! | AWS faults and latency on the local stack | [`faults`] | [`faults::FaultSpec`], [`faults::FaultInjectingClient`] (`LAMBDA_KIT_FAULTS`) |
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
-//! | settings from the environment | [`config`] | [`config::env_required`], [`config::lookup_required`] |
+//! | settings from the environment | [`config`] | [`config::Settings`], [`config::lookup_required`], [`config::lookup_positive`] |
 //! | time that tests can set | [`clock`] | [`clock::Clock`] |
+//! | locking fakes' and caches' state, poison or not | [`sync`] | [`sync::lock`] |
 //! | ids and hex | [`ids`] | [`ids::new_uuid`], [`ids::sha256_hex`] |
 //!
 //! Every store and client sits behind a trait with an in-memory implementation, so the code
 //! that uses it is unit-tested without AWS. A queue consumer is a handler and a processor:
 //!
 //! ```no_run
+//! use lambda_kit::config::Settings as _;
 //! use lambda_kit::messaging::{
 //!     BatchProcessor, EventEnvelope, EventHandler, FromEnvelope, IdempotencyConfig,
 //!     ProcessError, run_sqs_consumer,
@@ -77,5 +79,6 @@ pub mod http;
 pub mod ids;
 pub mod messaging;
 pub mod step;
+pub mod sync;
 pub mod telemetry;
 pub mod workflow;

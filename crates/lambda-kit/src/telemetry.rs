@@ -147,21 +147,19 @@ impl Visit for JsonVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use std::io;
-    use std::sync::{Arc, Mutex, PoisonError};
+    use std::sync::{Arc, Mutex};
 
     use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
+    use crate::sync::lock;
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);
 
     impl io::Write for Buffer {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(buf);
+            lock(&self.0).extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> io::Result<()> {
@@ -211,14 +209,7 @@ mod tests {
             });
             tracing::warn!(error = "boom", "outside any span");
         });
-        let text = String::from_utf8(
-            buffer
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
-        )
-        .unwrap_or_default();
+        let text = String::from_utf8(lock(&buffer.0).clone()).unwrap_or_default();
         let lines: Vec<Value> = text
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())

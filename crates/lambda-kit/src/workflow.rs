@@ -6,11 +6,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::{DisplayErrorContext, SdkError};
+
+use crate::sync::lock;
 
 /// What `StartExecution` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,10 +300,6 @@ impl InMemoryWorkflows {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Recorded> {
-        self.recorded.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Makes every call fail with a backend error (or work again).
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::SeqCst);
@@ -309,22 +307,24 @@ impl InMemoryWorkflows {
 
     /// Registers a task waiting for `token`.
     pub fn add_waiting_task(&self, token: &str) {
-        self.lock().waiting.insert(token.to_owned());
+        lock(&self.recorded).waiting.insert(token.to_owned());
     }
 
     /// Sets the status of the run `name` (as if it ended so).
     pub fn set_status(&self, name: &str, status: ExecutionStatus) {
-        self.lock().statuses.insert(name.to_owned(), status);
+        lock(&self.recorded)
+            .statuses
+            .insert(name.to_owned(), status);
     }
 
     /// Every `StartExecution` call, in order (including those that found the name taken).
     pub fn starts(&self) -> Vec<StartCall> {
-        self.lock().starts.clone()
+        lock(&self.recorded).starts.clone()
     }
 
     /// How the task of `token` was answered, if it was.
     pub fn answer(&self, token: &str) -> Option<TaskAnswer> {
-        self.lock().answers.get(token).cloned()
+        lock(&self.recorded).answers.get(token).cloned()
     }
 
     fn check_available(&self, operation: &'static str) -> Result<(), WorkflowError> {
@@ -338,7 +338,7 @@ impl InMemoryWorkflows {
     }
 
     fn answer_task(&self, token: &str, answer: TaskAnswer) -> Result<(), WorkflowError> {
-        let mut recorded = self.lock();
+        let mut recorded = lock(&self.recorded);
         if !recorded.waiting.remove(token) {
             return Err(WorkflowError::TaskGone(format!(
                 "TaskDoesNotExist: no task waits for {token:?}"
@@ -356,7 +356,7 @@ impl Workflows for InMemoryWorkflows {
         name: &str,
     ) -> Result<Option<ExecutionStatus>, WorkflowError> {
         self.check_available("DescribeExecution")?;
-        let recorded = self.lock();
+        let recorded = lock(&self.recorded);
         let started = recorded
             .names
             .contains(&(state_machine_arn.to_owned(), name.to_owned()));
@@ -376,7 +376,7 @@ impl Workflows for InMemoryWorkflows {
         input: &str,
     ) -> Result<Started, WorkflowError> {
         self.check_available("StartExecution")?;
-        let mut recorded = self.lock();
+        let mut recorded = lock(&self.recorded);
         recorded.starts.push(StartCall {
             state_machine_arn: state_machine_arn.to_owned(),
             name: name.to_owned(),

@@ -1,19 +1,36 @@
-//! Configuration, read once from the environment at cold start.
+//! Settings, read once from the environment at cold start.
+//!
+//! Every function reads its settings through one shape, [`Settings::from_env`] (the kit's
+//! trait): one struct per function, named after it and kept in its area's `mod.rs` (the
+//! table of the crate docs lists them), whose [`Settings::from_lookup`] is unit-tested
+//! without touching the process environment.
+//!
+//! | item | what |
+//! | --- | --- |
+//! | [`Settings`], [`ConfigError`] | the kit's trait and error, re-exported |
+//! | [`Config`] | the variables the API functions that keep products or sessions share |
+//! | [`DEFAULT_SESSION_TTL_SECONDS`] | `SESSION_TTL_SECONDS` when unset |
 
-use std::env;
-
-pub use lambda_kit::config::ConfigError;
+use lambda_kit::config::lookup_required;
+pub use lambda_kit::config::{ConfigError, Settings};
 
 /// Default session lifetime: one day.
 pub const DEFAULT_SESSION_TTL_SECONDS: i64 = 86_400;
 
-/// The functions' configuration.
+/// The variables shared by catalog-api, cart-api and auth-api.
 ///
 /// | variable | meaning |
 /// | --- | --- |
 /// | `PRODUCTS_TABLE` | products table name (required) |
 /// | `SESSIONS_TABLE` | sessions and carts table name (required) |
 /// | `SESSION_TTL_SECONDS` | session and cart lifetime, sliding (optional, default 86400) |
+///
+/// It stays one [`Settings`] rather than being spread over those three functions' settings
+/// because it is read as one group: each of them reads it whole inside its own
+/// `from_lookup` and keeps the fields it uses as plain fields of its own, so every `main`
+/// looks the same (flat fields, no nested `config`), the session lifetime has one default
+/// and one validation, and a function missing any of the three fails at cold start exactly
+/// as before. (The other functions read the tables they need on their own, as before.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Products table name.
@@ -24,19 +41,8 @@ pub struct Config {
     pub session_ttl_seconds: i64,
 }
 
-impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| env::var(name).ok())
-    }
-
-    /// Reads the configuration through `lookup` (testable without touching the process env).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
+impl Settings for Config {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let session_ttl_seconds =
             match lookup("SESSION_TTL_SECONDS").filter(|v| !v.trim().is_empty()) {
                 None => DEFAULT_SESSION_TTL_SECONDS,
@@ -49,8 +55,8 @@ impl Config {
                 )?,
             };
         Ok(Self {
-            products_table: required("PRODUCTS_TABLE")?,
-            sessions_table: required("SESSIONS_TABLE")?,
+            products_table: lookup_required("PRODUCTS_TABLE", lookup)?,
+            sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
             session_ttl_seconds,
         })
     }
@@ -67,7 +73,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        Config::from_lookup(&|name| vars.get(name).cloned())
     }
 
     #[test]

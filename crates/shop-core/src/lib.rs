@@ -5,29 +5,35 @@
 //! What knows nothing about a shop (HTTP plumbing, batch processors, idempotency, the
 //! envelope, telemetry…) is the [`lambda_kit`] crate.
 //!
-//! | function (crate) | module | tables | template |
-//! | --- | --- | --- | --- |
-//! | catalog-api | [`catalog::api`] | products | `CatalogApiFunction` |
-//! | cart-api | [`cart::api`] | products, sessions (carts), users | `CartApiFunction` |
-//! | auth-api | [`auth::api`] | users, sessions | `AuthApiFunction` |
-//! | authorizer | [`auth::authorizer`] | sessions, users | `AuthorizerFunction` |
-//! | checkout-api | [`checkout::api`] | orders, sessions, users | `CheckoutApiFunction` |
-//! | orders-api | [`orders::api`] | orders, sessions, users | `OrdersApiFunction` |
-//! | pricing (workflow task) | [`pricing`] | products | `PricingFunction` |
-//! | payment (workflow task) | [`payment`] | payments | `PaymentFunction` |
-//! | fraud-detector (queue) | [`fraud`] | fraud, users | `FraudDetectorFunction` |
-//! | audit-log (queue) | [`audit`] | audit | `AuditLogFunction` |
-//! | analytics (queue) | [`analytics`] | analytics | `AnalyticsFunction` |
-//! | notifier (queue) | [`notifications`] | notifications | `NotifierFunction` |
-//! | approvals (queue) | [`approvals`] | orders, notifications | `ApprovalsFunction` |
-//! | fulfilment (delay queue) | [`fulfilment`] | orders, reservations | `FulfilmentFunction` |
-//! | ledger (FIFO queue) | [`ledger`] | ledger | `LedgerFunction` |
-//! | repair (queue) | [`repair`] | orders, payments, reservations, products | `RepairFunction` |
-//! | reconciler (schedule) | [`reconciler`] | orders, reservations | `ReconcilerFunction` |
-//! | `shopctl reconcile --check` (tool) | [`reconcile`] | products, reservations, orders, payments, ledger, analytics (read only) | — |
+//! | function (crate) | module | settings | tables | template |
+//! | --- | --- | --- | --- | --- |
+//! | catalog-api | [`catalog::api`] | [`catalog::CatalogApiSettings`] | products | `CatalogApiFunction` |
+//! | cart-api | [`cart::api`] | [`cart::CartApiSettings`] | products, sessions (carts), users | `CartApiFunction` |
+//! | auth-api | [`auth::api`] | [`auth::AuthApiSettings`] | users, sessions | `AuthApiFunction` |
+//! | authorizer | [`auth::authorizer`] | [`auth::AuthorizerSettings`] | sessions, users | `AuthorizerFunction` |
+//! | checkout-api | [`checkout::api`] | [`checkout::CheckoutApiSettings`] | orders, sessions, users | `CheckoutApiFunction` |
+//! | orders-api | [`orders::api`] | [`orders::OrdersApiSettings`] | orders, sessions, users | `OrdersApiFunction` |
+//! | pricing (workflow task) | [`pricing`] | [`pricing::PricingSettings`] | products | `PricingFunction` |
+//! | payment (workflow task) | [`payment`] | [`payment::PaymentSettings`] | payments | `PaymentFunction` |
+//! | fraud-detector (queue) | [`fraud`] | [`fraud::FraudDetectorSettings`] | fraud, users | `FraudDetectorFunction` |
+//! | audit-log (queue) | [`audit`] | [`audit::AuditLogSettings`] | audit | `AuditLogFunction` |
+//! | analytics (queue) | [`analytics`] | [`analytics::AnalyticsSettings`] | analytics | `AnalyticsFunction` |
+//! | notifier (queue) | [`notifications`] | [`notifications::NotifierSettings`] | notifications | `NotifierFunction` |
+//! | approvals (queue) | [`approvals`] | [`approvals::ApprovalsSettings`] | orders, notifications | `ApprovalsFunction` |
+//! | fulfilment (delay queue) | [`fulfilment`] | [`fulfilment::FulfilmentSettings`] | orders, reservations | `FulfilmentFunction` |
+//! | ledger (FIFO queue) | [`ledger`] | [`ledger::LedgerSettings`] | ledger | `LedgerFunction` |
+//! | repair (queue) | [`repair`] | [`repair::RepairSettings`] | orders, payments, reservations, products | `RepairFunction` |
+//! | reconciler (schedule) | [`reconciler`] | [`reconciler::ReconcilerSettings`] | orders, reservations | `ReconcilerFunction` |
+//! | `shopctl reconcile --check` (tool) | [`reconcile`] | — | products, reservations, orders, payments, ledger, analytics (read only) | — |
+//!
+//! Every function reads its settings once at cold start through one shape,
+//! `XxxSettings::from_env()` ([`config::Settings`], the kit's trait): the struct of the
+//! "settings" column, in its area's `mod.rs` with the area's other types and unit-tested
+//! through `from_lookup` in its `tests.rs`; its `main` is wiring only.
 //!
 //! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
-//! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`].
+//! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`]
+//! (the settings trait and the variables the API functions share).
 //! The checkout workflow itself is `statemachines/checkout.asl.json` ([`checkout`] holds the
 //! error names its tasks report).
 

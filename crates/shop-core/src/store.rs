@@ -1,10 +1,7 @@
 //! What every area's store shares: the one [`StoreError`], the DynamoDB item helpers of
-//! [`lambda_kit::dynamo`] with their errors read as a [`StoreError`], and the lock of the
-//! in-memory adapters. Each area's store trait is in its `mod.rs`, its adapters in
-//! `dynamo.rs` and `memory.rs`.
-
-#[cfg(any(test, feature = "fakes"))]
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//! [`lambda_kit::dynamo`] with their errors read as a [`StoreError`]. Each area's store trait
+//! is in its `mod.rs`, its adapters in `dynamo.rs` and `memory.rs` (which lock their state
+//! with [`lambda_kit::sync::lock`]).
 
 use lambda_kit::dynamo::{BackendError, ItemError};
 pub(crate) use lambda_kit::dynamo::{
@@ -72,11 +69,4 @@ impl From<StoreError> for ProcessError {
             _ => Self::Failed(err.to_string()),
         }
     }
-}
-
-/// Locks an in-memory adapter's state; a panicking test thread must not poison it for the
-/// others.
-#[cfg(any(test, feature = "fakes"))]
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

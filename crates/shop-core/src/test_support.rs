@@ -6,6 +6,7 @@ use lambda_http::http::Request as HttpRequest;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
 use crate::catalog::{Currency, Money, Product, Sku};
+use crate::config::{ConfigError, Settings};
 
 pub fn sku(value: &str) -> Sku {
     Sku::parse(value).unwrap()
@@ -58,4 +59,64 @@ pub fn event(function: &str, name: &str) -> Request {
     let parsed: lambda_http::request::LambdaRequest =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
     Request::from(parsed)
+}
+
+/// Settings read from `vars` (name, value) instead of the process environment.
+pub fn settings_from<S: Settings>(vars: &[(&str, &str)]) -> Result<S, ConfigError> {
+    S::from_lookup(&|name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+}
+
+/// `vars` with `name` set to `value` (replaced, or added).
+pub fn with_var<'a>(
+    vars: &[(&'a str, &'a str)],
+    name: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut vars = without_var(vars, name);
+    vars.push((name, value));
+    vars
+}
+
+/// `vars` without `name`.
+pub fn without_var<'a>(vars: &[(&'a str, &'a str)], name: &str) -> Vec<(&'a str, &'a str)> {
+    vars.iter().copied().filter(|(n, _)| *n != name).collect()
+}
+
+/// Each of `required`, left out of `vars` or blank, is the error `Missing` of its name.
+pub fn assert_each_required<S: Settings + std::fmt::Debug>(
+    vars: &[(&str, &str)],
+    required: &[&'static str],
+) {
+    for &name in required {
+        assert_eq!(
+            settings_from::<S>(&without_var(vars, name)).err(),
+            Some(ConfigError::Missing(name)),
+            "{name} left out"
+        );
+        assert_eq!(
+            settings_from::<S>(&with_var(vars, name, "  ")).err(),
+            Some(ConfigError::Missing(name)),
+            "{name} blank"
+        );
+    }
+}
+
+/// `name` = `value` in `vars` is the error `Invalid` of that name and value.
+pub fn assert_invalid<S: Settings + std::fmt::Debug>(
+    vars: &[(&str, &str)],
+    name: &'static str,
+    value: &str,
+) {
+    let err = settings_from::<S>(&with_var(vars, name, value)).err();
+    assert!(
+        matches!(
+            &err,
+            Some(ConfigError::Invalid { name: n, value: v, .. }) if *n == name && v == value
+        ),
+        "{name} = {value:?}: {err:?}"
+    );
 }

@@ -1,35 +1,27 @@
 //! auth-api Lambda: wiring only. The handler lives in `shop_core::auth::api`.
 
 use lambda_http::{Error, Request, service_fn};
-use lambda_kit::config::env_required;
+use lambda_kit::config::Settings;
 use lambda_kit::messaging::SnsPublisher;
 use lambda_kit::telemetry;
-use shop_core::auth::DynamoSessionStore;
-use shop_core::auth::DynamoUserStore;
 use shop_core::auth::api::{AuthApi, FUNCTION_NAME};
+use shop_core::auth::{AuthApiSettings, DynamoSessionStore, DynamoUserStore};
 use shop_core::cart::DynamoCartStore;
-use shop_core::config::Config;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let (config, users_table, topic_arn) = (|| {
-        Ok::<_, shop_core::config::ConfigError>((
-            Config::from_env()?,
-            env_required("USERS_TABLE")?,
-            env_required("EVENTS_TOPIC_ARN")?,
-        ))
-    })()
-    .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    let settings = AuthApiSettings::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = AuthApi::new(
-        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table.clone()),
-        DynamoCartStore::new(dynamodb.clone(), config.sessions_table),
-        DynamoUserStore::new(dynamodb, users_table),
-        SnsPublisher::new(aws_sdk_sns::Client::new(&sdk_config), topic_arn),
-        config.session_ttl_seconds,
+        DynamoSessionStore::new(dynamodb.clone(), settings.sessions_table.clone()),
+        DynamoCartStore::new(dynamodb.clone(), settings.sessions_table),
+        DynamoUserStore::new(dynamodb, settings.users_table),
+        SnsPublisher::new(aws_sdk_sns::Client::new(&sdk_config), settings.topic_arn),
+        settings.session_ttl_seconds,
     );
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {

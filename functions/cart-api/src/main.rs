@@ -1,31 +1,27 @@
 //! cart-api Lambda: wiring only. The handler lives in `shop_core::cart`.
 
 use lambda_http::{Error, Request, service_fn};
-use lambda_kit::config::env_required;
+use lambda_kit::config::Settings;
 use lambda_kit::telemetry;
-use shop_core::auth::DynamoSessionStore;
-use shop_core::auth::DynamoUserStore;
-use shop_core::cart::{CartApi, DynamoCartStore, FUNCTION_NAME};
+use shop_core::auth::{DynamoSessionStore, DynamoUserStore};
+use shop_core::cart::{CartApi, CartApiSettings, DynamoCartStore, FUNCTION_NAME};
 use shop_core::catalog::DynamoProductStore;
-use shop_core::config::Config;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let config = Config::from_env()
-        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    // Signed-in sessions are checked for account locks.
-    let users_table = env_required("USERS_TABLE")
+    let settings = CartApiSettings::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CartApi::new(
-        DynamoProductStore::new(dynamodb.clone(), config.products_table),
-        DynamoSessionStore::new(dynamodb.clone(), config.sessions_table.clone()),
-        DynamoCartStore::new(dynamodb.clone(), config.sessions_table),
-        DynamoUserStore::new(dynamodb, users_table),
-        config.session_ttl_seconds,
+        DynamoProductStore::new(dynamodb.clone(), settings.products_table),
+        DynamoSessionStore::new(dynamodb.clone(), settings.sessions_table.clone()),
+        DynamoCartStore::new(dynamodb.clone(), settings.sessions_table),
+        // Signed-in sessions are checked for account locks.
+        DynamoUserStore::new(dynamodb, settings.users_table),
+        settings.session_ttl_seconds,
     );
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {

@@ -1,20 +1,19 @@
 //! catalog-api Lambda: wiring only. The handler lives in `shop_core::catalog`.
 
 use lambda_http::{Error, Request, service_fn};
+use lambda_kit::config::Settings;
 use lambda_kit::telemetry;
-use shop_core::catalog::DynamoProductStore;
-use shop_core::catalog::{CatalogApi, FUNCTION_NAME};
-use shop_core::config::Config;
+use shop_core::catalog::{CatalogApi, CatalogApiSettings, DynamoProductStore, FUNCTION_NAME};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let config = Config::from_env()
+    let settings = CatalogApiSettings::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
-    let api = CatalogApi::new(DynamoProductStore::new(dynamodb, config.products_table));
+    let api = CatalogApi::new(DynamoProductStore::new(dynamodb, settings.products_table));
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(api.handle(req).await)

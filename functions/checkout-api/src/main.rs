@@ -1,34 +1,28 @@
 //! checkout-api Lambda: wiring only. The handler lives in `shop_core::checkout`.
 
 use lambda_http::{Error, Request, service_fn};
-use lambda_kit::config::env_required;
+use lambda_kit::config::Settings;
 use lambda_kit::telemetry;
 use lambda_kit::workflow::SfnWorkflows;
-use shop_core::auth::DynamoSessionStore;
-use shop_core::auth::DynamoUserStore;
-use shop_core::checkout::{CheckoutApi, FUNCTION_NAME};
+use shop_core::auth::{DynamoSessionStore, DynamoUserStore};
+use shop_core::checkout::{CheckoutApi, CheckoutApiSettings, FUNCTION_NAME};
 use shop_core::orders::DynamoOrderStore;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let setting = |name| {
-        env_required(name).inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))
-    };
-    let orders_table = setting("ORDERS_TABLE")?;
-    let sessions_table = setting("SESSIONS_TABLE")?;
-    // Signed-in sessions are checked for account locks.
-    let users_table = setting("USERS_TABLE")?;
-    let state_machine_arn = setting("CHECKOUT_STATE_MACHINE_ARN")?;
+    let settings = CheckoutApiSettings::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     // Built once per execution environment; no network calls or CA bundle reads in init.
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CheckoutApi::new(
-        DynamoOrderStore::new(dynamodb.clone(), orders_table),
+        DynamoOrderStore::new(dynamodb.clone(), settings.orders_table),
         SfnWorkflows::new(aws_sdk_sfn::Client::new(&sdk_config)),
-        DynamoSessionStore::new(dynamodb.clone(), sessions_table),
-        DynamoUserStore::new(dynamodb, users_table),
-        state_machine_arn,
+        DynamoSessionStore::new(dynamodb.clone(), settings.sessions_table),
+        // Signed-in sessions are checked for account locks.
+        DynamoUserStore::new(dynamodb, settings.users_table),
+        settings.state_machine_arn,
     );
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {

@@ -1,34 +1,18 @@
 //! fulfilment Lambda (SQS consumer of the fulfilment delay queue): wiring only. The logic is
 //! `shop_core::fulfilment`.
 
-use lambda_kit::config::{ConfigError, env_required};
-use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, SnsPublisher, run_sqs_consumer};
+use lambda_kit::config::Settings;
+use lambda_kit::messaging::{BatchProcessor, SnsPublisher, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::fulfilment::{DynamoReservations, FUNCTION_NAME, Fulfilment};
+use shop_core::fulfilment::{DynamoReservations, FUNCTION_NAME, Fulfilment, FulfilmentSettings};
 use shop_core::orders::DynamoOrderStore;
-
-struct Settings {
-    orders_table: String,
-    reservations_table: String,
-    topic_arn: String,
-    idempotency: IdempotencyConfig,
-}
-
-fn settings() -> Result<Settings, ConfigError> {
-    Ok(Settings {
-        orders_table: env_required("ORDERS_TABLE")?,
-        reservations_table: env_required("RESERVATIONS_TABLE")?,
-        topic_arn: env_required("EVENTS_TOPIC_ARN")?,
-        idempotency: IdempotencyConfig::from_env()?,
-    })
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let settings =
-        settings().inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    let settings = FulfilmentSettings::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let sns = aws_sdk_sns::Client::new(&sdk_config);

@@ -1,27 +1,27 @@
-//! notifier Lambda (SQS consumer): wiring only. The logic is `shop_core::consumers::notifier`.
+//! notifier Lambda (SQS consumer): wiring only. The logic is `shop_core::notifications`.
 
-use lambda_kit::config::{ConfigError, env_required};
-use lambda_kit::messaging::{BatchProcessor, IdempotencyConfig, run_sqs_consumer};
+use lambda_kit::config::Settings;
+use lambda_kit::messaging::{BatchProcessor, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::notifications::{DynamoNotificationStore, FUNCTION_NAME, Notifier};
+use shop_core::notifications::{
+    DynamoNotificationStore, FUNCTION_NAME, Notifier, NotifierSettings,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let (table, idempotency) = (|| {
-        Ok::<_, ConfigError>((
-            env_required("NOTIFICATIONS_TABLE")?,
-            IdempotencyConfig::from_env()?,
-        ))
-    })()
-    .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    let settings = NotifierSettings::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     run_sqs_consumer(BatchProcessor::new(
         FUNCTION_NAME,
-        Notifier::new(DynamoNotificationStore::new(dynamodb.clone(), table)),
-        idempotency.into_dynamo(dynamodb, FUNCTION_NAME),
+        Notifier::new(DynamoNotificationStore::new(
+            dynamodb.clone(),
+            settings.notifications_table,
+        )),
+        settings.idempotency.into_dynamo(dynamodb, FUNCTION_NAME),
     ))
     .await
 }

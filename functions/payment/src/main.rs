@@ -2,22 +2,24 @@
 //! The logic is `shop_core::payment`; errors carry the explicit `errorType`s of
 //! `shop_core::checkout::error_types`.
 
-use lambda_kit::config::env_required;
+use lambda_kit::config::Settings;
 use lambda_kit::step::run_step;
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::payment::{DynamoPaymentStore, FUNCTION_NAME, PaymentStep, STEP, SimulatedProvider};
+use shop_core::payment::{
+    DynamoPaymentStore, FUNCTION_NAME, PaymentSettings, PaymentStep, STEP, SimulatedProvider,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let payments_table = env_required("PAYMENTS_TABLE")
+    let settings = PaymentSettings::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let step = PaymentStep::new(SimulatedProvider::new(DynamoPaymentStore::new(
         dynamodb,
-        payments_table,
+        settings.payments_table,
     )));
     let step = &step;
     run_step(STEP, move |input| step.handle(input)).await

@@ -1,44 +1,18 @@
 //! repair Lambda (SQS consumer of the repair queue): wiring only. The logic is
 //! `shop_core::repair`.
 
-use lambda_kit::config::{ConfigError, env_required};
-use lambda_kit::messaging::{
-    BatchProcessor, IdempotencyConfig, SnsPublisher, SqsQueue, run_sqs_consumer,
-};
+use lambda_kit::config::Settings;
+use lambda_kit::messaging::{BatchProcessor, SnsPublisher, SqsQueue, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
 use shop_core::orders::DynamoOrderStore;
 use shop_core::payment::{DynamoPaymentStore, SimulatedProvider};
-use shop_core::repair::{DynamoStockRelease, FUNCTION_NAME, Repair};
-
-struct Settings {
-    orders_table: String,
-    payments_table: String,
-    reservations_table: String,
-    products_table: String,
-    ledger_queue_url: String,
-    topic_arn: String,
-    idempotency: IdempotencyConfig,
-}
-
-impl Settings {
-    fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            orders_table: env_required("ORDERS_TABLE")?,
-            payments_table: env_required("PAYMENTS_TABLE")?,
-            reservations_table: env_required("RESERVATIONS_TABLE")?,
-            products_table: env_required("PRODUCTS_TABLE")?,
-            ledger_queue_url: env_required("LEDGER_QUEUE_URL")?,
-            topic_arn: env_required("EVENTS_TOPIC_ARN")?,
-            idempotency: IdempotencyConfig::from_env()?,
-        })
-    }
-}
+use shop_core::repair::{DynamoStockRelease, FUNCTION_NAME, Repair, RepairSettings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(FUNCTION_NAME);
-    let settings = Settings::from_env()
+    let settings = RepairSettings::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);

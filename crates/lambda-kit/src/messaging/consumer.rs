@@ -1,5 +1,6 @@
-//! What every SQS consumer's `main` shares: its idempotency settings from the environment and
-//! the Lambda loop that hands each batch to its [`BatchProcessor`].
+//! What every SQS consumer's `main` shares: its idempotency settings from the environment (a
+//! [`Settings`], part of the consumer's own) and the Lambda loop that hands each batch to its
+//! [`BatchProcessor`].
 
 use aws_sdk_dynamodb::Client;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
@@ -8,7 +9,7 @@ use super::{
     BatchDeadline, BatchProcessor, DynamoIdempotencyStore, EventHandler, IdempotencyStore,
     Idempotent, SqsBatchResponse, SqsEvent,
 };
-use crate::config::{ConfigError, env_positive, env_required};
+use crate::config::{ConfigError, Settings, lookup_positive, lookup_required};
 
 /// Where a consumer records the event ids it processed, and how long an in-progress claim
 /// holds (`IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS`, default 60).
@@ -20,15 +21,23 @@ pub struct IdempotencyConfig {
     pub in_progress_seconds: i64,
 }
 
-impl IdempotencyConfig {
-    /// Reads the settings once, at cold start.
-    pub fn from_env() -> Result<Self, ConfigError> {
+/// Default of `IDEMPOTENCY_IN_PROGRESS_SECONDS`.
+const DEFAULT_IN_PROGRESS_SECONDS: i64 = 60;
+
+impl Settings for IdempotencyConfig {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
-            table: env_required("IDEMPOTENCY_TABLE")?,
-            in_progress_seconds: env_positive("IDEMPOTENCY_IN_PROGRESS_SECONDS", 60)?,
+            table: lookup_required("IDEMPOTENCY_TABLE", lookup)?,
+            in_progress_seconds: lookup_positive(
+                "IDEMPOTENCY_IN_PROGRESS_SECONDS",
+                DEFAULT_IN_PROGRESS_SECONDS,
+                lookup,
+            )?,
         })
     }
+}
 
+impl IdempotencyConfig {
     /// Idempotency on `eventId` for `consumer`, recorded in DynamoDB.
     pub fn into_dynamo(
         self,
@@ -55,4 +64,51 @@ pub async fn run_sqs_consumer<H: EventHandler, I: IdempotencyStore>(
         )
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<IdempotencyConfig, ConfigError> {
+        IdempotencyConfig::from_lookup(&|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn reads_the_table_and_defaults_the_claim() {
+        assert_eq!(
+            read(&[("IDEMPOTENCY_TABLE", "idem")]),
+            Ok(IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: DEFAULT_IN_PROGRESS_SECONDS,
+            })
+        );
+        assert_eq!(
+            read(&[
+                ("IDEMPOTENCY_TABLE", "idem"),
+                ("IDEMPOTENCY_IN_PROGRESS_SECONDS", "90")
+            ])
+            .map(|config| config.in_progress_seconds),
+            Ok(90)
+        );
+    }
+
+    #[test]
+    fn names_the_missing_or_invalid_variable() {
+        assert_eq!(read(&[]), Err(ConfigError::Missing("IDEMPOTENCY_TABLE")));
+        assert!(matches!(
+            read(&[
+                ("IDEMPOTENCY_TABLE", "idem"),
+                ("IDEMPOTENCY_IN_PROGRESS_SECONDS", "soon")
+            ]),
+            Err(ConfigError::Invalid {
+                name: "IDEMPOTENCY_IN_PROGRESS_SECONDS",
+                ..
+            })
+        ));
+    }
 }

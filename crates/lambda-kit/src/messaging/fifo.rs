@@ -147,6 +147,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::sync::lock;
 
     fn record(id: &str, group: &str, seq: u64, body: Option<String>) -> SqsMessage {
         let mut record = SqsMessage::default();
@@ -200,9 +201,7 @@ mod tests {
                     .detail_str("marker")
                     .unwrap_or_default()
                     .to_owned();
-                seen.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(r.sequence_number.clone());
+                lock(seen).push(r.sequence_number.clone());
                 match marker.as_str() {
                     "fail" => Err(ProcessError::Failed("boom".to_owned())),
                     #[allow(clippy::panic)]

@@ -11,13 +11,14 @@
 //! `updated_at` (N).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::dynamo::is_conditional_failure;
+use crate::sync::lock;
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const DONE: &str = "DONE";
@@ -239,17 +240,13 @@ pub struct InMemoryIdempotencyStore {
 impl InMemoryIdempotencyStore {
     /// Whether `key` is recorded as done.
     pub fn is_done(&self, key: &str) -> bool {
-        self.claims
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-            .is_some_and(|(done, _)| *done)
+        lock(&self.claims).get(key).is_some_and(|(done, _)| *done)
     }
 }
 
 impl IdempotencyStore for InMemoryIdempotencyStore {
     async fn claim(&self, key: &str, now: i64, expires_at: i64) -> Result<Claim, IdempotencyError> {
-        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut claims = lock(&self.claims);
         match claims.get(key) {
             Some((done, until)) if *until > now => Ok(if *done {
                 Claim::AlreadyDone
@@ -269,15 +266,12 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
         _now: i64,
         expires_at: i64,
     ) -> Result<(), IdempotencyError> {
-        self.claims
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.to_owned(), (true, expires_at));
+        lock(&self.claims).insert(key.to_owned(), (true, expires_at));
         Ok(())
     }
 
     async fn release(&self, key: &str) -> Result<(), IdempotencyError> {
-        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut claims = lock(&self.claims);
         if claims.get(key).is_some_and(|(done, _)| !*done) {
             claims.remove(key);
         }

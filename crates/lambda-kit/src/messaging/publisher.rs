@@ -1,6 +1,6 @@
 //! Publishing events to the SNS topic, `eventType` as a message attribute.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_sns::Client;
@@ -8,6 +8,7 @@ use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::envelope::{EVENT_TYPE_ATTRIBUTE, EventEnvelope};
+use crate::sync::lock;
 
 /// Publishing an event failed.
 #[derive(Debug, thiserror::Error)]
@@ -143,10 +144,7 @@ pub struct InMemoryPublisher {
 impl InMemoryPublisher {
     /// Everything published so far.
     pub fn events(&self) -> Vec<EventEnvelope> {
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.events).clone()
     }
 
     /// Makes every later publish fail (or succeed again).
@@ -165,10 +163,7 @@ impl EventPublisher for InMemoryPublisher {
                 message: "topic unavailable (test)".to_owned(),
             });
         }
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(event.clone());
+        lock(&self.events).push(event.clone());
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 
+use crate::sync::lock;
+
 /// Sending to the queue failed (the SDK's description, with its causes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("send to the queue failed: {0}")]
@@ -82,10 +84,7 @@ pub struct InMemoryQueue {
 impl InMemoryQueue {
     /// Every message sent so far.
     pub fn sent(&self) -> Vec<SentMessage> {
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.sent).clone()
     }
 
     /// Makes every send fail (or work again).
@@ -99,13 +98,10 @@ impl QueueSender for InMemoryQueue {
         if self.failing.load(Ordering::SeqCst) {
             return Err(SendError("simulated queue outage".to_owned()));
         }
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((
-                body.to_owned(),
-                fifo.map(|k| (k.group_id.to_owned(), k.deduplication_id.to_owned())),
-            ));
+        lock(&self.sent).push((
+            body.to_owned(),
+            fifo.map(|k| (k.group_id.to_owned(), k.deduplication_id.to_owned())),
+        ));
         Ok(())
     }
 }

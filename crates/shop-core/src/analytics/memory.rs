@@ -1,10 +1,11 @@
 //! analytics: the in-memory adapter (unit tests and the `fakes` feature).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use super::CounterStore;
 use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 /// Counters in memory (tests).
 #[derive(Debug, Default)]
@@ -16,9 +17,7 @@ pub struct InMemoryCounterStore {
 impl InMemoryCounterStore {
     /// The value of `counter` on `day`.
     pub fn get(&self, day: &str, counter: &'static str) -> i64 {
-        self.counters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.counters)
             .get(&(day.to_owned(), counter))
             .copied()
             .unwrap_or_default()
@@ -33,15 +32,10 @@ impl CounterStore for InMemoryCounterStore {
         event_id: &str,
         _marker_expires_at: i64,
     ) -> Result<bool, StoreError> {
-        if !self
-            .counted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(event_id.to_owned())
-        {
+        if !lock(&self.counted).insert(event_id.to_owned()) {
             return Ok(false);
         }
-        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counters = lock(&self.counters);
         for (counter, by) in increments {
             *counters.entry((day.to_owned(), *counter)).or_default() += by;
         }

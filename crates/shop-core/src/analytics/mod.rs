@@ -20,6 +20,8 @@
 //! | `OrderCancelled` | `cancellations` +1 |
 
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
 pub use consumer::{Analytics, increments_of};
@@ -32,6 +34,29 @@ pub use memory::InMemoryCounterStore;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "analytics";
+
+/// The analytics function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ANALYTICS_TABLE` | the counters table (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsSettings {
+    /// The counters table.
+    pub analytics_table: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+}
+
+impl Settings for AnalyticsSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            analytics_table: lookup_required("ANALYTICS_TABLE", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+        })
+    }
+}
 
 /// How long the once-only markers are kept: 15 days (> SQS maximum retention).
 pub const MARKER_SECONDS: i64 = 15 * 86_400;

@@ -98,3 +98,33 @@ async fn order_placed_without_total_is_malformed() {
     ));
     assert_eq!(analytics.store().get("2023-11-14", ORDERS), 0);
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("ANALYTICS_TABLE", "analytics"),
+    ("IDEMPOTENCY_TABLE", "idem"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::{settings_from, with_var};
+    assert_eq!(
+        settings_from(ENV),
+        Ok(AnalyticsSettings {
+            analytics_table: "analytics".to_owned(),
+            idempotency: lambda_kit::messaging::IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+        })
+    );
+    let settings: Result<AnalyticsSettings, _> =
+        settings_from(&with_var(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "45"));
+    assert_eq!(settings.map(|s| s.idempotency.in_progress_seconds), Ok(45));
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<AnalyticsSettings>(ENV, &["ANALYTICS_TABLE", "IDEMPOTENCY_TABLE"]);
+    assert_invalid::<AnalyticsSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "0");
+}

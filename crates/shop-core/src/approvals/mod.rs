@@ -16,8 +16,38 @@
 mod consumer;
 pub use consumer::Approvals;
 
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::messaging::IdempotencyConfig;
+
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "approvals";
+
+/// The approvals function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ORDERS_TABLE` | the orders table, where the task token is stored (required) |
+/// | `NOTIFICATIONS_TABLE` | the notifications table, for the admins' message (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalsSettings {
+    /// The orders table.
+    pub orders_table: String,
+    /// The notifications table.
+    pub notifications_table: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+}
+
+impl Settings for ApprovalsSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: lookup_required("ORDERS_TABLE", lookup)?,
+            notifications_table: lookup_required("NOTIFICATIONS_TABLE", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+        })
+    }
+}
 
 /// Recipient of the approval requests in the notifications table.
 pub const ADMINS: &str = "admins";

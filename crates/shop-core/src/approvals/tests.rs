@@ -144,3 +144,35 @@ async fn malformed_requests_fail() {
         Err(ProcessError::Malformed(_))
     ));
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("ORDERS_TABLE", "orders"),
+    ("NOTIFICATIONS_TABLE", "notifications"),
+    ("IDEMPOTENCY_TABLE", "idem"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(ApprovalsSettings {
+            orders_table: "orders".to_owned(),
+            notifications_table: "notifications".to_owned(),
+            idempotency: lambda_kit::messaging::IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<ApprovalsSettings>(
+        ENV,
+        &["ORDERS_TABLE", "NOTIFICATIONS_TABLE", "IDEMPOTENCY_TABLE"],
+    );
+    assert_invalid::<ApprovalsSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "-1");
+}

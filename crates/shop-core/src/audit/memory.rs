@@ -1,11 +1,12 @@
 //! audit-log: the in-memory adapter (unit tests and the `fakes` feature).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use super::AuditStore;
 use crate::store::StoreError;
 use lambda_kit::messaging::EventEnvelope;
+use lambda_kit::sync::lock;
 
 /// The audit log in memory (tests).
 #[derive(Debug, Default)]
@@ -16,10 +17,7 @@ pub struct InMemoryAuditStore {
 impl InMemoryAuditStore {
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        lock(&self.entries).len()
     }
 
     /// Whether it is empty.
@@ -30,7 +28,7 @@ impl InMemoryAuditStore {
 
 impl AuditStore for InMemoryAuditStore {
     async fn append(&self, event: &EventEnvelope, _recorded_at: i64) -> Result<bool, StoreError> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = lock(&self.entries);
         if entries.contains_key(&event.event_id) {
             return Ok(false);
         }

@@ -6,7 +6,8 @@
 //! rewrite history.
 
 use crate::store::StoreError;
-use lambda_kit::messaging::EventEnvelope;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::messaging::{EventEnvelope, IdempotencyConfig};
 
 mod consumer;
 pub use consumer::AuditLog;
@@ -19,6 +20,29 @@ pub use memory::InMemoryAuditStore;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "audit-log";
+
+/// The audit-log function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `AUDIT_TABLE` | the audit table (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditLogSettings {
+    /// The audit table.
+    pub audit_table: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+}
+
+impl Settings for AuditLogSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            audit_table: lookup_required("AUDIT_TABLE", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+        })
+    }
+}
 
 /// Append-only event storage.
 pub trait AuditStore: Send + Sync {

@@ -17,3 +17,27 @@ async fn every_event_once() {
     );
     assert_eq!(log.store().len(), 2);
 }
+
+const ENV: &[(&str, &str)] = &[("AUDIT_TABLE", "audit"), ("IDEMPOTENCY_TABLE", "idem")];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(AuditLogSettings {
+            audit_table: "audit".to_owned(),
+            idempotency: IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<AuditLogSettings>(ENV, &["AUDIT_TABLE", "IDEMPOTENCY_TABLE"]);
+    assert_invalid::<AuditLogSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "1.5");
+}

@@ -3,11 +3,12 @@
 //! sessions); the carts' is [`crate::cart::InMemoryCartStore`].
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use super::session::{Session, SessionId, SessionStore};
 use super::users::{User, UserStore, user_pk};
-use crate::store::{StoreError, lock};
+use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 /// Users in memory (tests).
 #[derive(Debug, Default)]
@@ -18,7 +19,7 @@ pub struct InMemoryUserStore {
 
 impl UserStore for InMemoryUserStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut users = lock(&self.users);
         if users.contains_key(&user.email) {
             return Err(StoreError::AlreadyExists(user_pk(&user.email)));
         }
@@ -27,27 +28,16 @@ impl UserStore for InMemoryUserStore {
     }
 
     async fn put_user(&self, user: &User) -> Result<(), StoreError> {
-        self.users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(user.email.clone(), user.clone());
+        lock(&self.users).insert(user.email.clone(), user.clone());
         Ok(())
     }
 
     async fn get_user(&self, email: &str) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(email)
-            .cloned())
+        Ok(lock(&self.users).get(email).cloned())
     }
 
     async fn locked_until(&self, email: &str, now: i64) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .locks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        Ok(lock(&self.locks)
             .get(email)
             .map(|(until, _)| *until)
             .filter(|until| *until > now))
@@ -61,7 +51,7 @@ impl UserStore for InMemoryUserStore {
         _failures: u32,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut locks = lock(&self.locks);
         match locks.get(email) {
             Some((current, by)) if *current > now && by != event_id => Ok(false),
             _ => {

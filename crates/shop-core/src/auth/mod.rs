@@ -8,7 +8,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Principal`], [`authenticate`], [`principal_of`], e-mails, demo users |
+//! | `mod.rs` | [`Principal`], [`authenticate`], [`principal_of`], e-mails, demo users, [`AuthApiSettings`], [`AuthorizerSettings`] |
 //! | `session.rs` | session tokens and ids, [`session::Session`], the [`SessionStore`] trait |
 //! | `users.rs` | [`User`], the [`UserStore`] trait, account locks |
 //! | `password.rs` | [`PasswordHasher`] (Argon2id) |
@@ -16,7 +16,7 @@
 //! | `authorizer.rs` | the API Gateway TOKEN authorizer |
 //! | `dynamo.rs` | [`DynamoSessionStore`] (`SESSION#` items of the sessions table), [`DynamoUserStore`] |
 //! | `memory.rs` | `InMemorySessionStore`, `InMemoryUserStore` (tests and the `fakes` feature only) |
-//! | `tests.rs` | the auth API, the authorizer, seeding |
+//! | `tests.rs` | the auth API, the authorizer, seeding, the settings |
 //!
 //! Carts share the sessions table but not this area's store: they are [`crate::cart`]'s.
 
@@ -40,8 +40,68 @@ pub use session::{SessionStore, session_pk};
 pub use users::{ROLE_ADMIN, ROLE_CUSTOMER, User, UserStore};
 
 use crate::api_error::ApiError;
+use crate::config::Config;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::http::bearer_token;
 use session::{AuthError, SessionId};
+
+/// auth-api's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `PRODUCTS_TABLE`, `SESSIONS_TABLE`, `SESSION_TTL_SECONDS` | the shared [`Config`] (the products table is required but not kept) |
+/// | `USERS_TABLE` | the users table (required) |
+/// | `EVENTS_TOPIC_ARN` | the topic login events are published to (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthApiSettings {
+    /// The sessions table (sessions and the carts merged at login).
+    pub sessions_table: String,
+    /// Session lifetime in seconds.
+    pub session_ttl_seconds: i64,
+    /// The users table.
+    pub users_table: String,
+    /// The events topic.
+    pub topic_arn: String,
+}
+
+impl Settings for AuthApiSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let Config {
+            sessions_table,
+            session_ttl_seconds,
+            ..
+        } = Config::from_lookup(lookup)?;
+        Ok(Self {
+            sessions_table,
+            session_ttl_seconds,
+            users_table: lookup_required("USERS_TABLE", lookup)?,
+            topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
+        })
+    }
+}
+
+/// The authorizer's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `SESSIONS_TABLE` | the sessions table (required) |
+/// | `USERS_TABLE` | the users table: account locks (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerSettings {
+    /// The sessions table.
+    pub sessions_table: String,
+    /// The users table.
+    pub users_table: String,
+}
+
+impl Settings for AuthorizerSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
+            users_table: lookup_required("USERS_TABLE", lookup)?,
+        })
+    }
+}
 
 /// Who is calling: the session and, once signed in, the user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use crate::cart::{Cart, CartStore as _, InMemoryCartStore, Quantity};
 use crate::test_support::{body_json, request, sku};
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventPublisher, InMemoryPublisher, PublishError};
+use lambda_kit::sync::lock;
 
 const START: i64 = 1_800_000_000;
 const TTL: i64 = 3_600;
@@ -30,10 +31,7 @@ impl EventPublisher for Recording {
                 .get_cart(&user_cart_id(user_id), START)
                 .await
                 .unwrap_or_default();
-            self.carts_at_publish
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(cart.lines.len());
+            lock(&self.carts_at_publish).push(cart.lines.len());
         }
         self.inner.publish(event).await
     }
@@ -199,10 +197,7 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
     let merged = api.carts().get_cart(&user_cart_id(user_id), START).await;
     assert_eq!(merged.map(|c| c.lines.len()).ok(), Some(2));
     assert_eq!(
-        *api.publisher()
-            .carts_at_publish
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        *lock(&api.publisher().carts_at_publish),
         vec![2],
         "the event went out after the merge"
     );
@@ -372,4 +367,68 @@ async fn demo_users_are_seeded_repeatably_and_can_log_in() {
     assert_eq!(body["role"], "admin");
     let (status, _) = login(&api, "demo@shop.local", "demo-password", None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+const AUTH_API_ENV: &[(&str, &str)] = &[
+    ("PRODUCTS_TABLE", "products"),
+    ("SESSIONS_TABLE", "sessions"),
+    ("USERS_TABLE", "users"),
+    (
+        "EVENTS_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:000000000000:events",
+    ),
+];
+
+#[test]
+fn auth_api_settings_read_every_variable_with_defaults() {
+    use crate::test_support::{settings_from, with_var};
+    assert_eq!(
+        settings_from(AUTH_API_ENV),
+        Ok(AuthApiSettings {
+            sessions_table: "sessions".to_owned(),
+            session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
+            users_table: "users".to_owned(),
+            topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
+        })
+    );
+    let settings: Result<AuthApiSettings, _> =
+        settings_from(&with_var(AUTH_API_ENV, "SESSION_TTL_SECONDS", "120"));
+    assert_eq!(settings.map(|s| s.session_ttl_seconds), Ok(120));
+}
+
+#[test]
+fn auth_api_settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<AuthApiSettings>(
+        AUTH_API_ENV,
+        &[
+            "PRODUCTS_TABLE",
+            "SESSIONS_TABLE",
+            "USERS_TABLE",
+            "EVENTS_TOPIC_ARN",
+        ],
+    );
+    assert_invalid::<AuthApiSettings>(AUTH_API_ENV, "SESSION_TTL_SECONDS", "-60");
+}
+
+const AUTHORIZER_ENV: &[(&str, &str)] = &[("SESSIONS_TABLE", "sessions"), ("USERS_TABLE", "users")];
+
+#[test]
+fn authorizer_settings_read_every_variable() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(AUTHORIZER_ENV),
+        Ok(AuthorizerSettings {
+            sessions_table: "sessions".to_owned(),
+            users_table: "users".to_owned(),
+        })
+    );
+}
+
+#[test]
+fn authorizer_settings_name_the_missing_variable() {
+    crate::test_support::assert_each_required::<AuthorizerSettings>(
+        AUTHORIZER_ENV,
+        &["SESSIONS_TABLE", "USERS_TABLE"],
+    );
 }

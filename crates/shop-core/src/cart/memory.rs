@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use super::{Cart, CartMove, CartStore, Quantity};
 use crate::auth::session::SessionId;
 use crate::catalog::Sku;
-use crate::store::{StoreError, lock};
+use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 #[derive(Debug, Clone)]
 struct StoredCart {

@@ -3,11 +3,11 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMove`], [`cart_pk`] |
+//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMove`], [`cart_pk`], cart-api's [`CartApiSettings`] |
 //! | `api.rs` | cart-api: `POST /sessions`, `GET /cart`, `PUT`/`DELETE /cart/items/{sku}` (its tests: `api_tests.rs`) |
 //! | `dynamo.rs` | [`DynamoCartStore`]: `CART#` items of the sessions table |
 //! | `memory.rs` | `InMemoryCartStore` (tests and the `fakes` feature only) |
-//! | `tests.rs` | cart rules, pricing, and the cart store's conditions (in memory) |
+//! | `tests.rs` | cart rules, pricing, the cart store's conditions (in memory), the settings |
 //!
 //! Carts have their own store ([`CartStore`]) but live in the sessions table (`CART#` items
 //! beside the `SESSION#` items of [`crate::auth::SessionStore`]) because a cart lives and
@@ -30,7 +30,43 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::session::SessionId;
 use crate::catalog::{Currency, Money, MoneyError, Product, Sku};
+use crate::config::Config;
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+
+/// cart-api's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `PRODUCTS_TABLE`, `SESSIONS_TABLE`, `SESSION_TTL_SECONDS` | the shared [`Config`] |
+/// | `USERS_TABLE` | the users table: signed-in sessions are checked for account locks (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartApiSettings {
+    /// The products table (prices).
+    pub products_table: String,
+    /// The sessions table (sessions and their carts).
+    pub sessions_table: String,
+    /// Session and cart lifetime in seconds, extended on every cart write.
+    pub session_ttl_seconds: i64,
+    /// The users table.
+    pub users_table: String,
+}
+
+impl Settings for CartApiSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let Config {
+            products_table,
+            sessions_table,
+            session_ttl_seconds,
+        } = Config::from_lookup(lookup)?;
+        Ok(Self {
+            products_table,
+            sessions_table,
+            session_ttl_seconds,
+            users_table: lookup_required("USERS_TABLE", lookup)?,
+        })
+    }
+}
 
 /// Most distinct lines a cart may hold.
 pub const MAX_CART_LINES: usize = 50;

@@ -1,5 +1,5 @@
 //! Cart rules and pricing, and the cart store's conditions on the in-memory store (the
-//! DynamoDB store's are exercised by the LocalStack integration tests).
+//! DynamoDB store's are exercised by the LocalStack integration tests); cart-api's settings.
 
 use super::*;
 use crate::auth::session::SessionToken;
@@ -192,4 +192,38 @@ async fn a_moved_cart_cannot_be_moved_again() -> Result<(), Box<dyn std::error::
     assert_eq!(target.lines.get(&sku("MUG")).map(|q| q.get()), Some(2));
     assert_eq!(store.get_cart(&source_id, START).await?, Cart::default());
     Ok(())
+}
+
+const ENV: &[(&str, &str)] = &[
+    ("PRODUCTS_TABLE", "products"),
+    ("SESSIONS_TABLE", "sessions"),
+    ("USERS_TABLE", "users"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::{settings_from, with_var};
+    assert_eq!(
+        settings_from(ENV),
+        Ok(CartApiSettings {
+            products_table: "products".to_owned(),
+            sessions_table: "sessions".to_owned(),
+            session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
+            users_table: "users".to_owned(),
+        })
+    );
+    let settings: Result<CartApiSettings, _> =
+        settings_from(&with_var(ENV, "SESSION_TTL_SECONDS", "600"));
+    assert_eq!(settings.map(|s| s.session_ttl_seconds), Ok(600));
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<CartApiSettings>(
+        ENV,
+        &["PRODUCTS_TABLE", "SESSIONS_TABLE", "USERS_TABLE"],
+    );
+    assert_invalid::<CartApiSettings>(ENV, "SESSION_TTL_SECONDS", "0");
+    assert_invalid::<CartApiSettings>(ENV, "SESSION_TTL_SECONDS", "1d");
 }

@@ -5,7 +5,8 @@ use std::ops::Bound;
 use std::sync::Mutex;
 
 use super::{Product, ProductPage, ProductStore, Sku};
-use crate::store::{StoreError, lock};
+use crate::store::StoreError;
+use lambda_kit::sync::lock;
 /// Products in a sorted map; pages follow SKU order.
 #[derive(Debug, Default)]
 pub struct InMemoryProductStore {

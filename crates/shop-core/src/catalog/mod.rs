@@ -2,10 +2,11 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Product`], [`ProductStore`], [`ProductPage`] |
+//! | `mod.rs` | [`Product`], [`ProductStore`], [`ProductPage`], [`CatalogApiSettings`] |
 //! | `sku.rs`, `money.rs` | [`Sku`], [`Money`] and [`Currency`] (used by every area that prices) |
 //! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` |
 //! | `dynamo.rs` / `memory.rs` | the products table / in memory |
+//! | `tests.rs` | catalog-api's [`CatalogApiSettings`] (the handlers are tested in `api.rs`) |
 //!
 //! Products table: key `sku` (S); attributes `name`, `description` (S), `price_minor` (N),
 //! `currency` (S), `stock` (N).
@@ -30,9 +31,32 @@ pub use memory::InMemoryProductStore;
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use sku::{Sku, SkuError};
 
+use crate::config::Config;
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings};
 
 use serde::{Deserialize, Serialize};
+
+/// catalog-api's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `PRODUCTS_TABLE` | the products table (required) |
+///
+/// Read through the shared [`Config`] (which also requires `SESSIONS_TABLE` and checks
+/// `SESSION_TTL_SECONDS`, as catalog-api always has); only the products table is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogApiSettings {
+    /// The products table.
+    pub products_table: String,
+}
+
+impl Settings for CatalogApiSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let Config { products_table, .. } = Config::from_lookup(lookup)?;
+        Ok(Self { products_table })
+    }
+}
 
 /// A product as stored in the catalog and shown by the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,3 +103,6 @@ pub trait ProductStore: Send + Sync {
     /// Creates or replaces a product (seeding).
     fn put(&self, product: &Product) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,8 +13,9 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`error_types`]: the `errorType`s the workflow's Lambda steps report |
+//! | `mod.rs` | [`error_types`]: the `errorType`s the workflow's Lambda steps report; [`CheckoutApiSettings`] |
 //! | `api.rs` | checkout-api: `POST /checkout` |
+//! | `tests.rs` | checkout-api's [`CheckoutApiSettings`] (the handler is tested in `api_tests.rs`) |
 //! | `statemachines/checkout.asl.json` | the workflow itself (price, reserve, approve, charge, confirm) |
 //!
 //! The workflow's own tasks live with their areas: [`crate::pricing`], [`crate::payment`].
@@ -22,6 +23,42 @@
 pub mod api;
 
 pub use api::{CheckoutApi, FUNCTION_NAME, IDEMPOTENCY_KEY_HEADER, ROUTES, execution_input};
+
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+
+/// checkout-api's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ORDERS_TABLE` | the orders table (required) |
+/// | `SESSIONS_TABLE` | the sessions table (required) |
+/// | `USERS_TABLE` | the users table: signed-in sessions are checked for account locks (required) |
+/// | `CHECKOUT_STATE_MACHINE_ARN` | the checkout workflow (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutApiSettings {
+    /// The orders table.
+    pub orders_table: String,
+    /// The sessions table.
+    pub sessions_table: String,
+    /// The users table.
+    pub users_table: String,
+    /// The checkout workflow.
+    pub state_machine_arn: String,
+}
+
+impl Settings for CheckoutApiSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: lookup_required("ORDERS_TABLE", lookup)?,
+            sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
+            users_table: lookup_required("USERS_TABLE", lookup)?,
+            state_machine_arn: lookup_required("CHECKOUT_STATE_MACHINE_ARN", lookup)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
 
 /// `errorType` names the checkout workflow's Lambda steps report and its ASL matches
 /// (`statemachines/README.md`).

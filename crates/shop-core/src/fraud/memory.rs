@@ -1,10 +1,11 @@
 //! fraud-detector: the in-memory adapter (unit tests and the `fakes` feature).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use super::{Flag, FraudStore, sort_key};
 use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 /// Failures in memory (tests).
 #[derive(Debug, Default)]
@@ -16,11 +17,7 @@ pub struct InMemoryFraudStore {
 impl InMemoryFraudStore {
     /// The flag of `email`, if any.
     pub fn flag(&self, email: &str) -> Option<Flag> {
-        self.flags
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(email)
-            .cloned()
+        lock(&self.flags).get(email).cloned()
     }
 }
 
@@ -32,9 +29,7 @@ impl FraudStore for InMemoryFraudStore {
         event_id: &str,
         _expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.failures)
             .entry(subject.to_owned())
             .or_default()
             .insert(sort_key(at, event_id));
@@ -43,18 +38,13 @@ impl FraudStore for InMemoryFraudStore {
 
     async fn count_since(&self, subject: &str, since: i64) -> Result<u32, StoreError> {
         let since = format!("{:012}", since.max(0));
-        Ok(self
-            .failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(subject)
-            .map_or(0, |keys| {
-                u32::try_from(keys.range(since..).count()).unwrap_or(u32::MAX)
-            }))
+        Ok(lock(&self.failures).get(subject).map_or(0, |keys| {
+            u32::try_from(keys.range(since..).count()).unwrap_or(u32::MAX)
+        }))
     }
 
     async fn put_flag(&self, email: &str, flag: &Flag) -> Result<(), StoreError> {
-        let mut flags = self.flags.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut flags = lock(&self.flags);
         if flags
             .get(email)
             .is_none_or(|existing| existing.flagged_until < flag.flagged_until)

@@ -23,6 +23,8 @@
 //!   `pk = ORDERS#<userId>`.
 
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
+use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
 pub use consumer::FraudDetector;
@@ -40,6 +42,17 @@ pub const FUNCTION_NAME: &str = "fraud-detector";
 pub const COUNTED_REASON: &str = "INVALID_CREDENTIALS";
 
 /// Window, threshold and lock duration.
+///
+/// | variable | field |
+/// | --- | --- |
+/// | `FRAUD_WINDOW_SECONDS` | [`window_seconds`](Self::window_seconds) |
+/// | `FRAUD_THRESHOLD` | [`lock_threshold`](Self::lock_threshold) |
+/// | `FRAUD_LOCK_SECONDS` | [`lock_seconds`](Self::lock_seconds) |
+/// | `FRAUD_FLAG_THRESHOLD` | [`flag_threshold`](Self::flag_threshold) |
+/// | `FRAUD_ORDER_VELOCITY` | [`order_velocity`](Self::order_velocity) |
+///
+/// Each is optional, a positive integer, its default when unset; a count too large for a
+/// `u32` is its default too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FraudSettings {
     /// Length of the sliding window in seconds (default 900).
@@ -63,6 +76,68 @@ impl Default for FraudSettings {
             flag_threshold: 3,
             order_velocity: 5,
         }
+    }
+}
+
+impl Settings for FraudSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            window_seconds: lookup_positive(
+                "FRAUD_WINDOW_SECONDS",
+                defaults.window_seconds,
+                lookup,
+            )?,
+            lock_threshold: lookup_count("FRAUD_THRESHOLD", defaults.lock_threshold, lookup)?,
+            lock_seconds: lookup_positive("FRAUD_LOCK_SECONDS", defaults.lock_seconds, lookup)?,
+            flag_threshold: lookup_count("FRAUD_FLAG_THRESHOLD", defaults.flag_threshold, lookup)?,
+            order_velocity: lookup_count("FRAUD_ORDER_VELOCITY", defaults.order_velocity, lookup)?,
+        })
+    }
+}
+
+/// A positive count read through `lookup`: `default` when unset, and when too large for a
+/// `u32`.
+fn lookup_count(
+    name: &'static str,
+    default: u32,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<u32, ConfigError> {
+    Ok(u32::try_from(lookup_positive(name, i64::from(default), lookup)?).unwrap_or(default))
+}
+
+/// The fraud-detector function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `FRAUD_TABLE` | the sliding-window records and flags (required) |
+/// | `USERS_TABLE` | the users table, where locks are written (required) |
+/// | `EVENTS_TOPIC_ARN` | the topic `AccountLocked` is published to (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+/// | `FRAUD_*` | the detector's [`FraudSettings`] (optional, with defaults) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FraudDetectorSettings {
+    /// The fraud table.
+    pub fraud_table: String,
+    /// The users table.
+    pub users_table: String,
+    /// The events topic.
+    pub topic_arn: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+    /// Window, thresholds and lock duration.
+    pub fraud: FraudSettings,
+}
+
+impl Settings for FraudDetectorSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            fraud_table: lookup_required("FRAUD_TABLE", lookup)?,
+            users_table: lookup_required("USERS_TABLE", lookup)?,
+            topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+            fraud: FraudSettings::from_lookup(lookup)?,
+        })
     }
 }
 

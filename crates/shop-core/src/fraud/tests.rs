@@ -258,3 +258,84 @@ async fn orders_outside_the_window_do_not_count() {
         Err(ProcessError::Malformed(_))
     ));
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("FRAUD_TABLE", "fraud"),
+    ("USERS_TABLE", "users"),
+    (
+        "EVENTS_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:000000000000:events",
+    ),
+    ("IDEMPOTENCY_TABLE", "idem"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::{settings_from, with_var};
+    assert_eq!(
+        settings_from(ENV),
+        Ok(FraudDetectorSettings {
+            fraud_table: "fraud".to_owned(),
+            users_table: "users".to_owned(),
+            topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
+            idempotency: IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+            fraud: FraudSettings::default(),
+        })
+    );
+    let mut vars = ENV.to_vec();
+    for (name, value) in [
+        ("FRAUD_WINDOW_SECONDS", "600"),
+        ("FRAUD_THRESHOLD", "7"),
+        ("FRAUD_LOCK_SECONDS", "1200"),
+        ("FRAUD_FLAG_THRESHOLD", "2"),
+        ("FRAUD_ORDER_VELOCITY", "9"),
+    ] {
+        vars = with_var(&vars, name, value);
+    }
+    let settings: Result<FraudDetectorSettings, _> = settings_from(&vars);
+    assert_eq!(
+        settings.map(|s| s.fraud),
+        Ok(FraudSettings {
+            window_seconds: 600,
+            lock_threshold: 7,
+            lock_seconds: 1200,
+            flag_threshold: 2,
+            order_velocity: 9,
+        })
+    );
+    // A count too large for a u32 is its default, as it always was.
+    let settings: Result<FraudDetectorSettings, _> =
+        settings_from(&with_var(ENV, "FRAUD_THRESHOLD", "4294967296"));
+    assert_eq!(
+        settings.map(|s| s.fraud.lock_threshold),
+        Ok(FraudSettings::default().lock_threshold)
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<FraudDetectorSettings>(
+        ENV,
+        &[
+            "FRAUD_TABLE",
+            "USERS_TABLE",
+            "EVENTS_TOPIC_ARN",
+            "IDEMPOTENCY_TABLE",
+        ],
+    );
+    assert_invalid::<FraudDetectorSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "0");
+    for name in [
+        "FRAUD_WINDOW_SECONDS",
+        "FRAUD_THRESHOLD",
+        "FRAUD_LOCK_SECONDS",
+        "FRAUD_FLAG_THRESHOLD",
+        "FRAUD_ORDER_VELOCITY",
+    ] {
+        assert_invalid::<FraudDetectorSettings>(ENV, name, "-3");
+        assert_invalid::<FraudDetectorSettings>(ENV, name, "five");
+    }
+}

@@ -3,6 +3,7 @@
 use super::Reservations;
 use crate::orders::OrderId;
 use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 /// Reservations in memory (tests): sku → order ids holding it.
 #[derive(Debug, Default)]
@@ -14,9 +15,7 @@ pub struct InMemoryReservations {
 impl InMemoryReservations {
     /// Adds `order_id` to `sku`'s reservations (test setup).
     pub fn reserve(&self, sku: &str, order_id: &OrderId) {
-        self.reservations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.reservations)
             .entry(sku.to_owned())
             .or_default()
             .insert(order_id.to_string());
@@ -24,9 +23,7 @@ impl InMemoryReservations {
 
     /// The order ids holding `sku`.
     pub fn holders(&self, sku: &str) -> Vec<String> {
-        self.reservations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.reservations)
             .get(sku)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default()
@@ -35,12 +32,7 @@ impl InMemoryReservations {
 
 impl Reservations for InMemoryReservations {
     async fn consume(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
-        if let Some(holders) = self
-            .reservations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_mut(sku)
-        {
+        if let Some(holders) = lock(&self.reservations).get_mut(sku) {
             holders.remove(order_id.as_str());
         }
         Ok(())

@@ -16,6 +16,8 @@
 
 use crate::orders::OrderId;
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
 pub use consumer::{Fulfilment, shipped_event_id};
@@ -28,6 +30,37 @@ pub use memory::InMemoryReservations;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fulfilment";
+
+/// The fulfilment function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ORDERS_TABLE` | the orders table (required) |
+/// | `RESERVATIONS_TABLE` | the reservations table (required) |
+/// | `EVENTS_TOPIC_ARN` | the topic `OrderShipped` is published to (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FulfilmentSettings {
+    /// The orders table.
+    pub orders_table: String,
+    /// The reservations table.
+    pub reservations_table: String,
+    /// The events topic.
+    pub topic_arn: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+}
+
+impl Settings for FulfilmentSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: lookup_required("ORDERS_TABLE", lookup)?,
+            reservations_table: lookup_required("RESERVATIONS_TABLE", lookup)?,
+            topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+        })
+    }
+}
 
 /// The units held for open orders: one reservation item per (sku, order), created by the
 /// checkout workflow in the same transaction as the stock decrement.

@@ -167,3 +167,45 @@ async fn an_unknown_order_is_malformed() {
         Err(ProcessError::Malformed(_))
     ));
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("ORDERS_TABLE", "orders"),
+    ("RESERVATIONS_TABLE", "reservations"),
+    (
+        "EVENTS_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:000000000000:events",
+    ),
+    ("IDEMPOTENCY_TABLE", "idem"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(FulfilmentSettings {
+            orders_table: "orders".to_owned(),
+            reservations_table: "reservations".to_owned(),
+            topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
+            idempotency: lambda_kit::messaging::IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<FulfilmentSettings>(
+        ENV,
+        &[
+            "ORDERS_TABLE",
+            "RESERVATIONS_TABLE",
+            "EVENTS_TOPIC_ARN",
+            "IDEMPOTENCY_TABLE",
+        ],
+    );
+    assert_invalid::<FulfilmentSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "0");
+}

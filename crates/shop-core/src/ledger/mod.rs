@@ -21,6 +21,7 @@
 use crate::catalog::Money;
 use crate::events::EventType;
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
 
 mod consumer;
 pub use consumer::{Ledger, padded_sequence};
@@ -33,6 +34,26 @@ pub use memory::InMemoryLedgerStore;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "ledger";
+
+/// The ledger function's settings. No idempotency table: the ledger's own guard items make
+/// every entry once-only (see the module docs).
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `LEDGER_TABLE` | the ledger table (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerSettings {
+    /// The ledger table.
+    pub ledger_table: String,
+}
+
+impl Settings for LedgerSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            ledger_table: lookup_required("LEDGER_TABLE", lookup)?,
+        })
+    }
+}
 
 /// `kind` of a charge's entry (its event type).
 pub const CHARGE: &str = EventType::PaymentCaptured.as_str();

@@ -225,3 +225,21 @@ async fn other_events_and_bad_amounts_are_malformed() {
     let response = ledger.process(batch(vec![wrong, no_amount])).await;
     assert_eq!(failures(&response), vec!["m1", "m2"]);
 }
+
+const ENV: &[(&str, &str)] = &[("LEDGER_TABLE", "ledger")];
+
+#[test]
+fn settings_read_every_variable() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(LedgerSettings {
+            ledger_table: "ledger".to_owned(),
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_variable() {
+    crate::test_support::assert_each_required::<LedgerSettings>(ENV, &["LEDGER_TABLE"]);
+}

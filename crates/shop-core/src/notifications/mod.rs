@@ -16,6 +16,8 @@
 //! conditional on the key, so a redelivery records nothing twice.
 
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
 pub use consumer::{Notifier, display_total, notification_for};
@@ -28,6 +30,29 @@ pub use memory::InMemoryNotificationStore;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "notifier";
+
+/// The notifier function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `NOTIFICATIONS_TABLE` | the notifications table (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierSettings {
+    /// The notifications table.
+    pub notifications_table: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+}
+
+impl Settings for NotifierSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            notifications_table: lookup_required("NOTIFICATIONS_TABLE", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+        })
+    }
+}
 
 /// A message to a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]

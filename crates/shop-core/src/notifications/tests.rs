@@ -82,3 +82,30 @@ fn totals_read_as_currency_amounts() {
     assert_eq!(total(5), "0.05 EUR");
     assert_eq!(total(-150), "-1.50 EUR");
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("NOTIFICATIONS_TABLE", "notifications"),
+    ("IDEMPOTENCY_TABLE", "idem"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(NotifierSettings {
+            notifications_table: "notifications".to_owned(),
+            idempotency: IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<NotifierSettings>(ENV, &["NOTIFICATIONS_TABLE", "IDEMPOTENCY_TABLE"]);
+    assert_invalid::<NotifierSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "x");
+}

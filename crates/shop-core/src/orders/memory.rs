@@ -1,12 +1,13 @@
 //! The orders table in memory, for unit tests: the same conditions as the DynamoDB store.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 use super::{CreateOutcome, FulfilOutcome, OrderCursor, OrderPage, OrderStore, now_millis};
 use crate::orders::{Order, OrderId, OrderStatus};
 use crate::store::StoreError;
 use lambda_kit::clock::Clock;
+use lambda_kit::sync::lock;
 
 /// Orders in a map keyed by id.
 #[derive(Debug, Default)]
@@ -30,17 +31,12 @@ impl InMemoryOrderStore {
 
     /// Writes `order` as is, replacing any stored one (tests: set up a status, a token…).
     pub fn put(&self, order: Order) {
-        self.lock().insert(order.order_id.clone(), order);
+        lock(&self.orders).insert(order.order_id.clone(), order);
     }
 
     /// Every stored order (test inspection).
     pub fn all(&self) -> Vec<Order> {
-        self.lock().values().cloned().collect()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<OrderId, Order>> {
-        // A panicking test thread must not poison the store for the others.
-        self.orders.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.orders).values().cloned().collect()
     }
 
     /// Applies `change` if `condition` holds for the stored order; whether it did.
@@ -51,7 +47,7 @@ impl InMemoryOrderStore {
         change: impl FnOnce(&mut Order),
     ) -> bool {
         let now = now_millis(&self.clock);
-        let mut orders = self.lock();
+        let mut orders = lock(&self.orders);
         match orders.get_mut(id) {
             Some(order) if condition(order) => {
                 change(order);
@@ -70,7 +66,7 @@ fn newest_first(a: &Order, b: &Order) -> std::cmp::Ordering {
 
 impl OrderStore for InMemoryOrderStore {
     async fn create(&self, order: &Order) -> Result<CreateOutcome, StoreError> {
-        let mut orders = self.lock();
+        let mut orders = lock(&self.orders);
         if let Some(existing) = orders.get(&order.order_id) {
             return Ok(CreateOutcome::Exists(Box::new(existing.clone())));
         }
@@ -79,7 +75,7 @@ impl OrderStore for InMemoryOrderStore {
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
-        Ok(self.lock().get(id).cloned())
+        Ok(lock(&self.orders).get(id).cloned())
     }
 
     async fn list_for_user(
@@ -88,8 +84,7 @@ impl OrderStore for InMemoryOrderStore {
         limit: u16,
         cursor: Option<&OrderCursor>,
     ) -> Result<OrderPage, StoreError> {
-        let mut mine: Vec<Order> = self
-            .lock()
+        let mut mine: Vec<Order> = lock(&self.orders)
             .values()
             .filter(|o| o.user_id == user_id)
             .filter(|o| {
@@ -121,7 +116,7 @@ impl OrderStore for InMemoryOrderStore {
     }
 
     async fn set_execution_arn(&self, id: &OrderId, execution_arn: &str) -> Result<(), StoreError> {
-        if let Some(order) = self.lock().get_mut(id) {
+        if let Some(order) = lock(&self.orders).get_mut(id) {
             order.execution_arn = Some(execution_arn.to_owned());
         }
         Ok(())
@@ -165,7 +160,7 @@ impl OrderStore for InMemoryOrderStore {
         ) {
             return Ok(FulfilOutcome::Fulfilled);
         }
-        Ok(match self.lock().get(id).map(|o| o.status) {
+        Ok(match lock(&self.orders).get(id).map(|o| o.status) {
             None => FulfilOutcome::NotFound,
             Some(OrderStatus::Fulfilled) => FulfilOutcome::AlreadyFulfilled,
             Some(status) => FulfilOutcome::NotConfirmed(status),
@@ -208,8 +203,7 @@ impl OrderStore for InMemoryOrderStore {
     }
 
     async fn scan_open(&self) -> Result<Vec<Order>, StoreError> {
-        Ok(self
-            .lock()
+        Ok(lock(&self.orders)
             .values()
             .filter(|o| !o.status.is_terminal())
             .cloned()

@@ -25,12 +25,44 @@ pub use memory::InMemoryOrderStore;
 use crate::catalog::Money;
 use crate::store::StoreError;
 use lambda_kit::clock::Clock;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::ids::sha256_hex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// Name of the global secondary index listing a user's orders by creation time.
 pub const BY_USER_INDEX: &str = "by-user";
+
+/// orders-api's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ORDERS_TABLE` | the orders table (required) |
+/// | `SESSIONS_TABLE` | the sessions table (required) |
+/// | `USERS_TABLE` | the users table: signed-in sessions are checked for account locks (required) |
+/// | `CANCEL_ORDER_STATE_MACHINE_ARN` | the cancel-order workflow (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersApiSettings {
+    /// The orders table.
+    pub orders_table: String,
+    /// The sessions table.
+    pub sessions_table: String,
+    /// The users table.
+    pub users_table: String,
+    /// The cancel-order workflow.
+    pub cancel_state_machine_arn: String,
+}
+
+impl Settings for OrdersApiSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: lookup_required("ORDERS_TABLE", lookup)?,
+            sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
+            users_table: lookup_required("USERS_TABLE", lookup)?,
+            cancel_state_machine_arn: lookup_required("CANCEL_ORDER_STATE_MACHINE_ARN", lookup)?,
+        })
+    }
+}
 
 /// What a conditional create found.
 #[derive(Debug, Clone, PartialEq, Eq)]

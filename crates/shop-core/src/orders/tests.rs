@@ -1,5 +1,6 @@
 //! Order store rules, on the in-memory store (the DynamoDB store's item mapping is tested
-//! beside it; its conditions are exercised by the LocalStack integration tests).
+//! beside it; its conditions are exercised by the LocalStack integration tests); orders-api's
+//! settings.
 
 use super::*;
 use crate::orders::{IdempotencyKey, PaymentToken};
@@ -229,4 +230,41 @@ pub(crate) async fn sign_in(
     };
     sessions.create_session(&session).await.unwrap();
     token.expose().to_owned()
+}
+
+const ENV: &[(&str, &str)] = &[
+    ("ORDERS_TABLE", "orders"),
+    ("SESSIONS_TABLE", "sessions"),
+    ("USERS_TABLE", "users"),
+    (
+        "CANCEL_ORDER_STATE_MACHINE_ARN",
+        "arn:aws:states:eu-west-1:000000000000:stateMachine:cancel-order",
+    ),
+];
+
+#[test]
+fn settings_read_every_variable() {
+    assert_eq!(
+        crate::test_support::settings_from(ENV),
+        Ok(OrdersApiSettings {
+            orders_table: "orders".to_owned(),
+            sessions_table: "sessions".to_owned(),
+            users_table: "users".to_owned(),
+            cancel_state_machine_arn:
+                "arn:aws:states:eu-west-1:000000000000:stateMachine:cancel-order".to_owned(),
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_variable() {
+    crate::test_support::assert_each_required::<OrdersApiSettings>(
+        ENV,
+        &[
+            "ORDERS_TABLE",
+            "SESSIONS_TABLE",
+            "USERS_TABLE",
+            "CANCEL_ORDER_STATE_MACHINE_ARN",
+        ],
+    );
 }

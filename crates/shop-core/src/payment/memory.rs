@@ -1,10 +1,11 @@
 //! payment: the in-memory adapter of [`PaymentStore`] (unit tests and the `fakes` feature).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use super::store::{CapturedCharge, ChargeRecord, PaymentStore, RefundRecord};
 use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 #[derive(Debug, Default)]
 struct Operation {
@@ -24,28 +25,21 @@ pub struct InMemoryPaymentStore {
 impl InMemoryPaymentStore {
     /// Attempts counted for `operation_id` (a charge's or a refund's).
     pub fn attempts(&self, operation_id: &str) -> u32 {
-        self.operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.operations)
             .get(operation_id)
             .map_or(0, |o| o.attempts)
     }
 
     /// Charges and refunds recorded (one per operation id).
     pub fn recorded(&self) -> usize {
-        self.operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.operations)
             .values()
             .filter(|o| o.charge.is_some() || o.refund.is_some())
             .count()
     }
 
     fn count(&self, operation_id: &str) -> u32 {
-        let mut operations = self
-            .operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut operations = lock(&self.operations);
         let operation = operations.entry(operation_id.to_owned()).or_default();
         operation.attempts = operation.attempts.saturating_add(1);
         operation.attempts
@@ -54,17 +48,12 @@ impl InMemoryPaymentStore {
 
 impl PaymentStore for InMemoryPaymentStore {
     async fn get_captured(&self, operation_id: &str) -> Result<Option<CapturedCharge>, StoreError> {
-        Ok(self
-            .operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(operation_id)
-            .and_then(|o| {
-                o.charge.clone().map(|charge| CapturedCharge {
-                    charge,
-                    payment_token: o.payment_token.clone(),
-                })
-            }))
+        Ok(lock(&self.operations).get(operation_id).and_then(|o| {
+            o.charge.clone().map(|charge| CapturedCharge {
+                charge,
+                payment_token: o.payment_token.clone(),
+            })
+        }))
     }
 
     async fn count_attempt(&self, operation_id: &str, _now: i64) -> Result<u32, StoreError> {
@@ -82,10 +71,7 @@ impl PaymentStore for InMemoryPaymentStore {
         payment_token: Option<&str>,
         _now: i64,
     ) -> Result<ChargeRecord, StoreError> {
-        let mut operations = self
-            .operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut operations = lock(&self.operations);
         let operation = operations.entry(operation_id.to_owned()).or_default();
         if let Some(first) = &operation.charge {
             return Ok(first.clone());
@@ -101,10 +87,7 @@ impl PaymentStore for InMemoryPaymentStore {
         refund: &RefundRecord,
         _now: i64,
     ) -> Result<RefundRecord, StoreError> {
-        let mut operations = self
-            .operations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut operations = lock(&self.operations);
         let operation = operations.entry(operation_id.to_owned()).or_default();
         Ok(operation
             .refund
@@ -113,17 +96,11 @@ impl PaymentStore for InMemoryPaymentStore {
     }
 
     async fn outage_until(&self) -> Result<Option<i64>, StoreError> {
-        Ok(*self
-            .outage_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner))
+        Ok(*lock(&self.outage_until))
     }
 
     async fn set_outage(&self, until: i64) -> Result<(), StoreError> {
-        *self
-            .outage_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(until);
+        *lock(&self.outage_until) = Some(until);
         Ok(())
     }
 }

@@ -66,6 +66,8 @@ use crate::store::StoreError;
 
 use lambda_kit::clock::Clock;
 
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+
 use lambda_kit::step::StepError;
 
 /// Name of the function.
@@ -76,6 +78,25 @@ pub const STEP: lambda_kit::step::StepName = lambda_kit::step::StepName {
     function: FUNCTION_NAME,
     subject_field: "orderId",
 };
+
+/// The payment function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `PAYMENTS_TABLE` | the simulated provider's table (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSettings {
+    /// The payments table.
+    pub payments_table: String,
+}
+
+impl Settings for PaymentSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            payments_table: lookup_required("PAYMENTS_TABLE", lookup)?,
+        })
+    }
+}
 
 /// Why a payment operation failed.
 #[derive(Debug, thiserror::Error)]

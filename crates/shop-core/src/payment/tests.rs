@@ -290,3 +290,21 @@ async fn an_outage_fails_every_charge_and_refund_until_it_ends() {
     assert_eq!(json(step.handle(charge("tok_ok")).await), charged);
     assert_eq!(json(step.handle(refund()).await)["refunded"], true);
 }
+
+const ENV: &[(&str, &str)] = &[("PAYMENTS_TABLE", "payments")];
+
+#[test]
+fn settings_read_every_variable() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(PaymentSettings {
+            payments_table: "payments".to_owned(),
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_variable() {
+    crate::test_support::assert_each_required::<PaymentSettings>(ENV, &["PAYMENTS_TABLE"]);
+}

@@ -30,3 +30,27 @@
 mod step;
 
 pub use step::{FUNCTION_NAME, PricedOrder, Pricing, PricingRequest, PricingStepError, STEP};
+
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+
+/// The pricing function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `PRODUCTS_TABLE` | the catalog (required) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricingSettings {
+    /// The products table.
+    pub products_table: String,
+}
+
+impl Settings for PricingSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            products_table: lookup_required("PRODUCTS_TABLE", lookup)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

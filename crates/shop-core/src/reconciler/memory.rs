@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use super::ReservationScan;
 use crate::orders::OrderId;
-use crate::store::{StoreError, lock};
+use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 /// Reservations in memory.
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`ReservationScan`], [`Report`], [`Action`], [`decide`] (what a stuck order needs) |
+//! | `mod.rs` | [`ReservationScan`], [`Report`], [`Action`], [`decide`] (what a stuck order needs), [`ReconcilerSettings`] |
 //! | `schedule.rs` | [`Reconciler::run`], the scheduled entry (EventBridge schedule) |
 //! | `dynamo.rs` / `memory.rs` | the reservations scan on DynamoDB / in memory |
 //!
@@ -46,9 +46,55 @@ use serde::Serialize;
 pub use crate::orders::Deadlines;
 use crate::orders::{Order, OrderId, OrderStatus};
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "reconciler";
+
+/// The reconciler function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ORDERS_TABLE` | the orders table, scanned (required) |
+/// | `RESERVATIONS_TABLE` | the reservations table, scanned (required) |
+/// | `REPAIR_QUEUE_URL` | where repair requests are sent (required) |
+/// | `FULFILMENT_QUEUE_URL` | where a confirmed order's `OrderPlaced` is re-driven (required) |
+/// | `STUCK_AFTER_SECONDS` | [`Deadlines::stuck_after_seconds`] (optional, default 900) |
+/// | `APPROVAL_TIMEOUT_SECONDS` | [`Deadlines::approval_timeout_seconds`] (optional, default 86400) |
+/// | `CANCEL_WINDOW_SECONDS` | [`Deadlines::cancel_window_seconds`] (optional, default 900) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcilerSettings {
+    /// The orders table.
+    pub orders_table: String,
+    /// The reservations table.
+    pub reservations_table: String,
+    /// The repair queue.
+    pub repair_queue_url: String,
+    /// The fulfilment queue.
+    pub fulfilment_queue_url: String,
+    /// When an order is stuck.
+    pub deadlines: Deadlines,
+}
+
+impl Settings for ReconcilerSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: lookup_required("ORDERS_TABLE", lookup)?,
+            reservations_table: lookup_required("RESERVATIONS_TABLE", lookup)?,
+            repair_queue_url: lookup_required("REPAIR_QUEUE_URL", lookup)?,
+            fulfilment_queue_url: lookup_required("FULFILMENT_QUEUE_URL", lookup)?,
+            deadlines: Deadlines {
+                stuck_after_seconds: lookup_positive("STUCK_AFTER_SECONDS", 900, lookup)?,
+                approval_timeout_seconds: lookup_positive(
+                    "APPROVAL_TIMEOUT_SECONDS",
+                    86_400,
+                    lookup,
+                )?,
+                cancel_window_seconds: lookup_positive("CANCEL_WINDOW_SECONDS", 900, lookup)?,
+            },
+        })
+    }
+}
 
 /// Every reservation item: (sku, order, units).
 pub trait ReservationScan: Send + Sync {

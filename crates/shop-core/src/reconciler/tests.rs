@@ -185,3 +185,69 @@ async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_only() {
     }
     assert_eq!(envelope.source, FUNCTION_NAME);
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("ORDERS_TABLE", "orders"),
+    ("RESERVATIONS_TABLE", "reservations"),
+    (
+        "REPAIR_QUEUE_URL",
+        "http://localhost:4566/000000000000/repair",
+    ),
+    (
+        "FULFILMENT_QUEUE_URL",
+        "http://localhost:4566/000000000000/fulfilment",
+    ),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::{settings_from, with_var};
+    assert_eq!(
+        settings_from(ENV),
+        Ok(ReconcilerSettings {
+            orders_table: "orders".to_owned(),
+            reservations_table: "reservations".to_owned(),
+            repair_queue_url: "http://localhost:4566/000000000000/repair".to_owned(),
+            fulfilment_queue_url: "http://localhost:4566/000000000000/fulfilment".to_owned(),
+            deadlines: Deadlines {
+                stuck_after_seconds: 900,
+                approval_timeout_seconds: 86_400,
+                cancel_window_seconds: 900,
+            },
+        })
+    );
+    let vars = with_var(ENV, "STUCK_AFTER_SECONDS", "60");
+    let vars = with_var(&vars, "APPROVAL_TIMEOUT_SECONDS", "120");
+    let vars = with_var(&vars, "CANCEL_WINDOW_SECONDS", "30");
+    let settings: Result<ReconcilerSettings, _> = settings_from(&vars);
+    assert_eq!(
+        settings.map(|s| s.deadlines),
+        Ok(Deadlines {
+            stuck_after_seconds: 60,
+            approval_timeout_seconds: 120,
+            cancel_window_seconds: 30,
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<ReconcilerSettings>(
+        ENV,
+        &[
+            "ORDERS_TABLE",
+            "RESERVATIONS_TABLE",
+            "REPAIR_QUEUE_URL",
+            "FULFILMENT_QUEUE_URL",
+        ],
+    );
+    for name in [
+        "STUCK_AFTER_SECONDS",
+        "APPROVAL_TIMEOUT_SECONDS",
+        "CANCEL_WINDOW_SECONDS",
+    ] {
+        assert_invalid::<ReconcilerSettings>(ENV, name, "0");
+        assert_invalid::<ReconcilerSettings>(ENV, name, "15m");
+    }
+}

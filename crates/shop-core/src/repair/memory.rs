@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use super::StockRelease;
 use crate::orders::OrderId;
-use crate::store::{StoreError, lock};
+use crate::store::StoreError;
+use lambda_kit::sync::lock;
 
 /// Stock and reservations in memory: sku → stock, (sku, order) → units held.
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`StockRelease`] (the reservations the repair gives back) |
+//! | `mod.rs` | [`StockRelease`] (the reservations the repair gives back), [`RepairSettings`] |
 //! | `consumer.rs` | the queue handler [`Repair`]: refund → ledger → release → end the order |
 //! | `dynamo.rs` / `memory.rs` | the release transaction on the reservations + products tables / in memory |
 //!
@@ -42,9 +42,53 @@ pub use memory::InMemoryStockRelease;
 
 use crate::orders::OrderId;
 use crate::store::StoreError;
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::messaging::IdempotencyConfig;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "repair";
+
+/// The repair function's settings.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `ORDERS_TABLE` | the orders table (required) |
+/// | `PAYMENTS_TABLE` | the payment provider's table, for refunds (required) |
+/// | `RESERVATIONS_TABLE`, `PRODUCTS_TABLE` | the release transaction's tables (required) |
+/// | `LEDGER_QUEUE_URL` | the payments-ledger FIFO queue (required) |
+/// | `EVENTS_TOPIC_ARN` | the events topic (required) |
+/// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairSettings {
+    /// The orders table.
+    pub orders_table: String,
+    /// The payments table.
+    pub payments_table: String,
+    /// The reservations table.
+    pub reservations_table: String,
+    /// The products table.
+    pub products_table: String,
+    /// The payments-ledger FIFO queue.
+    pub ledger_queue_url: String,
+    /// The events topic.
+    pub topic_arn: String,
+    /// Where the consumer records the events it processed.
+    pub idempotency: IdempotencyConfig,
+}
+
+impl Settings for RepairSettings {
+    fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: lookup_required("ORDERS_TABLE", lookup)?,
+            payments_table: lookup_required("PAYMENTS_TABLE", lookup)?,
+            reservations_table: lookup_required("RESERVATIONS_TABLE", lookup)?,
+            products_table: lookup_required("PRODUCTS_TABLE", lookup)?,
+            ledger_queue_url: lookup_required("LEDGER_QUEUE_URL", lookup)?,
+            topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
+            idempotency: IdempotencyConfig::from_lookup(lookup)?,
+        })
+    }
+}
 
 /// Gives back the stock a reservation holds.
 pub trait StockRelease: Send + Sync {

@@ -192,3 +192,57 @@ async fn a_bad_outcome_or_an_unknown_order_is_malformed() {
     // The queue sender fake is exercised by the happy path; this keeps the import honest.
     let _ = repair.ledger().send("x", None).await;
 }
+
+const ENV: &[(&str, &str)] = &[
+    ("ORDERS_TABLE", "orders"),
+    ("PAYMENTS_TABLE", "payments"),
+    ("RESERVATIONS_TABLE", "reservations"),
+    ("PRODUCTS_TABLE", "products"),
+    (
+        "LEDGER_QUEUE_URL",
+        "http://localhost:4566/000000000000/ledger.fifo",
+    ),
+    (
+        "EVENTS_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:000000000000:events",
+    ),
+    ("IDEMPOTENCY_TABLE", "idem"),
+];
+
+#[test]
+fn settings_read_every_variable_with_defaults() {
+    use crate::test_support::settings_from;
+    assert_eq!(
+        settings_from(ENV),
+        Ok(RepairSettings {
+            orders_table: "orders".to_owned(),
+            payments_table: "payments".to_owned(),
+            reservations_table: "reservations".to_owned(),
+            products_table: "products".to_owned(),
+            ledger_queue_url: "http://localhost:4566/000000000000/ledger.fifo".to_owned(),
+            topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
+            idempotency: lambda_kit::messaging::IdempotencyConfig {
+                table: "idem".to_owned(),
+                in_progress_seconds: 60,
+            },
+        })
+    );
+}
+
+#[test]
+fn settings_name_the_missing_or_invalid_variable() {
+    use crate::test_support::{assert_each_required, assert_invalid};
+    assert_each_required::<RepairSettings>(
+        ENV,
+        &[
+            "ORDERS_TABLE",
+            "PAYMENTS_TABLE",
+            "RESERVATIONS_TABLE",
+            "PRODUCTS_TABLE",
+            "LEDGER_QUEUE_URL",
+            "EVENTS_TOPIC_ARN",
+            "IDEMPOTENCY_TABLE",
+        ],
+    );
+    assert_invalid::<RepairSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "0");
+}

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::messaging::InMemoryIdempotencyStore;
+use crate::sync::lock;
 
 fn record(id: &str, body: &str) -> SqsMessage {
     let mut message = SqsMessage::default();
@@ -249,10 +250,7 @@ impl EventHandler for Kinds {
     type Event = Happened;
 
     async fn handle(&self, _envelope: &EventEnvelope, event: Happened) -> Result<(), ProcessError> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(event.kind);
+        lock(&self.0).push(event.kind);
         Ok(())
     }
 }
@@ -281,14 +279,7 @@ async fn records_that_do_not_decode_fail_alone_and_claim_nothing() {
         ]))
         .await;
     assert_eq!(failed_ids(&response), vec!["detail", "type", "version"]);
-    assert_eq!(
-        *processor
-            .handler()
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-        vec!["ok"]
-    );
+    assert_eq!(*lock(&processor.handler().0), vec!["ok"]);
     // Only the decoded record was claimed: a fixed producer's redelivery is not a duplicate.
     for bad in [&unknown_type, &unknown_version, &malformed] {
         assert_eq!(
