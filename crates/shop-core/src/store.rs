@@ -62,6 +62,29 @@ pub(crate) fn backend(operation: &'static str, err: &impl std::error::Error) -> 
     lambda_kit::dynamo::backend(operation, err).into()
 }
 
+/// The key of an item of a table keyed by one string attribute `pk` (the sessions table, which
+/// holds sessions and carts).
+pub(crate) fn pk_key(pk: String) -> Item {
+    Item::from([("pk".to_owned(), s(pk))])
+}
+
+/// Deletes the item at `key` of `table`; deleting what is not there succeeds (idempotent).
+pub(crate) async fn delete_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: Item,
+    operation: &'static str,
+) -> Result<(), StoreError> {
+    client
+        .delete_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .send()
+        .await
+        .map_err(|e| backend(operation, &e))?;
+    Ok(())
+}
+
 impl From<StoreError> for ProcessError {
     fn from(err: StoreError) -> Self {
         match err {

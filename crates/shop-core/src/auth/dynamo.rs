@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::session::{Session, SessionId, SessionStore, session_pk};
 use super::users::{User, UserStore, lock_pk, user_from_item, user_item, user_pk};
-use crate::store::{Item, ItemReader, StoreError, backend, is_conditional_failure, n, s};
+use crate::store::{
+    Item, ItemReader, StoreError, backend, delete_item, is_conditional_failure, n, pk_key, s,
+};
 
 /// Users in DynamoDB (layout in the module docs).
 #[derive(Debug, Clone)]
@@ -142,10 +144,6 @@ impl DynamoSessionStore {
             table: table.into(),
         }
     }
-
-    fn pk_key(pk: String) -> Item {
-        HashMap::from([("pk".to_owned(), s(pk))])
-    }
 }
 
 fn session_from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError> {
@@ -198,7 +196,7 @@ impl SessionStore for DynamoSessionStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::pk_key(session_pk(id))))
+            .set_key(Some(pk_key(session_pk(id))))
             .consistent_read(true)
             .send()
             .await
@@ -214,7 +212,7 @@ impl SessionStore for DynamoSessionStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::pk_key(session_pk(id))))
+            .set_key(Some(pk_key(session_pk(id))))
             .update_expression("SET expires_at = :e")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":e", n(expires_at))
@@ -229,13 +227,12 @@ impl SessionStore for DynamoSessionStore {
     }
 
     async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::pk_key(session_pk(id))))
-            .send()
-            .await
-            .map_err(|e| backend("DeleteItem session", &e))?;
-        Ok(())
+        delete_item(
+            &self.client,
+            &self.table,
+            pk_key(session_pk(id)),
+            "DeleteItem session",
+        )
+        .await
     }
 }

@@ -14,7 +14,8 @@ use super::{Cart, CartMove, CartStore, Quantity, cart_pk};
 use crate::auth::session::SessionId;
 use crate::catalog::Sku;
 use crate::store::{
-    Item, ItemReader, StoreError, backend, failed_conditions, is_conditional_failure, n, s,
+    Item, ItemReader, StoreError, backend, delete_item, failed_conditions, is_conditional_failure,
+    n, pk_key, s,
 };
 
 /// Carts in the sessions table, keyed by `pk`, with TTL on `expires_at`.
@@ -32,10 +33,6 @@ impl DynamoCartStore {
             client,
             table: table.into(),
         }
-    }
-
-    fn pk_key(pk: String) -> Item {
-        HashMap::from([("pk".to_owned(), s(pk))])
     }
 }
 
@@ -103,7 +100,7 @@ impl CartStore for DynamoCartStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::pk_key(cart_pk(id))))
+            .set_key(Some(pk_key(cart_pk(id))))
             .consistent_read(true)
             .send()
             .await
@@ -139,14 +136,13 @@ impl CartStore for DynamoCartStore {
     }
 
     async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::pk_key(cart_pk(id))))
-            .send()
-            .await
-            .map_err(|e| backend("DeleteItem cart", &e))?;
-        Ok(())
+        delete_item(
+            &self.client,
+            &self.table,
+            pk_key(cart_pk(id)),
+            "DeleteItem cart",
+        )
+        .await
     }
 
     async fn move_cart(
@@ -169,7 +165,7 @@ impl CartStore for DynamoCartStore {
             .map_err(build)?;
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(Self::pk_key(cart_pk(source))))
+            .set_key(Some(pk_key(cart_pk(source))))
             .condition_expression("version = :source_version")
             .expression_attribute_values(":source_version", n(source_version))
             .build()
