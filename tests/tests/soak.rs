@@ -1,6 +1,7 @@
 //! The soak: concurrent shoppers with mixed payment tokens while a fraction of the functions'
 //! AWS calls fail (the kit's fault injection), two consumers crash and come back, and some
-//! customers cancel inside the window. Once everything has settled (the reconciler swept),
+//! customers cancel inside the window. Once everything has settled (every order ended, the
+//! ledger, repair and fulfilment queues drained, the reconciler swept),
 //! the invariant checker (`shop_core::reconcile`) must find nothing wrong with the soak's own
 //! products and orders: stock, money, ledger, every order ended.
 //!
@@ -229,6 +230,28 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
         ledger: stack.output("LedgerTableName").to_owned(),
         analytics: None,
     };
+    // Quiescence: the queues whose work the invariants see (the ledger, repairs, fulfilment)
+    // are empty. LocalStack's FIFO event source hands the ledger about one message per
+    // invocation, so after a big run its backlog takes minutes to drain.
+    let quiet_by = Instant::now() + Duration::from_secs(600 + wanted as u64);
+    loop {
+        let mut busy = Vec::new();
+        for prefix in ["PaymentsLedger", "Repair", "Fulfilment"] {
+            let (visible, in_flight) = stack
+                .queue_depth(stack.output(&format!("{prefix}QueueUrl")))
+                .await;
+            if visible + in_flight > 0 {
+                busy.push(format!("{prefix} {visible}+{in_flight}"));
+            }
+        }
+        if busy.is_empty() || Instant::now() > quiet_by {
+            break;
+        }
+        eprintln!("draining: {}", busy.join(", "));
+        tokio::time::sleep(Duration::from_secs(15)).await;
+    }
+    let quiet_at = started.elapsed();
+
     // The reconciler keeps sweeping meanwhile: what it repairs (stock left behind by a
     // consumer whose record went to its DLQ) is part of settling. The last check is reported
     // whatever it found, then asserted.
@@ -295,9 +318,10 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     let _ = writeln!(text, "| figure | value |\n|---|---|");
     let _ = writeln!(
         text,
-        "| wall time | {:.0} s (orders placed after {:.0} s) |",
+        "| wall time | {:.0} s (orders placed after {:.0} s, queues drained after {:.0} s) |",
         started.elapsed().as_secs_f64(),
-        placed_at.as_secs_f64()
+        placed_at.as_secs_f64(),
+        quiet_at.as_secs_f64()
     );
     for (status, count) in &outcomes {
         let _ = writeln!(text, "| orders {status} | {count} |");
