@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use shop_core::auth::session::{Session, SessionToken};
 use shop_core::auth::{DynamoSessionStore, SessionStore};
-use shop_core::cart::{Cart, CartMove, CartStore, DynamoCartStore, Quantity};
+use shop_core::cart::{Cart, CartMerge, CartMove, CartStore, DynamoCartStore, Quantity};
 use shop_core::catalog::{Currency, Money, Product, Sku};
 use shop_core::catalog::{DynamoProductStore, ProductStore};
 use shop_core::store::StoreError;
@@ -162,13 +162,27 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
     merged.merge_from(&source);
     assert_eq!(
         carts
-            .move_cart(&session.id, source.version, &target, &merged, 1_000, 2_000)
+            .move_cart(&CartMerge {
+                source: &session.id,
+                source_version: source.version,
+                target: &target,
+                merged: &merged,
+                now: 1_000,
+                expires_at: 2_000,
+            })
             .await?,
         CartMove::Moved
     );
     assert_eq!(
         carts
-            .move_cart(&session.id, source.version, &target, &merged, 1_000, 2_000)
+            .move_cart(&CartMerge {
+                source: &session.id,
+                source_version: source.version,
+                target: &target,
+                merged: &merged,
+                now: 1_000,
+                expires_at: 2_000,
+            })
             .await?,
         CartMove::SourceChanged,
         "the source is gone: nothing is merged twice"
@@ -186,7 +200,14 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
     let other = carts.get_cart(&session.id, 1_000).await?;
     assert_eq!(
         carts
-            .move_cart(&session.id, other.version, &target, &merged, 1_000, 2_000)
+            .move_cart(&CartMerge {
+                source: &session.id,
+                source_version: other.version,
+                target: &target,
+                merged: &merged,
+                now: 1_000,
+                expires_at: 2_000,
+            })
             .await?,
         CartMove::TargetChanged,
         "a stale target version writes nothing"

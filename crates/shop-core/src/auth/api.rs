@@ -25,7 +25,7 @@ use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
 use crate::auth::session::{Session, SessionToken};
-use crate::cart::{Cart, CartMove, CartStore};
+use crate::cart::{Cart, CartMerge, CartMove, CartStore};
 use crate::events::{LoginFailed, LoginSucceeded, ShopEvent};
 use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
@@ -375,14 +375,14 @@ impl<S: SessionStore, C: CartStore, U: UserStore, P: EventPublisher> AuthApi<S, 
                 cart.merge_from(&source);
                 let moved = self
                     .carts
-                    .move_cart(
-                        &anonymous.id,
-                        source.version,
-                        &target,
-                        &cart,
+                    .move_cart(&CartMerge {
+                        source: &anonymous.id,
+                        source_version: source.version,
+                        target: &target,
+                        merged: &cart,
                         now,
                         expires_at,
-                    )
+                    })
                     .await?;
                 match moved {
                     CartMove::Moved => {

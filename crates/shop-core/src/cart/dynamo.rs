@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
-use super::{Cart, CartMove, CartStore, Quantity, cart_pk};
+use super::{Cart, CartMerge, CartMove, CartStore, Quantity, cart_pk};
 use crate::auth::session::SessionId;
 use crate::catalog::Sku;
 use crate::store::{
@@ -145,15 +145,15 @@ impl CartStore for DynamoCartStore {
         .await
     }
 
-    async fn move_cart(
-        &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<CartMove, StoreError> {
+    async fn move_cart(&self, merge: &CartMerge<'_>) -> Result<CartMove, StoreError> {
+        let CartMerge {
+            source,
+            source_version,
+            target,
+            merged,
+            now,
+            expires_at,
+        } = *merge;
         let build = |err| backend("TransactWriteItems cart move (build)", &err);
         let (item, condition, values) = cart_write(target, merged, now, expires_at);
         let put = Put::builder()

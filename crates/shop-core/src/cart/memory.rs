@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use super::{Cart, CartMove, CartStore, Quantity};
+use super::{Cart, CartMerge, CartMove, CartStore, Quantity};
 use crate::auth::session::SessionId;
 use crate::catalog::Sku;
 use crate::store::StoreError;
@@ -83,15 +83,15 @@ impl CartStore for InMemoryCartStore {
         Ok(())
     }
 
-    async fn move_cart(
-        &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        _now: i64,
-        expires_at: i64,
-    ) -> Result<CartMove, StoreError> {
+    async fn move_cart(&self, merge: &CartMerge<'_>) -> Result<CartMove, StoreError> {
+        let CartMerge {
+            source,
+            source_version,
+            target,
+            merged,
+            expires_at,
+            ..
+        } = *merge;
         let mut carts = lock(&self.carts);
         if carts.get(source).map(|c| c.version) != Some(source_version) {
             return Ok(CartMove::SourceChanged);

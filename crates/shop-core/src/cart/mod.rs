@@ -3,7 +3,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMove`], [`cart_pk`], cart-api's [`CartApiSettings`] |
+//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMerge`] → [`CartMove`], [`cart_pk`], cart-api's [`CartApiSettings`] |
 //! | `api.rs` | cart-api: `POST /sessions`, `GET /cart`, `PUT`/`DELETE /cart/items/{sku}` (its tests: `api_tests.rs`) |
 //! | `dynamo.rs` | [`DynamoCartStore`]: `CART#` items of the sessions table |
 //! | `memory.rs` | `InMemoryCartStore` (tests and the `fakes` feature only) |
@@ -292,19 +292,31 @@ pub trait CartStore: Send + Sync {
     /// Deletes the cart (idempotent).
     fn delete_cart(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Writes `merged` as the cart of `target` (conditional on `merged.version`, as
-    /// [`Self::put_cart`]) and deletes the cart of `source` (conditional on it still being at
-    /// `source_version`) as one atomic write, so that a cart is merged at most once even when
-    /// two logins carry it at the same time.
+    /// Writes `merge.merged` as the cart of `merge.target` (conditional on its version, as
+    /// [`Self::put_cart`]) and deletes the cart of `merge.source` (conditional on it still
+    /// being at `merge.source_version`) as one atomic write, so that a cart is merged at most
+    /// once even when two logins carry it at the same time.
     fn move_cart(
         &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        now: i64,
-        expires_at: i64,
+        merge: &CartMerge<'_>,
     ) -> impl Future<Output = Result<CartMove, StoreError>> + Send;
+}
+
+/// One cart merged into another by [`CartStore::move_cart`].
+#[derive(Debug, Clone, Copy)]
+pub struct CartMerge<'a> {
+    /// The session whose cart is moved (and deleted).
+    pub source: &'a SessionId,
+    /// The source cart's version when it was read.
+    pub source_version: u64,
+    /// The session whose cart receives the lines.
+    pub target: &'a SessionId,
+    /// The target cart with the source's lines merged in, at the version it was read.
+    pub merged: &'a Cart,
+    /// Now, epoch seconds.
+    pub now: i64,
+    /// When the merged cart expires, epoch seconds.
+    pub expires_at: i64,
 }
 
 /// What [`CartStore::move_cart`] did.
@@ -339,18 +351,8 @@ impl<T: CartStore> CartStore for std::sync::Arc<T> {
     async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
         (**self).delete_cart(id).await
     }
-    async fn move_cart(
-        &self,
-        source: &SessionId,
-        source_version: u64,
-        target: &SessionId,
-        merged: &Cart,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<CartMove, StoreError> {
-        (**self)
-            .move_cart(source, source_version, target, merged, now, expires_at)
-            .await
+    async fn move_cart(&self, merge: &CartMerge<'_>) -> Result<CartMove, StoreError> {
+        (**self).move_cart(merge).await
     }
 }
 

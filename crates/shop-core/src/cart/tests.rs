@@ -168,24 +168,24 @@ async fn a_moved_cart_cannot_be_moved_again() -> Result<(), Box<dyn std::error::
     merged.merge_from(&source);
 
     let first = store
-        .move_cart(
-            &source_id,
-            source.version,
-            &target_id,
-            &merged,
-            START,
-            START + TTL,
-        )
+        .move_cart(&CartMerge {
+            source: &source_id,
+            source_version: source.version,
+            target: &target_id,
+            merged: &merged,
+            now: START,
+            expires_at: START + TTL,
+        })
         .await?;
     let second = store
-        .move_cart(
-            &source_id,
-            source.version,
-            &target_id,
-            &merged,
-            START,
-            START + TTL,
-        )
+        .move_cart(&CartMerge {
+            source: &source_id,
+            source_version: source.version,
+            target: &target_id,
+            merged: &merged,
+            now: START,
+            expires_at: START + TTL,
+        })
         .await?;
     assert_eq!((first, second), (CartMove::Moved, CartMove::SourceChanged));
     let target = store.get_cart(&target_id, START).await?;
