@@ -57,6 +57,19 @@ async fn stock_still_held_for_a_failed_order_is_released_by_the_reconciler() {
         .await
         .expect("seed the stranded reservation");
     assert_eq!(stack.stock(&sku).await, (3, vec![id.clone()]));
+    // ... long ago: the reconciler leaves an order that ended less than its `stuck_after`
+    // ago to the workflow that may still be releasing.
+    let long_ago = epoch_millis_now() - 3_600_000;
+    stack
+        .dynamodb()
+        .update_item()
+        .table_name(stack.output("OrdersTableName"))
+        .key("order_id", AttributeValue::S(id.clone()))
+        .update_expression("SET updated_at = :t")
+        .expression_attribute_values(":t", AttributeValue::N(long_ago.to_string()))
+        .send()
+        .await
+        .expect("age the order");
 
     // The sweep finds it and hands it to the repair queue; the repair gives the stock back.
     let (error, report) = stack
@@ -134,4 +147,11 @@ async fn a_refund_the_provider_refuses_during_a_cancel_is_owed_then_repaid_in_le
         .expect("the provider's refund record");
     assert_eq!(shop_tests::text(&refund, "amount_minor"), "2000");
     stack.assert_stock_conserved(&[(&sku, 4)]).await;
+}
+
+/// Now in epoch milliseconds.
+fn epoch_millis_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

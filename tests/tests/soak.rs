@@ -45,6 +45,10 @@ fn token_of(i: usize) -> (&'static str, bool) {
 
 const ENDED: [&str; 4] = ["FULFILLED", "FAILED", "REJECTED", "CANCELLED"];
 
+/// The queues whose work the invariants see (output name prefixes): quiescence waits for
+/// them to be empty.
+const DRAINED: [&str; 3] = ["PaymentsLedger", "Repair", "Fulfilment"];
+
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -103,6 +107,35 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
         stack.set_environment(function, with_faults).await;
         saved.push((function.clone(), original));
     }
+
+    // The backlogs of the queues the invariants wait on, sampled through the run: where a
+    // run that does not settle got stuck.
+    let deepest = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<&'static str, i64>::new()));
+    let sampler = tokio::spawn({
+        let stack = stack.clone();
+        let deepest = std::sync::Arc::clone(&deepest);
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                let mut line = String::new();
+                for prefix in DRAINED {
+                    let (visible, in_flight) = stack
+                        .queue_depth(stack.output(&format!("{prefix}QueueUrl")))
+                        .await;
+                    let depth = visible + in_flight;
+                    let _ = write!(line, "{prefix} {visible}+{in_flight}, ");
+                    let mut deepest = deepest.lock().unwrap();
+                    let max = deepest.entry(prefix).or_default();
+                    *max = (*max).max(depth);
+                }
+                eprintln!(
+                    "queues at {:.0} s: {}",
+                    started.elapsed().as_secs_f64(),
+                    line.trim_end_matches(", ")
+                );
+            }
+        }
+    });
 
     // The shoppers run in their own task so that the configuration is restored even if one
     // panics.
@@ -236,7 +269,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     let quiet_by = Instant::now() + Duration::from_secs(600 + wanted as u64);
     loop {
         let mut busy = Vec::new();
-        for prefix in ["PaymentsLedger", "Repair", "Fulfilment"] {
+        for prefix in DRAINED {
             let (visible, in_flight) = stack
                 .queue_depth(stack.output(&format!("{prefix}QueueUrl")))
                 .await;
@@ -276,6 +309,8 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
         tokio::time::sleep(Duration::from_secs(10)).await;
     };
     sweeper.abort();
+    sampler.abort();
+    let deepest = deepest.lock().unwrap().clone();
 
     let mut dlqs = String::new();
     for ((consumer, before), after) in dlqs_before.iter().zip(dlq_depths(&stack).await) {
@@ -354,6 +389,14 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     );
     let _ = writeln!(
         text,
+        "| repair records received: from workflows / from the reconciler (distinct orders) | {} ({}) / {} ({}) |",
+        owed.received_from_workflows.0,
+        owed.received_from_workflows.1,
+        owed.received_from_reconciler.0,
+        owed.received_from_reconciler.1
+    );
+    let _ = writeln!(
+        text,
         "| owed refund: repair request to refund, p50 / max | {:.1} s / {:.1} s |",
         percentile(&owed.waits, 0.5).as_secs_f64(),
         owed.waits.last().copied().unwrap_or_default().as_secs_f64()
@@ -367,6 +410,15 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
             .copied()
             .unwrap_or_default(),
         swept.get("sendFailures").copied().unwrap_or_default()
+    );
+    let _ = writeln!(
+        text,
+        "| deepest backlog seen (visible + in flight, sampled every 30 s) | {} |",
+        deepest
+            .iter()
+            .map(|(queue, depth)| format!("{queue} {depth}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         text,
@@ -453,6 +505,11 @@ struct OwedRefunds {
     repaid: usize,
     /// From the first request to the refund, per repaid order, sorted.
     waits: Vec<Duration>,
+    /// Repair records received (every receive logs `repair requested`) sent by the workflows:
+    /// (receives, distinct orders).
+    received_from_workflows: (usize, usize),
+    /// The same for the reconciler's requests.
+    received_from_reconciler: (usize, usize),
 }
 
 async fn owed_refunds(stack: &Stack, orders: &HashSet<String>, since_ms: i64) -> OwedRefunds {
@@ -464,7 +521,19 @@ async fn owed_refunds(stack: &Stack, orders: &HashSet<String>, since_ms: i64) ->
             .map(str::to_owned)
     };
     let mut first_request: HashMap<String, i64> = HashMap::new();
+    let mut from_workflows = (0, HashSet::new());
+    let mut from_reconciler = (0, HashSet::new());
     for line in stack.log_lines(&repair, "repair requested", since_ms).await {
+        let Some(order) = order_of(&line) else {
+            continue;
+        };
+        let received = if line.fields["cause"] == json!("found by the reconciler") {
+            &mut from_reconciler
+        } else {
+            &mut from_workflows
+        };
+        received.0 += 1;
+        received.1.insert(order);
         if line.fields["refund"] != json!(true) {
             continue;
         }
@@ -497,6 +566,8 @@ async fn owed_refunds(stack: &Stack, orders: &HashSet<String>, since_ms: i64) ->
         requested: first_request.len(),
         repaid: waits.len(),
         waits,
+        received_from_workflows: (from_workflows.0, from_workflows.1.len()),
+        received_from_reconciler: (from_reconciler.0, from_reconciler.1.len()),
     }
 }
 

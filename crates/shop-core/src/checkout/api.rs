@@ -171,6 +171,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
             refund_pending_outcome: None,
             approval_token: None,
             approved_by: None,
+            reconciled_at: None,
         };
         let (order, replay) = match self.orders.create(&candidate).await? {
             CreateOutcome::Created => (candidate, false),

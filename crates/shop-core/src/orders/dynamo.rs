@@ -112,6 +112,7 @@ pub(super) fn order_from_item(item: &Item) -> Result<Order, StoreError> {
             .transpose()?,
         approval_token: r.optional_string("approval_token")?,
         approved_by: r.optional_string("approved_by")?,
+        reconciled_at: r.optional_number("reconciled_at")?,
     })
 }
 
@@ -437,6 +438,25 @@ impl OrderStore for DynamoOrderStore {
             .await
             .map_err(|e| backend("Scan orders", &e))?;
         items.iter().map(order_from_item).collect()
+    }
+
+    async fn claim_reconcile(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        not_since_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.conditional_update(
+            id,
+            "SET reconciled_at = :now",
+            "attribute_exists(#s) AND (attribute_not_exists(reconciled_at) OR reconciled_at < :since)",
+            HashMap::from([
+                (":now".to_owned(), n(now_ms)),
+                (":since".to_owned(), n(not_since_ms)),
+            ]),
+            "UpdateItem order reconciled",
+        )
+        .await
     }
 }
 

@@ -209,4 +209,20 @@ impl OrderStore for InMemoryOrderStore {
             .cloned()
             .collect())
     }
+
+    async fn claim_reconcile(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        not_since_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut orders = lock(&self.orders);
+        Ok(match orders.get_mut(id) {
+            Some(order) if order.reconciled_at.is_none_or(|at| at < not_since_ms) => {
+                order.reconciled_at = Some(now_ms);
+                true
+            }
+            _ => false,
+        })
+    }
 }

@@ -217,6 +217,17 @@ pub trait OrderStore: Send + Sync {
     /// Every order that has not ended (not `FULFILLED`, `FAILED`, `REJECTED` or `CANCELLED`),
     /// for the reconciler. A scan: fine for a periodic job over the open orders.
     fn scan_open(&self) -> impl Future<Output = Result<Vec<Order>, StoreError>> + Send;
+
+    /// Sets `reconciled_at = now_ms` unless it is at or after `not_since_ms` (the reconciler
+    /// handed the order on recently: that request is still queued or being retried, and a
+    /// second one would only add to the backlog). `Ok(false)` then, or when the order does
+    /// not exist. `updated_at` is left alone: it measures how long the order has been stuck.
+    fn claim_reconcile(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        not_since_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The statuses an order can still leave (see [`OrderStatus::is_terminal`]).
@@ -286,6 +297,14 @@ impl<T: OrderStore> OrderStore for Arc<T> {
     }
     async fn scan_open(&self) -> Result<Vec<Order>, StoreError> {
         (**self).scan_open().await
+    }
+    async fn claim_reconcile(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        not_since_ms: i64,
+    ) -> Result<bool, StoreError> {
+        (**self).claim_reconcile(id, now_ms, not_since_ms).await
     }
 }
 
@@ -743,6 +762,10 @@ pub struct Order {
     pub approval_token: Option<String>,
     /// The admin who approved.
     pub approved_by: Option<String>,
+    /// When the reconciler last handed this order on (a repair request or a fulfilment
+    /// re-drive), epoch ms: it sends nothing again before [`Deadlines::stuck_after_seconds`]
+    /// more have passed. Never shown.
+    pub reconciled_at: Option<i64>,
 }
 
 /// Paths of an order in the API.
@@ -939,6 +962,7 @@ mod order_tests {
             refund_pending_outcome: None,
             approval_token: Some("secret-task-token".to_owned()),
             approved_by: None,
+            reconciled_at: None,
         };
         let json = serde_json::to_value(order.view()).unwrap_or_default();
         assert_eq!(json["orderId"], id.as_str());

@@ -30,6 +30,7 @@ pub(crate) fn sample_order(user_id: &str, key: &str, created_at: i64) -> Order {
         refund_pending_outcome: None,
         approval_token: None,
         approved_by: None,
+        reconciled_at: None,
     }
 }
 

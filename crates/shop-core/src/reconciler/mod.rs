@@ -20,8 +20,12 @@
 //! | `CONFIRMED` | the cancel window + `stuck_after` (its `OrderPlaced` is in the fulfilment DLQ, or was lost) | re-drive: `OrderPlaced` to the fulfilment queue only (fulfilment is idempotent on the order's status) |
 //! | `CANCELLING` | the cancel window + `stuck_after` (a cancel that did not finish) | repair: `CANCELLED` `CUSTOMER_CANCELLED`, refund |
 //! | `REFUND_PENDING` | the cancel window + `stuck_after` (its request may sit in the repair DLQ) | repair: its pending outcome, refund |
-//! | `FULFILLED`, still holding a reservation | immediately | re-drive: fulfilment finishes a shipped order (it alone consumes stock) |
-//! | otherwise ended, still holding a reservation | immediately | repair: its own status, release only |
+//! | `FULFILLED`, still holding a reservation | `stuck_after` (fulfilment may be consuming) | re-drive: fulfilment finishes a shipped order (it alone consumes stock) |
+//! | otherwise ended, still holding a reservation | `stuck_after` (a release may be under way) | repair: its own status, release only |
+//!
+//! Each order is handed on at most once per `stuck_after` (`reconciled_at` on the order,
+//! set conditionally): the request sent last time is still queued or retried by SQS, and a
+//! sweep that sent another each time would grow the very backlog the order waits in.
 //!
 //! A request for an order whose workflow is in fact still running is harmless: the repair
 //! ends the order, and the workflow's own conditional writes then fail into its compensation
@@ -116,8 +120,13 @@ pub struct Report {
     pub repairs_requested: usize,
     /// Confirmed orders whose `OrderPlaced` was sent to fulfilment again.
     pub fulfilments_redriven: usize,
-    /// Requests that could not be sent (retried by the next sweep).
+    /// Stuck orders an earlier sweep handed on less than `stuck_after` ago: nothing sent.
+    pub already_requested: usize,
+    /// Requests that could not be sent (sent again by a later sweep).
     pub send_failures: usize,
+    /// Orders the sweep cannot act on (a confirmed order without a total), logged as errors
+    /// for a human.
+    pub not_actionable: usize,
 }
 
 /// What a stuck order needs.

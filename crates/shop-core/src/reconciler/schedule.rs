@@ -7,7 +7,7 @@ use lambda_kit::messaging::QueueSender;
 
 use super::{Action, Deadlines, Report, ReservationScan, decide};
 use crate::events::{OrderPlaced, RepairRequested, ShopEvent};
-use crate::orders::{Order, OrderStatus, OrderStore, now_millis};
+use crate::orders::{Order, OrderId, OrderStatus, OrderStore, now_millis};
 use crate::store::StoreError;
 
 /// The sweep: reads the open orders and the reservations, sends repair requests and
@@ -59,8 +59,9 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
         &self.fulfilment_queue
     }
 
-    /// One sweep. A request that cannot be sent is counted and left to the next sweep; a
-    /// table that cannot be read fails the sweep (the schedule runs it again).
+    /// One sweep. Each order is handed on at most once per `stuck_after` ([`Self::claim`]).
+    /// A request that cannot be sent is counted and sent again by the first sweep after
+    /// that; a table that cannot be read fails the sweep (the schedule runs it again).
     pub async fn run(&self, correlation_id: &str) -> Result<Report, StoreError> {
         let now_ms = now_millis(&self.clock);
         let mut report = Report::default();
@@ -75,6 +76,9 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
                 .stuck
                 .entry(order.status.as_str().to_owned())
                 .or_default() += 1;
+            if !self.claim(&mut report, &order.order_id, now_ms).await {
+                continue;
+            }
             match action {
                 Action::Repair {
                     outcome,
@@ -116,7 +120,17 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
             if !order.status.is_terminal() {
                 continue;
             }
+            // A workflow or consumer that just ended the order may still be releasing or
+            // consuming: give it the same allowance as a stuck order.
+            let ended_seconds_ago = now_ms.saturating_sub(order.updated_at) / 1000;
+            if ended_seconds_ago <= self.deadlines.stuck_after_seconds {
+                continue;
+            }
             report.stranded_reservations += 1;
+            requested.insert(order_id.clone());
+            if !self.claim(&mut report, &order_id, now_ms).await {
+                continue;
+            }
             if order.status == OrderStatus::Fulfilled {
                 // Shipped, but fulfilment stopped before consuming its reservations (its
                 // record went to the DLQ after marking the order): only fulfilment consumes
@@ -124,7 +138,6 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
                 tracing::warn!(sku, order_id = %order_id, "reservation left by a shipped order: fulfilment re-driven");
                 self.redrive_fulfilment(&mut report, &order, correlation_id)
                     .await;
-                requested.insert(order_id);
                 continue;
             }
             tracing::warn!(sku, order_id = %order_id, status = order.status.as_str(), "stock held for an ended order: release requested");
@@ -141,7 +154,6 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
                 correlation_id,
             )
             .await;
-            requested.insert(order_id);
         }
         tracing::info!(
             open_orders = report.open_orders,
@@ -149,7 +161,9 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
             stranded_reservations = report.stranded_reservations,
             repairs_requested = report.repairs_requested,
             fulfilments_redriven = report.fulfilments_redriven,
+            already_requested = report.already_requested,
             send_failures = report.send_failures,
+            not_actionable = report.not_actionable,
             "reconciled"
         );
         Ok(report)
@@ -164,7 +178,7 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
     async fn redrive_fulfilment(&self, report: &mut Report, order: &Order, correlation_id: &str) {
         let Some(total) = order.total else {
             tracing::error!(order_id = %order.order_id, "confirmed order without a total: not re-driven");
-            report.send_failures += 1;
+            report.not_actionable += 1;
             return;
         };
         tracing::warn!(
@@ -191,10 +205,37 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
         }
     }
 
+    /// Marks the order as handed on now, unless an earlier sweep did so less than
+    /// `stuck_after` ago: that request is still queued or being retried by SQS, and sending
+    /// another every sweep would only grow the backlog it is waiting in. `false` when the
+    /// order was claimed already (counted) or the claim could not be written (counted as a
+    /// send failure: the next sweep tries again).
+    async fn claim(&self, report: &mut Report, order_id: &OrderId, now_ms: i64) -> bool {
+        let not_since_ms =
+            now_ms.saturating_sub(self.deadlines.stuck_after_seconds.saturating_mul(1000));
+        match self
+            .orders
+            .claim_reconcile(order_id, now_ms, not_since_ms)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(order_id = %order_id, "handed on by an earlier sweep: nothing sent again yet");
+                report.already_requested += 1;
+                false
+            }
+            Err(err) => {
+                tracing::error!(order_id = %order_id, error = %err, "could not mark the order: the next sweep tries again");
+                report.send_failures += 1;
+                false
+            }
+        }
+    }
+
     async fn request(
         &self,
         report: &mut Report,
-        order_id: crate::orders::OrderId,
+        order_id: OrderId,
         outcome: OrderStatus,
         reason: String,
         refund: bool,

@@ -90,9 +90,10 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     let orders = InMemoryOrderStore::new();
     let stuck = order_at("k-stuck", OrderStatus::Cancelling, 3_600);
     let fresh = order_at("k-fresh", OrderStatus::Pending, 10);
-    let ended = order_at("k-ended", OrderStatus::Failed, 10);
-    let shipped = order_at("k-shipped", OrderStatus::Fulfilled, 10);
-    for order in [&stuck, &fresh, &ended, &shipped] {
+    let ended = order_at("k-ended", OrderStatus::Failed, 601);
+    let shipped = order_at("k-shipped", OrderStatus::Fulfilled, 601);
+    let just_ended = order_at("k-just-ended", OrderStatus::Cancelled, 10);
+    for order in [&stuck, &fresh, &ended, &shipped, &just_ended] {
         orders.create(order).await.unwrap();
     }
     let reservations = InMemoryReservationScan::default();
@@ -101,6 +102,8 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     reservations.hold("MUG", &stuck.order_id, 1);
     reservations.hold("MUG", &fresh.order_id, 1);
     reservations.hold("MUG", &shipped.order_id, 1);
+    reservations.hold("MUG", &just_ended.order_id, 1);
+    let clock = Clock::manual(NOW);
     let reconciler = Reconciler::new(
         orders,
         reservations,
@@ -108,14 +111,14 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
         InMemoryQueue::default(),
         SETTINGS,
     )
-    .with_clock(Clock::manual(NOW));
+    .with_clock(clock.clone());
 
     let report = reconciler.run("corr").await.unwrap();
     assert_eq!(report.open_orders, 2);
     assert_eq!(report.stuck.get("CANCELLING"), Some(&1));
     assert_eq!(
         report.stranded_reservations, 2,
-        "one per ended order, not per line"
+        "one per ended order, not per line; not the order that ended 10 s ago"
     );
     assert_eq!(report.repairs_requested, 2);
     // The shipped order's reservation goes back to fulfilment, which consumes it.
@@ -140,11 +143,45 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     assert!(requests.contains(&(stuck.order_id.clone(), "CANCELLED".into(), true)));
     assert!(requests.contains(&(ended.order_id.clone(), "FAILED".into(), false)));
 
-    // A queue that cannot be reached is counted, not fatal.
+    // The next sweep finds the same orders but sends nothing: the requests are queued.
+    clock.advance(20);
+    let report = reconciler.run("corr").await.unwrap();
+    assert_eq!(report.already_requested, 3, "{report:?}");
+    assert_eq!(report.repairs_requested, 0);
+    assert_eq!(report.fulfilments_redriven, 0);
+    assert_eq!(reconciler.repair_queue().sent().len(), 2);
+
+    // Once `stuck_after` has passed they are sent again; the order that ended 10 s before
+    // the first sweep is stranded now, and the checkout that was fresh then is stuck. A
+    // queue that cannot be reached is counted, not fatal.
+    clock.advance(600);
     reconciler.repair_queue().set_failing(true);
     reconciler.fulfilment_queue().set_failing(true);
     let report = reconciler.run("corr").await.unwrap();
-    assert_eq!(report.send_failures, 3);
+    assert_eq!(report.already_requested, 0, "{report:?}");
+    assert_eq!(report.stranded_reservations, 3, "{report:?}");
+    assert_eq!(report.stuck.get("PENDING"), Some(&1), "{report:?}");
+    assert_eq!(report.send_failures, 5, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_confirmed_order_without_a_total_is_reported_not_redriven() {
+    let orders = InMemoryOrderStore::new();
+    let mut broken = order_at("k-broken", OrderStatus::Confirmed, 3_600);
+    broken.total = None;
+    orders.create(&broken).await.unwrap();
+    let reconciler = Reconciler::new(
+        orders,
+        InMemoryReservationScan::default(),
+        InMemoryQueue::default(),
+        InMemoryQueue::default(),
+        SETTINGS,
+    )
+    .with_clock(Clock::manual(NOW));
+    let report = reconciler.run("corr").await.unwrap();
+    assert_eq!(report.not_actionable, 1, "{report:?}");
+    assert_eq!(report.send_failures, 0);
+    assert!(reconciler.fulfilment_queue().sent().is_empty());
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use lambda_kit::messaging::{
 };
 
 use super::{FUNCTION_NAME, StockRelease};
-use crate::events::{EventType, OrderCancelled, PaymentOperation, RepairRequested, ShopEvent};
+use crate::events::{OrderCancelled, PaymentOperation, RepairRequested, ShopEvent};
 use crate::orders::{Order, OrderStatus, OrderStore};
 use crate::payment::{PaymentProvider, RefundRequest};
 
@@ -192,28 +192,24 @@ where
         // The charge first: a checkout that failed between the charge and its ledger entry
         // never sent it. The ledger keeps one entry per operation, so when it is there
         // already this changes nothing; in the same FIFO group it lands before the refund.
-        let operations = [
+        let operation = |operation_id: &str| PaymentOperation {
+            order_id: order.order_id.clone(),
+            operation_id: operation_id.to_owned(),
+            amount,
+        };
+        let entries = [
             (
-                EventType::PaymentCaptured,
+                ShopEvent::PaymentCaptured(operation(&request.charge_operation_id)),
                 request.charge_operation_id.as_str(),
                 captured_event_id(order_id),
             ),
             (
-                EventType::PaymentRefunded,
+                ShopEvent::PaymentRefunded(operation(&request.operation_id)),
                 request.operation_id.as_str(),
                 refunded_event_id(order_id),
             ),
         ];
-        for (kind, operation_id, event_id) in operations {
-            let operation = PaymentOperation {
-                order_id: order.order_id.clone(),
-                operation_id: operation_id.to_owned(),
-                amount,
-            };
-            let event = match kind {
-                EventType::PaymentCaptured => ShopEvent::PaymentCaptured(operation),
-                _ => ShopEvent::PaymentRefunded(operation),
-            };
+        for (event, operation_id, event_id) in entries {
             let mut entry =
                 event.to_envelope(FUNCTION_NAME, &envelope.correlation_id, self.clock.now());
             entry.event_id = event_id;
