@@ -31,6 +31,10 @@
 //! "settings" column, in its area's `mod.rs` with the area's other types and unit-tested
 //! through `from_lookup` in its `tests.rs`; its `main` is wiring only.
 //!
+//! Areas with no function of their own: [`reservations`] (the units open orders hold: every
+//! access to the reservations table from Rust, used by fulfilment, repair and the
+//! reconciler; the workflows reserve and release in ASL).
+//!
 //! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
 //! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`]
 //! (the settings trait and the variables the API functions share).
@@ -57,6 +61,7 @@ pub mod pricing;
 pub mod reconcile;
 pub mod reconciler;
 pub mod repair;
+pub mod reservations;
 pub mod store;
 
 #[cfg(test)]

@@ -19,12 +19,12 @@ use futures::FutureExt as _;
 use shop_core::analytics::{CounterStore, DynamoCounterStore};
 use shop_core::catalog::{Currency, Money};
 use shop_core::fraud::{DynamoFraudStore, FLAG_FAILED_LOGINS, Flag, FraudStore};
-use shop_core::fulfilment::{DynamoReservations, Reservations};
 use shop_core::ledger::{
     CHARGE, DynamoLedgerStore, GUARD_SEQ, LedgerEntry, LedgerStore, guard_key,
 };
 use shop_core::orders::{IdempotencyKey, OrderId};
 use shop_core::payment::{ChargeRecord, DynamoPaymentStore, PaymentStore, RefundRecord};
+use shop_core::reservations::{DynamoReservations, Reservation, Reservations};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -287,6 +287,20 @@ async fn reservations(client: &Client, table: &str) -> TestResult {
         .await?
         .is_some(),
         "another order's reservation stays"
+    );
+    let held: Vec<Reservation> = store
+        .all()
+        .await?
+        .into_iter()
+        .filter(|r| r.order_id == mine || r.order_id == other)
+        .collect();
+    assert_eq!(
+        held,
+        vec![Reservation {
+            sku: "MUG".to_owned(),
+            order_id: other,
+            quantity: 2
+        }]
     );
     Ok(())
 }

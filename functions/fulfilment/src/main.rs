@@ -5,8 +5,9 @@ use lambda_kit::config::Settings;
 use lambda_kit::messaging::{BatchProcessor, SnsPublisher, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
-use shop_core::fulfilment::{DynamoReservations, FUNCTION_NAME, Fulfilment, FulfilmentSettings};
+use shop_core::fulfilment::{FUNCTION_NAME, Fulfilment, FulfilmentSettings};
 use shop_core::orders::DynamoOrderStore;
+use shop_core::reservations::DynamoReservations;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

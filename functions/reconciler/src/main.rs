@@ -6,7 +6,8 @@ use lambda_kit::messaging::SqsQueue;
 use lambda_kit::telemetry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shop_core::orders::DynamoOrderStore;
-use shop_core::reconciler::{DynamoReservationScan, FUNCTION_NAME, Reconciler, ReconcilerSettings};
+use shop_core::reconciler::{FUNCTION_NAME, Reconciler, ReconcilerSettings};
+use shop_core::reservations::DynamoReservations;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -18,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
     let reconciler = Reconciler::new(
         DynamoOrderStore::new(dynamodb.clone(), settings.orders_table),
-        DynamoReservationScan::new(dynamodb, settings.reservations_table),
+        DynamoReservations::new(dynamodb, settings.reservations_table),
         SqsQueue::new(sqs.clone(), settings.repair_queue_url),
         SqsQueue::new(sqs, settings.fulfilment_queue_url),
         settings.deadlines,

@@ -7,7 +7,8 @@ use lambda_kit::telemetry;
 use lambda_runtime::Error;
 use shop_core::orders::DynamoOrderStore;
 use shop_core::payment::{DynamoPaymentStore, SimulatedProvider};
-use shop_core::repair::{DynamoStockRelease, FUNCTION_NAME, Repair, RepairSettings};
+use shop_core::repair::{FUNCTION_NAME, Repair, RepairSettings};
+use shop_core::reservations::DynamoStockRelease;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

@@ -1,9 +1,10 @@
 //! fulfilment: the queue handler.
 
-use super::{FUNCTION_NAME, Reservations};
+use super::FUNCTION_NAME;
 use crate::events::{OrderPlaced, OrderShipped, ShopEvent};
 use crate::orders::OrderId;
 use crate::orders::{FulfilOutcome, OrderStore};
+use crate::reservations::Reservations;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventHandler, EventPublisher, ProcessError};
 

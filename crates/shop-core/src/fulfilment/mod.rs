@@ -14,19 +14,11 @@
 //!    Its `eventId` is derived from the order id, so a second publish after a redelivery is
 //!    the same event for the idempotent consumers.
 
-use crate::orders::OrderId;
-use crate::store::StoreError;
 use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
 pub use consumer::{Fulfilment, shipped_event_id};
-mod dynamo;
-pub use dynamo::DynamoReservations;
-#[cfg(any(test, feature = "fakes"))]
-mod memory;
-#[cfg(any(test, feature = "fakes"))]
-pub use memory::InMemoryReservations;
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "fulfilment";
@@ -60,18 +52,6 @@ impl Settings for FulfilmentSettings {
             idempotency: IdempotencyConfig::from_lookup(lookup)?,
         })
     }
-}
-
-/// The units held for open orders: one reservation item per (sku, order), created by the
-/// checkout workflow in the same transaction as the stock decrement.
-pub trait Reservations: Send + Sync {
-    /// Consumes the reservation of `order_id` on `sku` without giving the stock back (the units
-    /// are shipped). Idempotent: a reservation already consumed is fine.
-    fn consume(
-        &self,
-        sku: &str,
-        order_id: &OrderId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[cfg(test)]

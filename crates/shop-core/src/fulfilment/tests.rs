@@ -3,7 +3,8 @@ use crate::catalog::{Currency, Money};
 use crate::events::EventType;
 use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::sample_order;
-use crate::orders::{IdempotencyKey, Order, OrderLine, OrderStatus};
+use crate::orders::{IdempotencyKey, Order, OrderId, OrderLine, OrderStatus};
+use crate::reservations::InMemoryReservations;
 use lambda_kit::messaging::EventEnvelope;
 use lambda_kit::messaging::EventHandler as _;
 use lambda_kit::messaging::InMemoryPublisher;
@@ -41,11 +42,12 @@ fn consumer(status: OrderStatus) -> (Consumer, OrderId, EventEnvelope) {
     let id = order.order_id.clone();
     orders.put(order);
     let reservations = InMemoryReservations::default();
-    reservations.reserve("MUG", &id);
-    reservations.reserve("TEE", &id);
-    reservations.reserve(
+    reservations.hold("MUG", &id, 2);
+    reservations.hold("TEE", &id, 1);
+    reservations.hold(
         "MUG",
         &OrderId::derive("u2", &IdempotencyKey::parse("other-key").unwrap()),
+        1,
     );
     let event = EventEnvelope::new(
         EventType::OrderPlaced,

@@ -6,9 +6,10 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`ReservationScan`], [`Report`], [`Action`], [`decide`] (what a stuck order needs), [`ReconcilerSettings`] |
+//! | `mod.rs` | [`Report`], [`Action`], [`decide`] (what a stuck order needs), [`ReconcilerSettings`] |
 //! | `schedule.rs` | [`Reconciler::run`], the scheduled entry (EventBridge schedule) |
-//! | `dynamo.rs` / `memory.rs` | the reservations scan on DynamoDB / in memory |
+//!
+//! It reads the reservations through [`crate::reservations::Reservations::all`].
 //!
 //! "Stuck" is [`Deadlines::allowance`] (shared with the invariant checker), measured from the
 //! order's last change:
@@ -33,23 +34,15 @@
 //!
 //! [`RepairRequested`]: crate::events::RepairRequested
 
-mod dynamo;
-#[cfg(any(test, feature = "fakes"))]
-mod memory;
 mod schedule;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
-pub use dynamo::DynamoReservationScan;
-#[cfg(any(test, feature = "fakes"))]
-pub use memory::InMemoryReservationScan;
 pub use schedule::Reconciler;
 use serde::Serialize;
 
 pub use crate::orders::Deadlines;
-use crate::orders::{Order, OrderId, OrderStatus};
-use crate::store::StoreError;
+use crate::orders::{Order, OrderStatus};
 use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
 
 /// Name of the function.
@@ -98,12 +91,6 @@ impl Settings for ReconcilerSettings {
             },
         })
     }
-}
-
-/// Every reservation item: (sku, order, units).
-pub trait ReservationScan: Send + Sync {
-    /// All reservations held now.
-    fn all(&self) -> impl Future<Output = Result<Vec<(String, OrderId, u32)>, StoreError>> + Send;
 }
 
 /// What one sweep found and did (logged as one line, returned by the function).

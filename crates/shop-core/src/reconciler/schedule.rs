@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::QueueSender;
 
-use super::{Action, Deadlines, Report, ReservationScan, decide};
+use super::{Action, Deadlines, Report, decide};
 use crate::events::{OrderPlaced, RepairRequested, ShopEvent};
 use crate::orders::{Order, OrderId, OrderStatus, OrderStore, now_millis};
+use crate::reservations::{Reservation, Reservations};
 use crate::store::StoreError;
 
 /// The sweep: reads the open orders and the reservations, sends repair requests and
@@ -22,7 +23,7 @@ pub struct Reconciler<O, R, Q> {
     clock: Clock,
 }
 
-impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
+impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
     /// A sweep over the orders and reservations tables, sending to the repair queue and (for
     /// confirmed orders never shipped) the fulfilment queue.
     pub fn new(
@@ -109,7 +110,7 @@ impl<O: OrderStore, R: ReservationScan, Q: QueueSender> Reconciler<O, R, Q> {
                 }
             }
         }
-        for (sku, order_id, _) in self.reservations.all().await? {
+        for Reservation { sku, order_id, .. } in self.reservations.all().await? {
             if requested.contains(&order_id) {
                 continue;
             }

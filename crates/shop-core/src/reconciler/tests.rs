@@ -5,6 +5,7 @@ use super::*;
 use crate::events::ShopEvent;
 use crate::orders::tests::sample_order;
 use crate::orders::{InMemoryOrderStore, OrderStore as _};
+use crate::reservations::InMemoryReservations;
 
 const SETTINGS: Deadlines = Deadlines {
     stuck_after_seconds: 600,
@@ -96,7 +97,7 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     for order in [&stuck, &fresh, &ended, &shipped, &just_ended] {
         orders.create(order).await.unwrap();
     }
-    let reservations = InMemoryReservationScan::default();
+    let reservations = InMemoryReservations::default();
     reservations.hold("MUG", &ended.order_id, 1);
     reservations.hold("TEE", &ended.order_id, 2);
     reservations.hold("MUG", &stuck.order_id, 1);
@@ -172,7 +173,7 @@ async fn a_confirmed_order_without_a_total_is_reported_not_redriven() {
     orders.create(&broken).await.unwrap();
     let reconciler = Reconciler::new(
         orders,
-        InMemoryReservationScan::default(),
+        InMemoryReservations::default(),
         InMemoryQueue::default(),
         InMemoryQueue::default(),
         SETTINGS,
@@ -199,7 +200,7 @@ async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_only() {
     }
     let reconciler = Reconciler::new(
         orders,
-        InMemoryReservationScan::default(),
+        InMemoryReservations::default(),
         InMemoryQueue::default(),
         InMemoryQueue::default(),
         SETTINGS,

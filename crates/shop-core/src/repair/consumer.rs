@@ -4,10 +4,11 @@ use lambda_kit::messaging::{
     EventEnvelope, EventHandler, EventPublisher, FifoKeys, ProcessError, QueueSender,
 };
 
-use super::{FUNCTION_NAME, StockRelease};
+use super::FUNCTION_NAME;
 use crate::events::{OrderCancelled, PaymentOperation, RepairRequested, ShopEvent};
 use crate::orders::{Order, OrderStatus, OrderStore};
 use crate::payment::{PaymentProvider, RefundRequest};
+use crate::reservations::StockRelease;
 
 /// The `eventId` of the `PaymentRefunded` a repair sends to the ledger: the same for every
 /// attempt, so a resend is the same event.

@@ -5,9 +5,11 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`StockRelease`] (the reservations the repair gives back), [`RepairSettings`] |
+//! | `mod.rs` | [`RepairSettings`] |
 //! | `consumer.rs` | the queue handler [`Repair`]: refund → ledger → release → end the order |
-//! | `dynamo.rs` / `memory.rs` | the release transaction on the reservations + products tables / in memory |
+//!
+//! The release is [`crate::reservations::StockRelease`], the same transaction as the
+//! workflows' `ReleaseLine`.
 //!
 //! Who sends a request: the checkout and cancel-order workflows (a refund that failed after
 //! its retries, a release or a status write that failed: every compensating state has a
@@ -29,19 +31,9 @@
 //! re-sends it. An order reaches `CANCELLED`/`FAILED`/`REJECTED` only once its money is back.
 
 mod consumer;
-mod dynamo;
-#[cfg(any(test, feature = "fakes"))]
-mod memory;
-
-use std::future::Future;
 
 pub use consumer::{Repair, captured_event_id, refunded_event_id};
-pub use dynamo::DynamoStockRelease;
-#[cfg(any(test, feature = "fakes"))]
-pub use memory::InMemoryStockRelease;
 
-use crate::orders::OrderId;
-use crate::store::StoreError;
 use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::messaging::IdempotencyConfig;
 
@@ -88,19 +80,6 @@ impl Settings for RepairSettings {
             idempotency: IdempotencyConfig::from_lookup(lookup)?,
         })
     }
-}
-
-/// Gives back the stock a reservation holds.
-pub trait StockRelease: Send + Sync {
-    /// Deletes the reservation of `order_id` on `sku` and adds `quantity` back to the
-    /// product's stock, in one transaction. `Ok(false)` when the order holds nothing of
-    /// `sku` (never reserved, or released already).
-    fn release(
-        &self,
-        sku: &str,
-        order_id: &OrderId,
-        quantity: u32,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::events::{EventType, ShopEvent};
 use crate::orders::tests::sample_order;
 use crate::orders::{InMemoryOrderStore, OrderLine, OrderStatus, OrderStore as _};
 use crate::payment::{Charge, ChargeRequest, PaymentError, PaymentProvider, Refund, RefundRequest};
+use crate::reservations::InMemoryReservations;
 use lambda_kit::messaging::{EventEnvelope, ProcessError};
 
 /// A provider whose refunds fail `failures` times, then succeed (once per operation).
@@ -42,7 +43,7 @@ impl PaymentProvider for Provider {
 }
 
 type Subject =
-    Repair<InMemoryOrderStore, Provider, InMemoryStockRelease, InMemoryQueue, InMemoryPublisher>;
+    Repair<InMemoryOrderStore, Provider, InMemoryReservations, InMemoryQueue, InMemoryPublisher>;
 
 async fn setup(status: OrderStatus, refund_failures: u32) -> (Subject, crate::orders::Order) {
     let orders = InMemoryOrderStore::new();
@@ -57,8 +58,9 @@ async fn setup(status: OrderStatus, refund_failures: u32) -> (Subject, crate::or
         line_total: Money::new(2_500, Currency::EUR),
     }];
     orders.create(&order).await.unwrap();
-    let stock = InMemoryStockRelease::default();
-    stock.hold("MUG", 8, &order.order_id, 2);
+    let stock = InMemoryReservations::default();
+    stock.set_stock("MUG", 8);
+    stock.hold("MUG", &order.order_id, 2);
     let provider = Provider {
         failures: AtomicU32::new(refund_failures),
         ..Provider::default()

@@ -1,11 +1,76 @@
-//! repair: the DynamoDB adapter of [`StockRelease`] (reservations and products tables).
+//! reservations: the DynamoDB adapters.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
-use super::StockRelease;
+use super::{Reservation, Reservations, StockRelease};
 use crate::orders::OrderId;
-use crate::store::{StoreError, backend, failed_conditions};
+use crate::store::{ItemReader, StoreError, backend, failed_conditions};
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+/// The reservations table (key `sku` + `order_id`, attribute `quantity`).
+#[derive(Debug, Clone)]
+pub struct DynamoReservations {
+    client: Client,
+    table: String,
+}
+
+impl DynamoReservations {
+    /// Reservations in `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl Reservations for DynamoReservations {
+    async fn consume(&self, sku: &str, order_id: &OrderId) -> Result<(), StoreError> {
+        // Deleting an item that is not there succeeds: a redelivery consumes nothing twice.
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("sku", s(sku))
+            .key("order_id", s(order_id.as_str()))
+            .send()
+            .await
+            .map_err(|err| backend("DeleteItem reservations", &err))?;
+        Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Reservation>, StoreError> {
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend("Scan reservations", &e))?;
+        items
+            .iter()
+            .map(|item| {
+                let r = ItemReader {
+                    item,
+                    key: "reservation",
+                };
+                Ok(Reservation {
+                    sku: r.string("sku")?.to_owned(),
+                    order_id: OrderId::parse(r.string("order_id")?)
+                        .map_err(|e| r.malformed(e.to_string()))?,
+                    quantity: r.number("quantity")?,
+                })
+            })
+            .collect()
+    }
+}
 
 /// Releases through one `TransactWriteItems`: the reservation's `Delete` (if it is there)
 /// and the product's `SET stock = stock + :q` — the same transaction as the workflows'
@@ -40,7 +105,6 @@ impl StockRelease for DynamoStockRelease {
         quantity: u32,
     ) -> Result<bool, StoreError> {
         let build = |err| backend("TransactWriteItems release (build)", &err);
-        let s = |v: &str| AttributeValue::S(v.to_owned());
         let delete = Delete::builder()
             .table_name(&self.reservations_table)
             .key("sku", s(sku))
