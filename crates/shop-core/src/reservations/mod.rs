@@ -14,7 +14,7 @@
 //! | --- | --- |
 //! | `mod.rs` | [`Reservation`], the traits [`Reservations`] and [`StockRelease`] |
 //! | `dynamo.rs` | [`DynamoReservations`] (reservations table only), [`DynamoStockRelease`] (reservations + products tables) |
-//! | `memory.rs` | [`InMemoryReservations`]: both traits over one in-memory stock and reservations |
+//! | `memory.rs` | `InMemoryReservations` (tests and the `fakes` feature): both traits over one in-memory stock and reservations |
 //!
 //! Two traits rather than one so that a function gets only the tables it needs: fulfilment
 //! and the reconciler never write a product, the repair does.
