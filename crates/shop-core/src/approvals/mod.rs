@@ -3,7 +3,7 @@
 //! (`detail`: `orderId`, `userId`, `email`, `taskToken`, `total` `{amount, currency}`,
 //! `flagged`) and waits.
 //!
-//! This consumer stores the task token on the order ([`OrderStore::set_awaiting_approval`]:
+//! This consumer stores the task token on the order ([`OrderStore::set_awaiting_approval`](crate::orders::OrderStore::set_awaiting_approval):
 //! `PENDING` or `AWAITING_APPROVAL` without a token or with this same token), so that the
 //! orders API can answer the workflow (`SendTaskSuccess` / `SendTaskFailure OrderRejected`)
 //! when an admin decides, and records an `APPROVAL_REQUESTED` message for the recipient

@@ -3,7 +3,7 @@
 //! arrives when the window has closed.
 //!
 //! On `OrderPlaced` (`detail`: `orderId`, `userId`, `email`, `items` …):
-//! 1. [`OrderStore::mark_fulfilled`]: `CONFIRMED` → `FULFILLED`, conditionally. An order
+//! 1. [`OrderStore::mark_fulfilled`](crate::orders::OrderStore::mark_fulfilled): `CONFIRMED` → `FULFILLED`, conditionally. An order
 //!    in any other status (`CANCELLING`, `CANCELLED`, `FAILED` …) is not shipped: logged and
 //!    acknowledged. Already `FULFILLED` (a redelivery after a crash) carries on with the
 //!    remaining steps, which are idempotent.

@@ -60,7 +60,7 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
         &self.fulfilment_queue
     }
 
-    /// One sweep. Each order is handed on at most once per `stuck_after` ([`Self::claim`]).
+    /// One sweep. Each order is handed on at most once per `stuck_after` (`claim`, below).
     /// A request that cannot be sent is counted and sent again by the first sweep after
     /// that; a table that cannot be read fails the sweep (the schedule runs it again).
     pub async fn run(&self, correlation_id: &str) -> Result<Report, StoreError> {

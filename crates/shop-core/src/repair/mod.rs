@@ -1,6 +1,6 @@
 //! repair: compensation that cannot be lost. Whatever could not be undone when it should have
 //! been — a refund the provider refused, stock a release could not give back, an order the
-//! workflow could not mark — arrives here as a [`RepairRequested`] on the repair queue (its
+//! workflow could not mark — arrives here as a [`RepairRequested`](crate::events::RepairRequested) on the repair queue (its
 //! own DLQ and alarm) and is retried until it is done.
 //!
 //! | file | what |
