@@ -159,18 +159,19 @@ async fn five_failed_logins_lock_the_account_until_the_lock_expires() {
             .await
             .expect_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
     }
-    // The fraud detector counts the LoginFailed events asynchronously.
-    eventually("the account is locked", Duration::from_secs(40), || async {
-        let response = stack.login(&email, PASSWORD, None, None).await;
+    // The synchronous guard refuses the sixth attempt at once, right password or not.
+    stack
+        .login(&email, PASSWORD, None, None)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "ACCOUNT_LOCKED");
+    // The fraud detector counts the LoginFailed events asynchronously and locks the account:
+    // private routes answer 403 for the user's existing session too.
+    eventually("the session is locked", Duration::from_secs(40), || async {
+        let response = stack.get("/cart", Some(&token)).await;
         (response.status == StatusCode::FORBIDDEN).then_some(response)
     })
     .await
     .expect_error(StatusCode::FORBIDDEN, "ACCOUNT_LOCKED");
-    // Private routes answer 403 for the user's existing session too.
-    stack
-        .get("/cart", Some(&token))
-        .await
-        .expect_error(StatusCode::FORBIDDEN, "ACCOUNT_LOCKED");
     // The notifier recorded the customer-facing message.
     eventually("the lock notification", Duration::from_secs(30), || async {
         stack
@@ -180,8 +181,8 @@ async fn five_failed_logins_lock_the_account_until_the_lock_expires() {
             .then_some(())
     })
     .await;
-    // The lock expires (FraudLockSeconds=15 locally).
-    eventually("the lock expires", Duration::from_secs(45), || async {
+    // The lock expires (LoginWindowSeconds=60 and FraudLockSeconds=15 locally).
+    eventually("the lock expires", Duration::from_secs(120), || async {
         let response = stack.login(&email, PASSWORD, None, None).await;
         (response.status == StatusCode::OK).then_some(())
     })
@@ -190,6 +191,28 @@ async fn five_failed_logins_lock_the_account_until_the_lock_expires() {
         .get("/cart", Some(&token))
         .await
         .expect_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn forty_parallel_guesses_evaluate_at_most_five_passwords() {
+    let stack = Stack::load().await;
+    let (email, _) = stack.new_user("guesses", PASSWORD).await;
+    let answers = futures::future::join_all(
+        (0..40).map(|_| stack.login(&email, "wrong-password", None, None)),
+    )
+    .await;
+    let count = |status: StatusCode| answers.iter().filter(|a| a.status == status).count();
+    let (evaluated, refused) = (
+        count(StatusCode::UNAUTHORIZED),
+        count(StatusCode::FORBIDDEN),
+    );
+    eprintln!("40 parallel guesses: {evaluated} evaluated (401), {refused} refused (403)");
+    assert!(evaluated <= 5, "{evaluated} passwords evaluated");
+    assert_eq!(evaluated + refused, 40, "every answer is 401 or 403");
+    stack
+        .login(&email, PASSWORD, None, None)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "ACCOUNT_LOCKED");
 }
 
 fn authorizer_event(header: Option<&str>) -> serde_json::Value {

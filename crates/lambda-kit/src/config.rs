@@ -110,6 +110,16 @@ pub fn lookup_positive(
     }
 }
 
+/// An optional positive count read through `lookup`: `default` when unset or empty, and
+/// when too large for a `u32`.
+pub fn lookup_count(
+    name: &'static str,
+    default: u32,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<u32, ConfigError> {
+    Ok(u32::try_from(lookup_positive(name, i64::from(default), lookup)?).unwrap_or(default))
+}
+
 #[cfg(test)]
 mod env_tests {
     use super::*;
@@ -127,6 +137,9 @@ mod env_tests {
         assert_eq!(lookup_positive("N", 5, vars), Ok(15));
         assert_eq!(lookup_positive("M", 5, vars), Ok(5));
         assert!(lookup_positive("BAD", 5, vars).is_err());
+        assert_eq!(lookup_count("N", 5, vars), Ok(15));
+        assert_eq!(lookup_count("M", 5, vars), Ok(5));
+        assert!(lookup_count("BAD", 5, vars).is_err());
     }
 
     /// Two variables, one with a default, read through the trait.

@@ -34,6 +34,12 @@ pub enum ApiError {
     /// A valid session or correct credentials of an account that is locked.
     #[error("this account is temporarily locked; try again later")]
     AccountLocked,
+    /// Too many failed logins from this address.
+    #[error("too many failed logins from this address; retry after {retry_after_seconds} s")]
+    TooManyAttempts {
+        /// Seconds until the address may try again (the `Retry-After` header).
+        retry_after_seconds: i64,
+    },
     /// Registration with an e-mail that already has an account.
     #[error("an account with this e-mail already exists")]
     EmailTaken,
@@ -146,6 +152,7 @@ impl HttpError for ApiError {
                 StatusCode::FORBIDDEN
             }
             Self::ProductNotFound(_) | Self::OrderNotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CheckoutUnavailable | Self::CancelUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientStock { .. }
@@ -166,6 +173,7 @@ impl HttpError for ApiError {
             Self::InvalidLimit(_) => "INVALID_LIMIT",
             Self::InvalidCursor(_) => "INVALID_CURSOR",
             Self::AccountLocked => "ACCOUNT_LOCKED",
+            Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::ProductNotFound(_) => "PRODUCT_NOT_FOUND",
             Self::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
@@ -196,6 +204,9 @@ impl HttpError for ApiError {
     fn headers(&self) -> Vec<(header::HeaderName, HeaderValue)> {
         match self {
             Self::Request(err) => err.headers(),
+            Self::TooManyAttempts {
+                retry_after_seconds,
+            } => vec![(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds))],
             _ => Vec::new(),
         }
     }

@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
         DynamoUserStore::new(dynamodb, settings.users_table),
         SnsPublisher::new(aws_sdk_sns::Client::new(&sdk_config), settings.topic_arn),
         settings.session_ttl_seconds,
-    );
+    )
+    .with_attempt_limits(settings.attempt_limits);
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(api.handle(req).await)

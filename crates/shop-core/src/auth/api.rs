@@ -5,9 +5,13 @@
 //!   8..=128 characters.
 //! - `POST /auth/login` `{"email","password"}` → 200 `{"token","expiresAt","userId","email",
 //!   "role"}`; 401 `UNAUTHORIZED` with one generic message whatever was wrong (unknown
-//!   e-mail or wrong password: no account enumeration); 403 `ACCOUNT_LOCKED` while the
-//!   fraud detector's lock is in force. A bearer token of an anonymous session, if sent,
-//!   has its cart merged into the user's cart and is then ended.
+//!   e-mail or wrong password: no account enumeration); 403 `ACCOUNT_LOCKED` once the
+//!   account had 5 failures in its window (the synchronous guard, [`super::LoginAttempts`],
+//!   checked before the password is hashed, also for the right password and for e-mails
+//!   without an account) or while the fraud detector's lock is in force; 429
+//!   `TOO_MANY_ATTEMPTS` with `Retry-After` once the source IP had too many failures. A
+//!   bearer token of an anonymous session, if sent, has its cart merged into the user's cart
+//!   and is then ended.
 //! - `POST /auth/logout` (bearer) → 204; the session is deleted.
 //!
 //! Login publishes `LoginSucceeded` / `LoginFailed` after the state change (the new session
@@ -21,7 +25,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{PasswordHasher, ROLE_CUSTOMER, User, UserStore, normalize_email};
+use super::{
+    AttemptKey, AttemptLimits, Claim, LoginAttempts, PasswordHasher, ROLE_CUSTOMER, User,
+    UserStore, normalize_email,
+};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
 use crate::auth::session::{Session, SessionToken};
@@ -129,10 +136,13 @@ pub struct AuthApi<S, C, U, P> {
     publisher: P,
     hasher: PasswordHasher,
     session_ttl_seconds: i64,
+    attempt_limits: AttemptLimits,
     clock: Clock,
 }
 
-impl<S: SessionStore, C: CartStore, U: UserStore, P: EventPublisher> AuthApi<S, C, U, P> {
+impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublisher>
+    AuthApi<S, C, U, P>
+{
     /// The API; sessions live `session_ttl_seconds` after the last write. `carts` holds the
     /// anonymous cart a login merges into the user's.
     pub fn new(sessions: S, carts: C, users: U, publisher: P, session_ttl_seconds: i64) -> Self {
@@ -143,8 +153,16 @@ impl<S: SessionStore, C: CartStore, U: UserStore, P: EventPublisher> AuthApi<S, 
             publisher,
             hasher: PasswordHasher::default(),
             session_ttl_seconds,
+            attempt_limits: AttemptLimits::default(),
             clock: Clock::System,
         }
+    }
+
+    /// Replaces the brute-force guard's limits (default: [`AttemptLimits::default`]).
+    #[must_use]
+    pub fn with_attempt_limits(mut self, limits: AttemptLimits) -> Self {
+        self.attempt_limits = limits;
+        self
     }
 
     /// Replaces the password hasher (tests use cheap parameters).
@@ -249,17 +267,48 @@ impl<S: SessionStore, C: CartStore, U: UserStore, P: EventPublisher> AuthApi<S, 
         let credentials: Credentials = parse_json_body(req)?;
         let origin = origin(req);
         let now = self.clock.now();
-        let Some(email) = normalize_email(&credentials.email) else {
-            self.hasher.verify_dummy(&credentials.password);
-            return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
-        };
-        let (user, locked_until) = tokio::join!(
+        // An address that is not an e-mail is counted (and answered) like an unknown one.
+        let email = normalize_email(&credentials.email)
+            .unwrap_or_else(|| credentials.email.trim().to_lowercase());
+        let account = AttemptKey::Account(email.clone());
+        let ip = AttemptKey::Ip(origin.source_ip.clone());
+        let limits = self.attempt_limits;
+        // Claim the attempts before any password is hashed, in parallel with the reads.
+        let (user, locked_until, account_claim, ip_claim) = tokio::join!(
             self.users.get_user(&email),
-            self.users.locked_until(&email, now)
+            self.users.locked_until(&email, now),
+            self.users.claim(
+                &account,
+                limits.account_failures,
+                limits.window_seconds,
+                now
+            ),
+            self.users
+                .claim(&ip, limits.ip_failures, limits.window_seconds, now),
         );
         let (user, locked_until) = (user?, locked_until?);
-        if let Some(until) = locked_until {
-            tracing::info!(locked_until = until, "login refused: account locked");
+        if let Claim::Refused {
+            retry_after_seconds,
+        } = ip_claim?
+        {
+            tracing::warn!(
+                source_ip = %origin.source_ip,
+                retry_after_seconds,
+                "login refused: too many failures from this address"
+            );
+            self.publish_failure(&email, user.as_ref(), "IP_THROTTLED", &origin, now)
+                .await;
+            return Err(ApiError::TooManyAttempts {
+                retry_after_seconds,
+            });
+        }
+        let account_claim = account_claim?;
+        if locked_until.is_some() || account_claim != Claim::Granted {
+            tracing::info!(
+                ?locked_until,
+                ?account_claim,
+                "login refused: account locked"
+            );
             self.publish_failure(&email, user.as_ref(), "ACCOUNT_LOCKED", &origin, now)
                 .await;
             return Err(ApiError::AccountLocked);
@@ -284,6 +333,13 @@ impl<S: SessionStore, C: CartStore, U: UserStore, P: EventPublisher> AuthApi<S, 
                 return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
             }
         };
+        // Only failures count: the account's slate is wiped, the address's attempt given
+        // back. Best effort: a counter left one too high only shortens the next window.
+        let (cleared, given_back) =
+            tokio::join!(self.users.clear(&account), self.users.give_back(&ip));
+        if let Err(err) = cleared.and(given_back) {
+            tracing::warn!(error = %err, "login attempts not reset after a success");
+        }
 
         // The state change: a fresh session (never reuse the caller's token: no session
         // fixation) and the anonymous cart merged into the user's.

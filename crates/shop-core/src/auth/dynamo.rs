@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::attempts::{AttemptKey, Claim, LoginAttempts, retry_after};
 use super::session::{Session, SessionId, SessionStore, session_pk};
 use super::users::{User, UserStore, lock_pk, user_from_item, user_item, user_pk};
 use crate::store::{
@@ -125,6 +126,112 @@ impl UserStore for DynamoUserStore {
             Err(err) if is_conditional_failure(&err) => Ok(false),
             Err(err) => Err(backend("PutItem lock", &err)),
         }
+    }
+}
+
+impl LoginAttempts for DynamoUserStore {
+    async fn claim(
+        &self,
+        key: &AttemptKey,
+        limit: u32,
+        window_seconds: i64,
+        now: i64,
+    ) -> Result<Claim, StoreError> {
+        let pk = key.pk();
+        let cutoff = now - window_seconds;
+        // Two conditional writes, each atomic on the item: start a new window when there is
+        // none (or it ended), else count one more while under the limit. A race between
+        // them (the window ending in between) is settled by going round again.
+        for _ in 0..3 {
+            let started = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(pk_key(pk.clone())))
+                .update_expression("SET attempts = :one, window_start = :now, expires_at = :end")
+                .condition_expression("attribute_not_exists(pk) OR window_start <= :cutoff")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":end", n(now + window_seconds))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .send()
+                .await;
+            match started {
+                Ok(_) => return Ok(Claim::Granted),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(backend("UpdateItem login attempts (window)", &err)),
+            }
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(pk_key(pk.clone())))
+                .update_expression("ADD attempts :one")
+                .condition_expression("attempts < :limit AND window_start > :cutoff")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(i64::from(limit)))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(Claim::Granted),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(backend("UpdateItem login attempts (count)", &err)),
+            }
+            // Refused, unless the window ended in between: read it to say until when.
+            let item = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(pk_key(pk.clone())))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| backend("GetItem login attempts", &e))?;
+            let window_start = match item.item().and_then(|i| i.get("window_start")) {
+                Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+                _ => None,
+            };
+            if let Some(window_start) = window_start.filter(|start| *start > cutoff) {
+                return Ok(Claim::Refused {
+                    retry_after_seconds: retry_after(window_start, window_seconds, now),
+                });
+            }
+        }
+        Err(StoreError::Backend {
+            operation: "UpdateItem login attempts",
+            message: format!("{pk} kept changing under three claims in a row"),
+        })
+    }
+
+    async fn give_back(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(pk_key(key.pk())))
+            .update_expression("ADD attempts :minus_one")
+            .condition_expression("attempts > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Nothing counted (the window ended and the item expired): nothing to give back.
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(backend("UpdateItem login attempts (give back)", &err)),
+        }
+    }
+
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        delete_item(
+            &self.client,
+            &self.table,
+            pk_key(key.pk()),
+            "DeleteItem login attempts",
+        )
+        .await
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::attempts::{AttemptKey, Claim, LoginAttempts, retry_after};
 use super::session::{Session, SessionId, SessionStore};
 use super::users::{User, UserStore, user_pk};
 use crate::store::StoreError;
@@ -15,6 +16,43 @@ use lambda_kit::sync::lock;
 pub struct InMemoryUserStore {
     users: Mutex<HashMap<String, User>>,
     locks: Mutex<HashMap<String, (i64, String)>>,
+    /// Counter key → (window start, attempts).
+    attempts: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl LoginAttempts for InMemoryUserStore {
+    async fn claim(
+        &self,
+        key: &AttemptKey,
+        limit: u32,
+        window_seconds: i64,
+        now: i64,
+    ) -> Result<Claim, StoreError> {
+        let mut attempts = lock(&self.attempts);
+        let counter = attempts.entry(key.pk()).or_insert((now, 0));
+        if counter.0 <= now - window_seconds {
+            *counter = (now, 0);
+        }
+        if counter.1 >= limit {
+            return Ok(Claim::Refused {
+                retry_after_seconds: retry_after(counter.0, window_seconds, now),
+            });
+        }
+        counter.1 += 1;
+        Ok(Claim::Granted)
+    }
+
+    async fn give_back(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        if let Some(counter) = lock(&self.attempts).get_mut(&key.pk()) {
+            counter.1 = counter.1.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        lock(&self.attempts).remove(&key.pk());
+        Ok(())
+    }
 }
 
 impl UserStore for InMemoryUserStore {

@@ -12,6 +12,7 @@
 //! | `session.rs` | session tokens and ids, [`session::Session`], the [`SessionStore`] trait |
 //! | `users.rs` | [`User`], the [`UserStore`] trait, account locks |
 //! | `password.rs` | [`PasswordHasher`] (Argon2id) |
+//! | `attempts.rs` | the login brute-force guard: [`LoginAttempts`] counters per account and per IP, [`AttemptLimits`] |
 //! | `api.rs` | auth-api: `POST /auth/register`, `/auth/login` (merges the anonymous cart through a [`crate::cart::CartStore`]), `/auth/logout` |
 //! | `authorizer.rs` | the API Gateway TOKEN authorizer |
 //! | `dynamo.rs` | [`DynamoSessionStore`] (`SESSION#` items of the sessions table), [`DynamoUserStore`] |
@@ -21,6 +22,7 @@
 //! Carts share the sessions table but not this area's store: they are [`crate::cart`]'s.
 
 pub mod api;
+mod attempts;
 pub mod authorizer;
 mod dynamo;
 #[cfg(any(test, feature = "fakes"))]
@@ -32,6 +34,7 @@ mod users;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 
+pub use attempts::{AttemptKey, AttemptLimits, Claim, LoginAttempts, retry_after};
 pub use dynamo::{DynamoSessionStore, DynamoUserStore};
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::{InMemorySessionStore, InMemoryUserStore};
@@ -52,6 +55,7 @@ use session::{AuthError, SessionId};
 /// | `PRODUCTS_TABLE`, `SESSIONS_TABLE`, `SESSION_TTL_SECONDS` | the shared [`Config`] (the products table is required but not kept) |
 /// | `USERS_TABLE` | the users table (required) |
 /// | `EVENTS_TOPIC_ARN` | the topic login events are published to (required) |
+/// | `LOGIN_ACCOUNT_FAILURES`, `LOGIN_IP_FAILURES`, `LOGIN_WINDOW_SECONDS` | the brute-force guard ([`AttemptLimits`]: optional, defaults 5, 20, 900) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthApiSettings {
     /// The sessions table (sessions and the carts merged at login).
@@ -62,6 +66,8 @@ pub struct AuthApiSettings {
     pub users_table: String,
     /// The events topic.
     pub topic_arn: String,
+    /// The brute-force guard's limits.
+    pub attempt_limits: AttemptLimits,
 }
 
 impl Settings for AuthApiSettings {
@@ -76,6 +82,7 @@ impl Settings for AuthApiSettings {
             session_ttl_seconds,
             users_table: lookup_required("USERS_TABLE", lookup)?,
             topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
+            attempt_limits: AttemptLimits::from_lookup(lookup)?,
         })
     }
 }

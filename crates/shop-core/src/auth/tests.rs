@@ -389,11 +389,28 @@ fn auth_api_settings_read_every_variable_with_defaults() {
             session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
             users_table: "users".to_owned(),
             topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
+            attempt_limits: AttemptLimits {
+                account_failures: 5,
+                ip_failures: 20,
+                window_seconds: 900,
+            },
         })
     );
     let settings: Result<AuthApiSettings, _> =
         settings_from(&with_var(AUTH_API_ENV, "SESSION_TTL_SECONDS", "120"));
     assert_eq!(settings.map(|s| s.session_ttl_seconds), Ok(120));
+    let vars = with_var(AUTH_API_ENV, "LOGIN_ACCOUNT_FAILURES", "3");
+    let vars = with_var(&vars, "LOGIN_IP_FAILURES", "50");
+    let vars = with_var(&vars, "LOGIN_WINDOW_SECONDS", "60");
+    let settings: Result<AuthApiSettings, _> = settings_from(&vars);
+    assert_eq!(
+        settings.map(|s| s.attempt_limits),
+        Ok(AttemptLimits {
+            account_failures: 3,
+            ip_failures: 50,
+            window_seconds: 60,
+        })
+    );
 }
 
 #[test]
@@ -409,6 +426,13 @@ fn auth_api_settings_name_the_missing_or_invalid_variable() {
         ],
     );
     assert_invalid::<AuthApiSettings>(AUTH_API_ENV, "SESSION_TTL_SECONDS", "-60");
+    for name in [
+        "LOGIN_ACCOUNT_FAILURES",
+        "LOGIN_IP_FAILURES",
+        "LOGIN_WINDOW_SECONDS",
+    ] {
+        assert_invalid::<AuthApiSettings>(AUTH_API_ENV, name, "0");
+    }
 }
 
 const AUTHORIZER_ENV: &[(&str, &str)] = &[("SESSIONS_TABLE", "sessions"), ("USERS_TABLE", "users")];
@@ -431,4 +455,121 @@ fn authorizer_settings_name_the_missing_variable() {
         AUTHORIZER_ENV,
         &["SESSIONS_TABLE", "USERS_TABLE"],
     );
+}
+
+// ----------------------------------------------------------------- the brute-force guard
+
+fn guarded(limits: AttemptLimits) -> (Api, Clock) {
+    let clock = Clock::manual(START);
+    (
+        api().with_attempt_limits(limits).with_clock(clock.clone()),
+        clock,
+    )
+}
+
+const LIMITS: AttemptLimits = AttemptLimits {
+    account_failures: 5,
+    ip_failures: 100,
+    window_seconds: 900,
+};
+
+#[tokio::test]
+async fn five_failures_lock_the_account_even_for_the_right_password_until_the_window_ends() {
+    let (api, clock) = guarded(LIMITS);
+    register(&api, "ann@example.com", "s3cret-pass").await;
+    for _ in 0..5 {
+        let (status, _) = login(&api, "ann@example.com", "wrong-pass", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "ACCOUNT_LOCKED");
+    let events = api.publisher().inner.events();
+    assert_eq!(
+        events.last().and_then(|e| e.detail_str("reason")),
+        Some("ACCOUNT_LOCKED")
+    );
+
+    clock.advance(901);
+    let (status, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_locked_exactly_like_a_known_one() {
+    let (api, _) = guarded(LIMITS);
+    register(&api, "ann@example.com", "s3cret-pass").await;
+    let mut answers = Vec::new();
+    for email in ["ann@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            login(&api, email, "wrong-pass", None).await;
+        }
+        answers.push(login(&api, email, "s3cret-pass", None).await);
+    }
+    assert_eq!(answers[0], answers[1], "no account enumeration");
+    assert_eq!(answers[0].0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_success_wipes_the_accounts_failures() {
+    let (api, _) = guarded(LIMITS);
+    register(&api, "ann@example.com", "s3cret-pass").await;
+    for _ in 0..2 {
+        for _ in 0..4 {
+            let (status, _) = login(&api, "ann@example.com", "wrong-pass", None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+        assert_eq!(status, StatusCode::OK, "only failures count: {body}");
+    }
+}
+
+#[tokio::test]
+async fn parallel_guesses_evaluate_no_more_passwords_than_the_limit() {
+    let (api, _) = guarded(LIMITS);
+    register(&api, "ann@example.com", "s3cret-pass").await;
+    let answers = futures::future::join_all(
+        (0..40).map(|_| login(&api, "ann@example.com", "wrong-pass", None)),
+    )
+    .await;
+    let evaluated = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!((evaluated, refused), (5, 35));
+}
+
+#[tokio::test]
+async fn too_many_failures_from_one_address_get_429_with_retry_after() {
+    let (api, clock) = guarded(AttemptLimits {
+        ip_failures: 3,
+        ..LIMITS
+    });
+    register(&api, "ann@example.com", "s3cret-pass").await;
+    for i in 0..3 {
+        let (status, _) = login(&api, &format!("guess{i}@example.com"), "wrong-pass", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    clock.advance(100);
+    let response = api
+        .handle(request(
+            "POST",
+            "/auth/login",
+            None,
+            &credentials("ann@example.com", "s3cret-pass"),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("800")
+    );
+    assert_eq!(body_json(&response)["error"]["code"], "TOO_MANY_ATTEMPTS");
 }

@@ -23,7 +23,7 @@
 //!   `pk = ORDERS#<userId>`.
 
 use crate::store::StoreError;
-use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
+use lambda_kit::config::{ConfigError, Settings, lookup_count, lookup_positive, lookup_required};
 use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
@@ -94,16 +94,6 @@ impl Settings for FraudSettings {
             order_velocity: lookup_count("FRAUD_ORDER_VELOCITY", defaults.order_velocity, lookup)?,
         })
     }
-}
-
-/// A positive count read through `lookup`: `default` when unset, and when too large for a
-/// `u32`.
-fn lookup_count(
-    name: &'static str,
-    default: u32,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<u32, ConfigError> {
-    Ok(u32::try_from(lookup_positive(name, i64::from(default), lookup)?).unwrap_or(default))
 }
 
 /// The fraud-detector function's settings.
