@@ -239,7 +239,9 @@ def update_readme(md: str) -> None:
     """Puts the table just printed between bench/README.md's bench markers (if it has them)."""
     readme = REPO / "bench" / "README.md"
     text = readme.read_text()
-    start, end = text.find(README_START), text.find(README_END)
+    # The markers on lines of their own (the README's prose quotes them).
+    start, end = text.find(f"\n{README_START}\n"), text.find(f"\n{README_END}\n")
+    start, end = (start + 1 if start >= 0 else -1), (end + 1 if end >= 0 else -1)
     if start < 0 or end < start:
         print("bench: bench/README.md has no bench markers; results are in bench/results.md", file=sys.stderr)
         return
