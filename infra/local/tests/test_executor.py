@@ -11,6 +11,10 @@ import base64
 import io
 import json
 import os
+import signal
+import stat
+import subprocess
+import sys
 import time
 import uuid
 import zipfile
@@ -155,6 +159,7 @@ def test_echo_sees_event_env_and_runtime_headers(lam, make_function):
     assert env["AWS_REGION"] == REGION
     assert env["_HANDLER"] == "bootstrap"
     assert env["LAMBDA_TASK_ROOT"] == body["cwd"]
+    assert env["HOME"] is None, "LocalStack's HOME (and its ~/.aws) is not passed on"
     assert body["function_arn"].endswith(f":function:{name}")
     assert body["trace_id"].startswith("Root=")
     assert json.loads(body["client_context"]) == {"custom": {"k": "v"}}
@@ -297,3 +302,66 @@ def test_output_lands_in_cloudwatch_logs(lam, logs, make_function):
     assert f"END RequestId: {body['request_id']}" in seen
     streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
     assert streams and "[$LATEST]" in streams[0]["logStreamName"]
+
+
+def _zip_with_symlink(target: str, extra: dict[str, bytes] | None = None) -> bytes:
+    """A code zip whose ``bootstrap`` is a symlink to ``target`` (``unzip`` restores it)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        link = zipfile.ZipInfo("bootstrap")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, target)
+        for name, data in (extra or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def test_bootstrap_symlink_out_of_the_code_is_refused(lam, make_function):
+    true_mode = os.stat("/usr/bin/true").st_mode
+    name = make_function("symlink-out", code=_zip_with_symlink("/usr/bin/true"))
+    resp, body, _ = invoke(lam, name, {"action": "echo"})
+    assert resp.get("FunctionError") == "Unhandled"
+    assert body["errorType"] == "Runtime.InvalidEntrypoint"
+    assert "resolves outside the function's code" in body["errorMessage"], body
+    assert os.stat("/usr/bin/true").st_mode == true_mode, "the host file was not touched"
+
+
+def test_bootstrap_symlink_within_the_code_runs(lam, make_function):
+    code = _zip_with_symlink("bin/runtime", {"bin/runtime": FIXTURE.read_bytes()})
+    name = make_function("symlink-in", code=code)
+    resp, body, _ = invoke(lam, name, {"action": "echo"})
+    assert "FunctionError" not in resp, body
+    assert body["event"] == {"action": "echo"}
+
+
+SPAWN_THEN_WAIT = """
+import sys, threading, time
+from localstack_host_executor.executor import SPAWNER
+spawned = []
+# from a thread that ends at once, as LocalStack's invocation threads do
+worker = threading.Thread(target=lambda: spawned.append(SPAWNER.popen(["sleep", "120"])))
+worker.start()
+worker.join()
+time.sleep(0.5)
+print(spawned[0].pid, spawned[0].poll(), flush=True)
+time.sleep(120)
+"""
+
+
+def test_function_processes_die_with_localstack_not_with_the_spawning_thread():
+    parent = subprocess.Popen([sys.executable, "-c", SPAWN_THEN_WAIT], stdout=subprocess.PIPE, text=True)
+    try:
+        pid, status = parent.stdout.readline().split()
+        child = int(pid)
+        assert status == "None", "the child outlived the thread that asked for it"
+        assert pid_alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.time() + 5
+        while pid_alive(child) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(child), "the function process outlived its parent"
+    finally:
+        parent.kill()

@@ -28,7 +28,9 @@ import collections
 import json
 import logging
 import os
+import queue
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -59,6 +61,44 @@ LOG = logging.getLogger(__name__)
 
 RUNTIME_API_PREFIX = "/2018-06-01/runtime"
 HOST = "127.0.0.1"
+
+
+class _Spawner:
+    """Starts every ``bootstrap`` from one long-lived thread, with a parent-death signal.
+
+    A function process must not outlive LocalStack (a killed LocalStack would leave them
+    running, holding ports and polling dead endpoints), so each is started under
+    ``setpriv --pdeathsig KILL``. Linux sends that signal when the *thread* that forked the
+    child ends, not the process: spawning from LocalStack's short-lived invocation threads
+    would kill functions with them, hence this one thread for the process's lifetime.
+    Without ``setpriv`` (not util-linux) functions start without the signal, with a warning.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._setpriv = shutil.which("setpriv")
+        if self._setpriv is None:
+            LOG.warning("setpriv not found: function processes will not die with LocalStack")
+        threading.Thread(target=self._run, name="lambda-host-spawner", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            argv, kwargs, done = self._jobs.get()
+            try:
+                done.set_result(subprocess.Popen(argv, **kwargs))
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                done.set_exception(e)
+
+    def popen(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        """``subprocess.Popen(argv, **kwargs)``, run on the spawner thread."""
+        if self._setpriv is not None:
+            argv = [self._setpriv, "--pdeathsig", "KILL", "--", *argv]
+        done: Future = Future()
+        self._jobs.put((argv, kwargs, done))
+        return done.result()
+
+
+SPAWNER = _Spawner()
 # how long a stopped process gets between SIGTERM and SIGKILL
 KILL_GRACE_SECONDS = 0.5
 # output kept per environment for get_logs() (LocalStack prints it on start-up failures)
@@ -151,7 +191,7 @@ class _Generation:
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
         env = dict(env)
         env["AWS_LAMBDA_RUNTIME_API"] = f"{HOST}:{self.port}"
-        self.proc = subprocess.Popen(
+        self.proc = SPAWNER.popen(
             argv,
             cwd=cwd,
             env=env,
@@ -685,8 +725,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 "The host executor runs zip-packaged functions only (no container images)"
             )
         code.prepare_for_execution()
-        bootstrap = Path(code.get_unzipped_code_location()) / "bootstrap"
-        if bootstrap.is_file():
+        bootstrap = _bootstrap_inside(Path(code.get_unzipped_code_location()))
+        if bootstrap is not None:
             _make_executable(bootstrap)
 
     @classmethod
@@ -747,8 +787,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
         }
-        if os.environ.get("HOME"):
-            env["HOME"] = os.environ["HOME"]
+        # Nothing else of LocalStack's own environment: not HOME (the SDK would read the host
+        # user's ~/.aws profiles), not its credentials or settings.
         env.update({k: str(v) for k, v in env_vars.items() if v is not None})
         code_dir = str(self._code_dir)
         env["LAMBDA_TASK_ROOT"] = code_dir
@@ -776,6 +816,18 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 )
             )
             return gen
+        contained = _bootstrap_inside(self._code_dir)
+        if contained is None:
+            gen.dead = True
+            gen._fail_startup(
+                _error_payload(
+                    "Runtime.InvalidEntrypoint",
+                    f"RequestId: {gen.request_hint} Error: bootstrap resolves outside the function's code "
+                    f"({bootstrap} -> {bootstrap.resolve()}): refused",
+                )
+            )
+            return gen
+        bootstrap = contained
         _make_executable(bootstrap)
         try:
             gen.spawn([str(bootstrap)], self._env, str(self._code_dir))
@@ -858,6 +910,23 @@ def _code_dir(function_version: FunctionVersion) -> Path:
     if code is None:
         raise LambdaRuntimeException("The host executor runs zip-packaged functions only")
     return Path(code.get_unzipped_code_location())
+
+
+def _bootstrap_inside(code_dir: Path) -> Path | None:
+    """The real path of ``code_dir/bootstrap`` if it is a file inside ``code_dir``, else None.
+
+    A zip may carry a symlink (``unzip`` restores it): one pointing elsewhere in the code is
+    fine, one pointing out of it (``/usr/bin/…``, ``../../…``) would run, or chmod, a host
+    file, so it is refused.
+    """
+    try:
+        root = code_dir.resolve(strict=True)
+        target = (code_dir / "bootstrap").resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a symlink loop
+        return None
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    return target
 
 
 def _make_executable(path: Path) -> None:
