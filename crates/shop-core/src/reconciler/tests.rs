@@ -165,20 +165,27 @@ async fn a_sweep_requests_one_repair_per_stuck_or_stranded_order() {
     assert_eq!(report.send_failures, 5, "{report:?}");
 }
 
-#[tokio::test]
-async fn a_confirmed_order_without_a_total_is_reported_not_redriven() {
-    let orders = InMemoryOrderStore::new();
-    let mut broken = order_at("k-broken", OrderStatus::Confirmed, 3_600);
-    broken.total = None;
-    orders.create(&broken).await.unwrap();
-    let reconciler = Reconciler::new(
+/// A reconciler over `orders` and no reservations, at `NOW`.
+fn sweeping(
+    orders: InMemoryOrderStore,
+) -> Reconciler<InMemoryOrderStore, InMemoryReservations, InMemoryQueue> {
+    Reconciler::new(
         orders,
         InMemoryReservations::default(),
         InMemoryQueue::default(),
         InMemoryQueue::default(),
         SETTINGS,
     )
-    .with_clock(Clock::manual(NOW));
+    .with_clock(Clock::manual(NOW))
+}
+
+#[tokio::test]
+async fn a_confirmed_order_without_a_total_is_reported_not_redriven() {
+    let orders = InMemoryOrderStore::new();
+    let mut broken = order_at("k-broken", OrderStatus::Confirmed, 3_600);
+    broken.total = None;
+    orders.create(&broken).await.unwrap();
+    let reconciler = sweeping(orders);
     let report = reconciler.run("corr").await.unwrap();
     assert_eq!(report.not_actionable, 1, "{report:?}");
     assert_eq!(report.send_failures, 0);
@@ -198,14 +205,7 @@ async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_only() {
     for order in [&late, &recent] {
         orders.create(order).await.unwrap();
     }
-    let reconciler = Reconciler::new(
-        orders,
-        InMemoryReservations::default(),
-        InMemoryQueue::default(),
-        InMemoryQueue::default(),
-        SETTINGS,
-    )
-    .with_clock(Clock::manual(NOW));
+    let reconciler = sweeping(orders);
     let report = reconciler.run("corr").await.unwrap();
     assert_eq!(report.fulfilments_redriven, 1);
     assert_eq!(report.repairs_requested, 0);
