@@ -384,6 +384,33 @@ async fn an_order_above_the_threshold_waits_for_an_admin_who_approves_it() {
     stack.assert_stock_conserved(&[(&sku, 3)]).await;
 }
 
+/// A session opened while its account was an admin's, of an account demoted since.
+async fn demoted_admin_session(stack: &Stack) -> String {
+    let (email, _) = stack.new_user("demoted", "a-long-password").await;
+    let set_role = |role: &'static str| {
+        let email = email.clone();
+        async move {
+            stack
+                .dynamodb()
+                .update_item()
+                .table_name(stack.output("UsersTableName"))
+                .key("pk", AttributeValue::S(format!("USER#{email}")))
+                .update_expression("SET #r = :r")
+                .expression_attribute_names("#r", "role")
+                .expression_attribute_values(":r", AttributeValue::S(role.to_owned()))
+                .send()
+                .await
+                .expect("set the role");
+        }
+    };
+    set_role("admin").await;
+    let login = stack.login(&email, "a-long-password", None, None).await;
+    login.expect_status(StatusCode::OK);
+    assert_eq!(login.body["role"], "admin");
+    set_role("customer").await;
+    login.body["token"].as_str().expect("a token").to_owned()
+}
+
 #[tokio::test]
 async fn an_admin_rejects_an_order_the_customer_cannot_approve() {
     let stack = Stack::load().await;
@@ -393,12 +420,16 @@ async fn an_admin_rejects_an_order_the_customer_cannot_approve() {
     stack
         .wait_for_order(&shopper.token, &id, &["AWAITING_APPROVAL"], SETTLE)
         .await;
-    // Only admins decide.
-    for action in ["approve", "reject"] {
-        stack
-            .order_action(&shopper.token, &id, action)
-            .await
-            .expect_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Only admins decide: not the customer, and not an admin demoted since signing in
+    // (the role in the session is a copy; the account's role now is what counts).
+    let demoted = demoted_admin_session(&stack).await;
+    for token in [&shopper.token, &demoted] {
+        for action in ["approve", "reject"] {
+            stack
+                .order_action(token, &id, action)
+                .await
+                .expect_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+        }
     }
     stack
         .order_action(&admin, &id, "reject")

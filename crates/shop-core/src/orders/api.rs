@@ -7,7 +7,9 @@
 //!   `CANCELLING` and the cancel-order workflow runs; `FULFILLED` is 409
 //!   `ORDER_ALREADY_FULFILLED`; other non-cancellable statuses 409 `ORDER_NOT_CANCELLABLE`
 //! - `POST /orders/{id}/approve`, `POST /orders/{id}/reject` (role `admin`) →
-//!   202 `{"orderId", "status"}`: answers the workflow's approval task
+//!   202 `{"orderId", "status"}`: answers the workflow's approval task. The handler checks
+//!   the session itself (never a cached authorizer answer) and the account's role *now*
+//!   (not the copy in the session), and no admin decides their own order (403 `FORBIDDEN`).
 //!
 //! Every status change is a conditional update on the status read, so a cancel racing the
 //! fulfilment (or two admins) cannot both win.
@@ -19,10 +21,14 @@ use serde::Serialize;
 use super::{OrderCursor, OrderStore};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
-use crate::auth::{Principal, ROLE_ADMIN, UserStore, principal_of};
+use crate::auth::{
+    Principal, ROLE_ADMIN, UserStore, auth_error_to_api, authenticate, principal_of,
+};
 use crate::orders::{Order, OrderId, OrderStatus, OrderView};
 use lambda_kit::clock::Clock;
-use lambda_kit::http::{Route, correlation_id, json_response, match_route, query_param, serve};
+use lambda_kit::http::{
+    Route, bearer_token, correlation_id, json_response, match_route, query_param, serve,
+};
 use lambda_kit::workflow::{Started, WorkflowError, Workflows};
 
 /// Name of the function (log field, crate and binary name).
@@ -79,6 +85,9 @@ pub const ROUTES: &[Route] = &[
         methods: &["POST"],
     },
 ];
+
+/// The routes only an admin may call.
+const ADMIN_ROUTES: [&str; 2] = ["/orders/{id}/approve", "/orders/{id}/reject"];
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -164,6 +173,11 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         &self.sessions
     }
 
+    /// The user store (tests).
+    pub fn users(&self) -> &U {
+        &self.users
+    }
+
     /// Handles one API Gateway request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         serve(FUNCTION_NAME, &req, |req| self.route(req)).await
@@ -171,7 +185,16 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
 
     async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let route = match_route(ROUTES, req)?;
-        let principal = principal_of(req, &self.sessions, &self.users, self.clock.now()).await?;
+        let now = self.clock.now();
+        let principal = if ADMIN_ROUTES.contains(&route.resource) {
+            // Never an authorizer answer API Gateway cached: a session logged out since, or
+            // of an account locked since, must not decide orders for the cache's lifetime.
+            authenticate(&self.sessions, &self.users, bearer_token(req)?, now)
+                .await
+                .map_err(auth_error_to_api)?
+        } else {
+            principal_of(req, &self.sessions, &self.users, now).await?
+        };
         let id = route.param("id");
         match route.resource {
             "/orders" => self.list(&principal, req).await,
@@ -338,11 +361,17 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         principal: &Principal,
         id: &str,
     ) -> Result<(Order, String, String), ApiError> {
-        let admin = admin(principal)?;
+        let admin = self.current_admin(principal).await?;
+        let admin = admin.as_str();
         let order = self
             .any_order(id)
             .await?
             .ok_or_else(|| ApiError::OrderNotFound(id.to_owned()))?;
+        if order.user_id == admin {
+            return Err(ApiError::Forbidden(
+                "an admin cannot decide their own order".to_owned(),
+            ));
+        }
         let token = match (&order.status, &order.approval_token) {
             (OrderStatus::AwaitingApproval, Some(token)) => token.clone(),
             (status, _) => {
@@ -393,6 +422,18 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         Ok(status_response(&order.order_id, OrderStatus::Rejected))
     }
 
+    /// The caller's user id if their account is an admin's *now*: the role copied into the
+    /// session at login is not trusted (an admin demoted since keeps their sessions).
+    async fn current_admin(&self, principal: &Principal) -> Result<String, ApiError> {
+        let (Some(user_id), Some(email)) = (&principal.user_id, &principal.email) else {
+            return Err(not_an_admin());
+        };
+        match self.users.get_user(email).await? {
+            Some(user) if user.role == ROLE_ADMIN && &user.user_id == user_id => Ok(user.user_id),
+            _ => Err(not_an_admin()),
+        }
+    }
+
     async fn current_status(&self, order: &Order) -> Result<OrderStatus, ApiError> {
         Ok(self
             .orders
@@ -410,14 +451,9 @@ fn signed_in<'p>(principal: &'p Principal, action: &'static str) -> Result<&'p s
         .ok_or(ApiError::LoginRequired(action))
 }
 
-/// The admin's user id, or 403 `FORBIDDEN`.
-fn admin(principal: &Principal) -> Result<&str, ApiError> {
-    match (&principal.role, &principal.user_id) {
-        (Some(role), Some(user_id)) if role == ROLE_ADMIN => Ok(user_id),
-        _ => Err(ApiError::Forbidden(
-            "only admins can approve or reject orders".to_owned(),
-        )),
-    }
+/// 403 `FORBIDDEN` for a caller who is not an admin (now).
+fn not_an_admin() -> ApiError {
+    ApiError::Forbidden("only admins can approve or reject orders".to_owned())
 }
 
 /// A task that is no longer waiting (timed out, answered) is 409; anything else is ours.

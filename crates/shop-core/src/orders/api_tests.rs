@@ -26,8 +26,25 @@ fn api() -> Api {
     .with_clock(clock)
 }
 
+/// Signs in `user_id`, whose account (`<user_id>@example.com`) has `role`.
 async fn token_of(api: &Api, user_id: &str, role: &str) -> String {
+    set_role(api, user_id, role).await;
     sign_in(api.sessions(), Some((user_id, role)), START).await
+}
+
+/// Stores `user_id`'s account with `role` (a promotion or a demotion).
+async fn set_role(api: &Api, user_id: &str, role: &str) {
+    use crate::auth::User;
+    api.users()
+        .put_user(&User {
+            user_id: user_id.to_owned(),
+            email: format!("{user_id}@example.com"),
+            password_hash: "not used here".to_owned(),
+            role: role.to_owned(),
+            created_at: START,
+        })
+        .await
+        .unwrap();
 }
 
 /// Stores an order of `user_id` in `status` and returns its id.
@@ -303,6 +320,37 @@ async fn only_admins_decide() {
         status_of(&api, &id).await,
         Some(OrderStatus::AwaitingApproval)
     );
+}
+
+#[tokio::test]
+async fn an_admin_demoted_since_login_decides_nothing_with_their_open_session() {
+    let api = api();
+    let admin = token_of(&api, "admin-1", ROLE_ADMIN).await;
+    set_role(&api, "admin-1", ROLE_CUSTOMER).await;
+    let id = held_order(&api, "task-1");
+    for action in ["approve", "reject"] {
+        let response = call(&api, "POST", &format!("/orders/{id}/{action}"), &admin).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{action}");
+        assert_eq!(code(&response), "FORBIDDEN", "{action}");
+    }
+    assert_eq!(api.workflows().answer("task-1"), None);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_decide_their_own_order() {
+    let api = api();
+    let admin = token_of(&api, "alice", ROLE_ADMIN).await;
+    let id = held_order(&api, "task-1");
+    let response = call(&api, "POST", &format!("/orders/{id}/approve"), &admin).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        body_json(&response)["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("their own order")),
+        "{}",
+        body_json(&response)
+    );
+    assert_eq!(api.workflows().answer("task-1"), None);
 }
 
 #[tokio::test]
