@@ -9,13 +9,16 @@
 //! | --- | --- |
 //! | [`Settings`], [`ConfigError`] | the kit's trait and error, re-exported |
 //! | [`Config`] | the variables the API functions that keep products or sessions share |
-//! | [`DEFAULT_SESSION_TTL_SECONDS`] | `SESSION_TTL_SECONDS` when unset |
+//! | [`DEFAULT_SESSION_TTL_SECONDS`], [`DEFAULT_SESSION_MAX_AGE_SECONDS`] | `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS` when unset |
 
 use lambda_kit::config::lookup_required;
 pub use lambda_kit::config::{ConfigError, Settings};
 
 /// Default session lifetime: one day.
 pub const DEFAULT_SESSION_TTL_SECONDS: i64 = 86_400;
+
+/// Default absolute session lifetime: seven days, however active the session.
+pub const DEFAULT_SESSION_MAX_AGE_SECONDS: i64 = 604_800;
 
 /// The variables shared by catalog-api, cart-api and auth-api.
 ///
@@ -24,6 +27,7 @@ pub const DEFAULT_SESSION_TTL_SECONDS: i64 = 86_400;
 /// | `PRODUCTS_TABLE` | products table name (required) |
 /// | `SESSIONS_TABLE` | sessions and carts table name (required) |
 /// | `SESSION_TTL_SECONDS` | session and cart lifetime, sliding (optional, default 86400) |
+/// | `SESSION_MAX_AGE_SECONDS` | absolute session lifetime, however active (optional, default 604800) |
 ///
 /// It stays one [`Settings`] rather than being spread over those three functions' settings
 /// because it is read as one group: each of them reads it whole inside its own
@@ -39,6 +43,8 @@ pub struct Config {
     pub sessions_table: String,
     /// Session lifetime in seconds, extended on every cart write.
     pub session_ttl_seconds: i64,
+    /// Absolute session lifetime in seconds: no write extends a session past it.
+    pub session_max_age_seconds: i64,
 }
 
 impl Settings for Config {
@@ -58,6 +64,11 @@ impl Settings for Config {
             products_table: lookup_required("PRODUCTS_TABLE", lookup)?,
             sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
             session_ttl_seconds,
+            session_max_age_seconds: lambda_kit::config::lookup_positive(
+                "SESSION_MAX_AGE_SECONDS",
+                DEFAULT_SESSION_MAX_AGE_SECONDS,
+                lookup,
+            )?,
         })
     }
 }
@@ -84,7 +95,8 @@ mod tests {
             Ok(Config {
                 products_table: "p".into(),
                 sessions_table: "s".into(),
-                session_ttl_seconds: 86_400
+                session_ttl_seconds: 86_400,
+                session_max_age_seconds: 604_800,
             })
         );
         let cfg = config(&[
@@ -93,6 +105,12 @@ mod tests {
             ("SESSION_TTL_SECONDS", "60"),
         ]);
         assert_eq!(cfg.map(|c| c.session_ttl_seconds), Ok(60));
+        let cfg = config(&[
+            ("PRODUCTS_TABLE", "p"),
+            ("SESSIONS_TABLE", "s"),
+            ("SESSION_MAX_AGE_SECONDS", "3600"),
+        ]);
+        assert_eq!(cfg.map(|c| c.session_max_age_seconds), Ok(3_600));
     }
 
     #[test]

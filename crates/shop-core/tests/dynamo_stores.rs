@@ -107,7 +107,7 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
     let sessions = DynamoSessionStore::new(client.clone(), sessions_table);
     let carts = DynamoCartStore::new(client.clone(), sessions_table);
     let token = SessionToken::generate()?;
-    let session = Session::new_anonymous(&token, 1_000, 60);
+    let session = Session::new_anonymous(&token, 1_000, 60).limited_to(10_000);
     sessions.create_session(&session).await?;
     assert!(matches!(
         sessions.create_session(&session).await,
@@ -117,16 +117,24 @@ async fn exercise(client: &Client, products_table: &str, sessions_table: &str) -
         sessions.get_session(&session.id).await?,
         Some(session.clone())
     );
-    sessions.touch_session(&session.id, 5_000).await?;
-    assert_eq!(
+    let expiry = async || {
         sessions
             .get_session(&session.id)
-            .await?
-            .map(|s| s.expires_at),
-        Some(5_000)
-    );
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.expires_at)
+    };
+    sessions.touch_session(&session.id, 5_000, 1_030).await?;
+    assert_eq!(expiry().await, Some(5_000));
+    // Never past the absolute end (created 1_000 + 10_000)...
+    sessions.touch_session(&session.id, 20_000, 4_000).await?;
+    assert_eq!(expiry().await, Some(11_000));
+    // ... and an expired session is not revived by a late write.
+    sessions.touch_session(&session.id, 13_000, 12_000).await?;
+    assert_eq!(expiry().await, Some(11_000));
     let ghost = SessionToken::generate()?.id();
-    sessions.touch_session(&ghost, 5_000).await?;
+    sessions.touch_session(&ghost, 5_000, 1_030).await?;
     assert_eq!(sessions.get_session(&ghost).await?, None, "no stub item");
 
     // Carts: version-conditional writes.

@@ -23,6 +23,7 @@ async fn main() -> Result<(), Error> {
         SnsPublisher::new(aws_sdk_sns::Client::new(&sdk_config), settings.topic_arn),
         settings.session_ttl_seconds,
     )
+    .with_session_max_age(settings.session_max_age_seconds)
     .with_attempt_limits(settings.attempt_limits);
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {

@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
         // Signed-in sessions are checked for account locks.
         DynamoUserStore::new(dynamodb, settings.users_table),
         settings.session_ttl_seconds,
-    );
+    )
+    .with_session_max_age(settings.session_max_age_seconds);
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(api.handle(req).await)

@@ -136,6 +136,7 @@ pub struct AuthApi<S, C, U, P> {
     publisher: P,
     hasher: PasswordHasher,
     session_ttl_seconds: i64,
+    session_max_age_seconds: i64,
     attempt_limits: AttemptLimits,
     clock: Clock,
 }
@@ -153,9 +154,17 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
             publisher,
             hasher: PasswordHasher::default(),
             session_ttl_seconds,
+            session_max_age_seconds: crate::config::DEFAULT_SESSION_MAX_AGE_SECONDS,
             attempt_limits: AttemptLimits::default(),
             clock: Clock::System,
         }
+    }
+
+    /// Sets the absolute session lifetime (default 7 days).
+    #[must_use]
+    pub fn with_session_max_age(mut self, seconds: i64) -> Self {
+        self.session_max_age_seconds = seconds;
+        self
     }
 
     /// Replaces the brute-force guard's limits (default: [`AttemptLimits::default`]).
@@ -351,7 +360,8 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
             &user.user_id,
             &user.email,
             &user.role,
-        );
+        )
+        .limited_to(self.session_max_age_seconds);
         self.sessions.create_session(&session).await?;
         let merged = self.merge_anonymous_cart(req, &user, now).await?;
 

@@ -260,6 +260,7 @@ fn session_from_item(id: &SessionId, item: &Item) -> Result<Session, StoreError>
         id: id.clone(),
         created_at: r.number("created_at")?,
         expires_at: r.number("expires_at")?,
+        max_expires_at: r.optional_number("max_expires_at")?,
         user_id: r.optional_string("user_id")?,
         email: r.optional_string("email")?,
         role: r.optional_string("role")?,
@@ -274,6 +275,9 @@ impl SessionStore for DynamoSessionStore {
             ("created_at".to_owned(), n(session.created_at)),
             ("expires_at".to_owned(), n(session.expires_at)),
         ]);
+        if let Some(max) = session.max_expires_at {
+            item.insert("max_expires_at".to_owned(), n(max));
+        }
         for (name, value) in [
             ("user_id", &session.user_id),
             ("email", &session.email),
@@ -314,20 +318,46 @@ impl SessionStore for DynamoSessionStore {
             .transpose()
     }
 
-    async fn touch_session(&self, id: &SessionId, expires_at: i64) -> Result<(), StoreError> {
-        let result = self
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        // Still valid, and the new expiry within the absolute end; else, when only the end
+        // is in the way, the expiry moves to the end.
+        let within = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(pk_key(session_pk(id))))
             .update_expression("SET expires_at = :e")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(
+                "expires_at > :now AND (attribute_not_exists(max_expires_at) OR max_expires_at >= :e)",
+            )
             .expression_attribute_values(":e", n(expires_at))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match within {
+            Ok(_) => return Ok(()),
+            Err(err) if is_conditional_failure(&err) => {}
+            Err(err) => return Err(backend("UpdateItem session", &err)),
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(pk_key(session_pk(id))))
+            .update_expression("SET expires_at = max_expires_at")
+            .condition_expression("expires_at > :now AND max_expires_at > :now")
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            // The session is gone: nothing to refresh (and no stub item is created).
+            // The session is gone or has expired: nothing to refresh (and no stub item is
+            // created, no expired session revived).
             Err(err) if is_conditional_failure(&err) => Ok(()),
             Err(err) => Err(backend("UpdateItem session", &err)),
         }

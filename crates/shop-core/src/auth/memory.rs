@@ -120,9 +120,18 @@ impl SessionStore for InMemorySessionStore {
         Ok(lock(&self.sessions).get(id).cloned())
     }
 
-    async fn touch_session(&self, id: &SessionId, expires_at: i64) -> Result<(), StoreError> {
-        if let Some(session) = lock(&self.sessions).get_mut(id) {
-            session.expires_at = expires_at;
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if let Some(session) = lock(&self.sessions).get_mut(id)
+            && session.is_valid_at(now)
+        {
+            session.expires_at = session
+                .max_expires_at
+                .map_or(expires_at, |max| expires_at.min(max));
         }
         Ok(())
     }

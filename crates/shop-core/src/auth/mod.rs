@@ -62,6 +62,8 @@ pub struct AuthApiSettings {
     pub sessions_table: String,
     /// Session lifetime in seconds.
     pub session_ttl_seconds: i64,
+    /// Absolute session lifetime in seconds.
+    pub session_max_age_seconds: i64,
     /// The users table.
     pub users_table: String,
     /// The events topic.
@@ -75,11 +77,13 @@ impl Settings for AuthApiSettings {
         let Config {
             sessions_table,
             session_ttl_seconds,
+            session_max_age_seconds,
             ..
         } = Config::from_lookup(lookup)?;
         Ok(Self {
             sessions_table,
             session_ttl_seconds,
+            session_max_age_seconds,
             users_table: lookup_required("USERS_TABLE", lookup)?,
             topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
             attempt_limits: AttemptLimits::from_lookup(lookup)?,

@@ -90,8 +90,12 @@ pub struct Session {
     pub id: SessionId,
     /// When the session was created.
     pub created_at: i64,
-    /// When it stops being valid (also the DynamoDB TTL attribute).
+    /// When it stops being valid (also the DynamoDB TTL attribute); a write moves it on,
+    /// never past `max_expires_at`.
     pub expires_at: i64,
+    /// The absolute end, however active the session is (`None` for sessions stored before
+    /// there was one).
+    pub max_expires_at: Option<i64>,
     /// The signed-in user, if any (anonymous sessions have none).
     pub user_id: Option<String>,
     /// The signed-in user's e-mail (account locks are keyed by it).
@@ -107,6 +111,7 @@ impl Session {
             id: token.id(),
             created_at: now,
             expires_at: now.saturating_add(ttl_seconds),
+            max_expires_at: None,
             user_id: None,
             email: None,
             role: None,
@@ -130,9 +135,18 @@ impl Session {
         }
     }
 
+    /// The same session, ending `max_age_seconds` after it was created at the latest.
+    #[must_use]
+    pub fn limited_to(mut self, max_age_seconds: i64) -> Self {
+        let max = self.created_at.saturating_add(max_age_seconds);
+        self.max_expires_at = Some(max);
+        self.expires_at = self.expires_at.min(max);
+        self
+    }
+
     /// DynamoDB deletes expired items lazily (up to days later), so every read checks this.
     pub fn is_valid_at(&self, now: i64) -> bool {
-        self.expires_at > now
+        self.expires_at > now && self.max_expires_at.is_none_or(|max| max > now)
     }
 }
 
@@ -194,11 +208,14 @@ pub trait SessionStore: Send + Sync {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
-    /// Moves the session's expiry to `expires_at` (sliding TTL). No-op if it is gone.
+    /// Moves the session's expiry to `expires_at` (sliding TTL), but never past its
+    /// `max_expires_at`, and only while it is still valid at `now`: a write never revives an
+    /// expired session that DynamoDB has not deleted yet. No-op if it is gone or expired.
     fn touch_session(
         &self,
         id: &SessionId,
         expires_at: i64,
+        now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes the session (logout; idempotent).
@@ -218,8 +235,13 @@ impl<T: SessionStore> SessionStore for std::sync::Arc<T> {
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         (**self).get_session(id).await
     }
-    async fn touch_session(&self, id: &SessionId, expires_at: i64) -> Result<(), StoreError> {
-        (**self).touch_session(id, expires_at).await
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        (**self).touch_session(id, expires_at, now).await
     }
     async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
         (**self).delete_session(id).await
@@ -277,6 +299,17 @@ mod tests {
         let session = Session::new_anonymous(&token, 1_000, 60);
         assert!(session.is_valid_at(1_059));
         assert!(!session.is_valid_at(1_060));
+        let capped = Session::new_anonymous(&token, 1_000, 60).limited_to(30);
+        assert_eq!(
+            (capped.expires_at, capped.max_expires_at),
+            (1_030, Some(1_030))
+        );
+        let mut slid = Session::new_anonymous(&token, 1_000, 60).limited_to(600);
+        slid.expires_at = 5_000;
+        assert!(
+            !slid.is_valid_at(1_600),
+            "the absolute end holds whatever expires_at says"
+        );
         assert!(format!("{token:?}").contains("redacted"));
     }
 }

@@ -387,6 +387,7 @@ fn auth_api_settings_read_every_variable_with_defaults() {
         Ok(AuthApiSettings {
             sessions_table: "sessions".to_owned(),
             session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
+            session_max_age_seconds: crate::config::DEFAULT_SESSION_MAX_AGE_SECONDS,
             users_table: "users".to_owned(),
             topic_arn: "arn:aws:sns:eu-west-1:000000000000:events".to_owned(),
             attempt_limits: AttemptLimits {

@@ -60,6 +60,7 @@ pub struct CartApi<P, S, C, U> {
     carts: C,
     users: U,
     session_ttl_seconds: i64,
+    session_max_age_seconds: i64,
     clock: Clock,
 }
 
@@ -86,8 +87,17 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
             carts,
             users,
             session_ttl_seconds,
+            session_max_age_seconds: crate::config::DEFAULT_SESSION_MAX_AGE_SECONDS,
             clock: Clock::System,
         }
+    }
+
+    /// Sets the absolute session lifetime (default 7 days): no write extends a session
+    /// past it.
+    #[must_use]
+    pub fn with_session_max_age(mut self, seconds: i64) -> Self {
+        self.session_max_age_seconds = seconds;
+        self
     }
 
     /// Replaces the clock (tests).
@@ -129,7 +139,8 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
 
     async fn create_session(&self) -> Result<Response<Body>, ApiError> {
         let token = SessionToken::generate().map_err(|e| ApiError::internal(e.to_string()))?;
-        let session = Session::new_anonymous(&token, self.clock.now(), self.session_ttl_seconds);
+        let session = Session::new_anonymous(&token, self.clock.now(), self.session_ttl_seconds)
+            .limited_to(self.session_max_age_seconds);
         self.sessions.create_session(&session).await?;
         tracing::info!(session = %short(&session), "session created");
         let body = NewSession {
@@ -150,6 +161,7 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
             .touch_session(
                 &session.session_id,
                 now.saturating_add(self.session_ttl_seconds),
+                now,
             )
             .await?;
         Ok(empty_response(StatusCode::NO_CONTENT))
@@ -235,7 +247,7 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
                 Ok(()) => {
                     cart.version += 1;
                     self.sessions
-                        .touch_session(&session.session_id, expires_at)
+                        .touch_session(&session.session_id, expires_at, now)
                         .await?;
                     return Ok(cart);
                 }

@@ -38,7 +38,7 @@ use lambda_kit::config::{ConfigError, Settings, lookup_required};
 ///
 /// | variable | meaning |
 /// | --- | --- |
-/// | `PRODUCTS_TABLE`, `SESSIONS_TABLE`, `SESSION_TTL_SECONDS` | the shared [`Config`] |
+/// | `PRODUCTS_TABLE`, `SESSIONS_TABLE`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS` | the shared [`Config`] |
 /// | `USERS_TABLE` | the users table: signed-in sessions are checked for account locks (required) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartApiSettings {
@@ -48,6 +48,8 @@ pub struct CartApiSettings {
     pub sessions_table: String,
     /// Session and cart lifetime in seconds, extended on every cart write.
     pub session_ttl_seconds: i64,
+    /// Absolute session lifetime in seconds.
+    pub session_max_age_seconds: i64,
     /// The users table.
     pub users_table: String,
 }
@@ -58,11 +60,13 @@ impl Settings for CartApiSettings {
             products_table,
             sessions_table,
             session_ttl_seconds,
+            session_max_age_seconds,
         } = Config::from_lookup(lookup)?;
         Ok(Self {
             products_table,
             sessions_table,
             session_ttl_seconds,
+            session_max_age_seconds,
             users_table: lookup_required("USERS_TABLE", lookup)?,
         })
     }

@@ -209,6 +209,7 @@ fn settings_read_every_variable_with_defaults() {
             products_table: "products".to_owned(),
             sessions_table: "sessions".to_owned(),
             session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
+            session_max_age_seconds: crate::config::DEFAULT_SESSION_MAX_AGE_SECONDS,
             users_table: "users".to_owned(),
         })
     );
