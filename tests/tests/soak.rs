@@ -5,8 +5,9 @@
 //! the invariant checker (`shop_core::reconcile`) must find nothing wrong with the soak's own
 //! products and orders: stock, money, ledger, every order ended.
 //!
-//! `make test` runs it small (30 orders, 10 % faults); `make soak` runs it big (200 by default,
-//! `SOAK_ORDERS=1000` works on 2 cores) and writes `bench/soak-results.md`. Knobs:
+//! `make test` runs it small (30 orders, 10 % faults); `make soak` runs it big (200 by default;
+//! `SOAK_ORDERS=1000` has not passed on 2 cores yet, see `bench/README.md`) and writes
+//! `bench/soak-results.md`. Knobs:
 //! `SOAK_ORDERS`, `SOAK_FAULT_RATE`, `SOAK_REPORT` (a path: write the report there). This
 //! binary has one test, so no other test sees the injected faults (cargo runs test binaries
 //! one after another).
