@@ -331,12 +331,14 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
                 user
             }
             Some(user) => {
+                self.record_failure(&account, &ip).await;
                 self.publish_failure(&email, Some(&user), "INVALID_CREDENTIALS", &origin, now)
                     .await;
                 return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
             }
             None => {
                 self.hasher.verify_dummy(&credentials.password);
+                self.record_failure(&account, &ip).await;
                 self.publish_failure(&email, None, "INVALID_CREDENTIALS", &origin, now)
                     .await;
                 return Err(ApiError::unauthorized(LOGIN_FAILED_MESSAGE.to_owned()));
@@ -387,6 +389,18 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
                 role: user.role,
             },
         ))
+    }
+
+    /// Counts a failed password on the account and the address. Best effort: the attempt
+    /// was claimed already, so a lost write still counts it towards the in-flight cap.
+    async fn record_failure(&self, account: &AttemptKey, ip: &AttemptKey) {
+        let (on_account, on_ip) = tokio::join!(
+            self.users.record_failure(account),
+            self.users.record_failure(ip)
+        );
+        if let Err(err) = on_account.and(on_ip) {
+            tracing::warn!(error = %err, "failed login not counted");
+        }
     }
 
     async fn publish_failure(

@@ -3,10 +3,13 @@
 //! Each login first *claims* an attempt on two counters — its account (the normalised e-mail,
 //! known or not: an unknown address locks exactly like a known one) and its source IP — with
 //! one conditional atomic update each, in parallel, before the password hash is computed. A
-//! counter refuses once `limit` attempts were claimed in its window, so 40 parallel guesses
-//! evaluate at most `limit` passwords: the condition is checked by DynamoDB on the item, not
-//! by the function on a value read earlier. A successful login clears its account's counter
-//! and gives its IP's attempt back, so only failures count.
+//! counter holds `failures` and `attempts` (failures plus attempts still being checked); a
+//! claim is refused once `failures` reached the limit, or `attempts` the limit plus
+//! [`IN_FLIGHT_SLACK`]. So 40 parallel guesses evaluate at most limit + slack passwords (the
+//! condition is checked by DynamoDB on the item, not by the function on a value read
+//! earlier), while a few parallel logins with the right password are not refused. A failure
+//! then adds to `failures`; a success clears its account's counter and gives its IP's attempt
+//! back, so only failures count.
 //!
 //! Counters are fixed windows (`window_start`, `attempts`), items of the users table keyed
 //! `ATTEMPTS#ACCOUNT#<email>` and `ATTEMPTS#IP#<ip>`, removed by the table's TTL
@@ -21,6 +24,10 @@ use std::future::Future;
 use lambda_kit::config::{ConfigError, lookup_count, lookup_positive};
 
 use crate::store::StoreError;
+
+/// How many attempts may be in flight beyond the limit: the "handful" a burst of parallel
+/// guesses can overshoot by, and the room parallel logins with the right password need.
+pub const IN_FLIGHT_SLACK: u32 = 5;
 
 /// The limits (from the environment; defaults in brackets).
 ///
@@ -102,9 +109,9 @@ pub enum Claim {
 
 /// The attempt counters.
 pub trait LoginAttempts: Send + Sync {
-    /// Claims one attempt on `key`: [`Claim::Granted`] if fewer than `limit` were claimed in
-    /// the current window of `window_seconds` (a new window starts when the last one ended),
-    /// atomically.
+    /// Claims one attempt on `key`: [`Claim::Granted`] if the current window of
+    /// `window_seconds` (a new one starts when the last one ended) has fewer than `limit`
+    /// failures and fewer than `limit` + [`IN_FLIGHT_SLACK`] attempts, atomically.
     fn claim(
         &self,
         key: &AttemptKey,
@@ -112,6 +119,12 @@ pub trait LoginAttempts: Send + Sync {
         window_seconds: i64,
         now: i64,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records that a claimed attempt failed (it stays counted, now as a failure).
+    fn record_failure(
+        &self,
+        key: &AttemptKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Gives one claimed attempt back (a login that succeeded: only failures count).
     fn give_back(&self, key: &AttemptKey) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -134,6 +147,9 @@ impl<T: LoginAttempts> LoginAttempts for std::sync::Arc<T> {
         now: i64,
     ) -> Result<Claim, StoreError> {
         (**self).claim(key, limit, window_seconds, now).await
+    }
+    async fn record_failure(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        (**self).record_failure(key).await
     }
     async fn give_back(&self, key: &AttemptKey) -> Result<(), StoreError> {
         (**self).give_back(key).await

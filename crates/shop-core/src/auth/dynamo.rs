@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::attempts::{AttemptKey, Claim, LoginAttempts, retry_after};
+use super::attempts::{AttemptKey, Claim, IN_FLIGHT_SLACK, LoginAttempts, retry_after};
 use super::session::{Session, SessionId, SessionStore, session_pk};
 use super::users::{User, UserStore, lock_pk, user_from_item, user_item, user_pk};
 use crate::store::{
@@ -148,9 +148,12 @@ impl LoginAttempts for DynamoUserStore {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(pk_key(pk.clone())))
-                .update_expression("SET attempts = :one, window_start = :now, expires_at = :end")
+                .update_expression(
+                    "SET attempts = :one, failures = :zero, window_start = :now, expires_at = :end",
+                )
                 .condition_expression("attribute_not_exists(pk) OR window_start <= :cutoff")
                 .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":end", n(now + window_seconds))
                 .expression_attribute_values(":cutoff", n(cutoff))
@@ -167,9 +170,12 @@ impl LoginAttempts for DynamoUserStore {
                 .table_name(&self.table)
                 .set_key(Some(pk_key(pk.clone())))
                 .update_expression("ADD attempts :one")
-                .condition_expression("attempts < :limit AND window_start > :cutoff")
+                .condition_expression(
+                    "failures < :limit AND attempts < :cap AND window_start > :cutoff",
+                )
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":limit", n(i64::from(limit)))
+                .expression_attribute_values(":cap", n(i64::from(limit + IN_FLIGHT_SLACK)))
                 .expression_attribute_values(":cutoff", n(cutoff))
                 .send()
                 .await;
@@ -202,6 +208,25 @@ impl LoginAttempts for DynamoUserStore {
             operation: "UpdateItem login attempts",
             message: format!("{pk} kept changing under three claims in a row"),
         })
+    }
+
+    async fn record_failure(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(pk_key(key.pk())))
+            .update_expression("ADD failures :one")
+            .condition_expression("attribute_exists(window_start)")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Cleared meanwhile by a success: nothing to count against.
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(backend("UpdateItem login attempts (failure)", &err)),
+        }
     }
 
     async fn give_back(&self, key: &AttemptKey) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::attempts::{AttemptKey, Claim, LoginAttempts, retry_after};
+use super::attempts::{AttemptKey, Claim, IN_FLIGHT_SLACK, LoginAttempts, retry_after};
 use super::session::{Session, SessionId, SessionStore};
 use super::users::{User, UserStore, user_pk};
 use crate::store::StoreError;
@@ -16,8 +16,8 @@ use lambda_kit::sync::lock;
 pub struct InMemoryUserStore {
     users: Mutex<HashMap<String, User>>,
     locks: Mutex<HashMap<String, (i64, String)>>,
-    /// Counter key → (window start, attempts).
-    attempts: Mutex<HashMap<String, (i64, u32)>>,
+    /// Counter key → (window start, attempts, failures).
+    attempts: Mutex<HashMap<String, (i64, u32, u32)>>,
 }
 
 impl LoginAttempts for InMemoryUserStore {
@@ -29,17 +29,24 @@ impl LoginAttempts for InMemoryUserStore {
         now: i64,
     ) -> Result<Claim, StoreError> {
         let mut attempts = lock(&self.attempts);
-        let counter = attempts.entry(key.pk()).or_insert((now, 0));
+        let counter = attempts.entry(key.pk()).or_insert((now, 0, 0));
         if counter.0 <= now - window_seconds {
-            *counter = (now, 0);
+            *counter = (now, 0, 0);
         }
-        if counter.1 >= limit {
+        if counter.2 >= limit || counter.1 >= limit + IN_FLIGHT_SLACK {
             return Ok(Claim::Refused {
                 retry_after_seconds: retry_after(counter.0, window_seconds, now),
             });
         }
         counter.1 += 1;
         Ok(Claim::Granted)
+    }
+
+    async fn record_failure(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        if let Some(counter) = lock(&self.attempts).get_mut(&key.pk()) {
+            counter.2 += 1;
+        }
+        Ok(())
     }
 
     async fn give_back(&self, key: &AttemptKey) -> Result<(), StoreError> {

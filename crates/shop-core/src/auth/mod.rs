@@ -34,7 +34,7 @@ mod users;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 
-pub use attempts::{AttemptKey, AttemptLimits, Claim, LoginAttempts, retry_after};
+pub use attempts::{AttemptKey, AttemptLimits, Claim, IN_FLIGHT_SLACK, LoginAttempts, retry_after};
 pub use dynamo::{DynamoSessionStore, DynamoUserStore};
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::{InMemorySessionStore, InMemoryUserStore};
