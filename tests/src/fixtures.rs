@@ -69,6 +69,14 @@ pub fn now_epoch_seconds() -> i64 {
     i64::try_from(now.as_secs()).expect("seconds fit in i64")
 }
 
+/// Now, in epoch milliseconds (CloudWatch Logs times, the orders' `updated_at`).
+pub fn now_epoch_millis() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(now.as_millis()).expect("milliseconds fit in i64")
+}
+
 impl Stack {
     /// Puts a product straight into the products table, so a test owns its fixtures.
     pub async fn create_product(&self, sku: &str, price_minor: i64, stock: u32) {

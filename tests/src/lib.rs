@@ -55,7 +55,8 @@ pub use accounts::{ADMIN_EMAIL, ADMIN_PASSWORD, Shopper, token_key};
 pub use attributes::{number, text};
 pub use events::{CONSUMERS, envelope};
 pub use fixtures::{
-    now_epoch_seconds, random_token, unique_email, unique_id, unique_key, unique_sku, unique_skus,
+    now_epoch_millis, now_epoch_seconds, random_token, unique_email, unique_id, unique_key,
+    unique_sku, unique_skus,
 };
 pub use http::{ApiResponse, query_value};
 pub use logs::LogLine;

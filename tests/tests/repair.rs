@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
-use shop_tests::{Stack, eventually, unique_sku};
+use shop_tests::{Stack, eventually, now_epoch_millis, unique_sku};
 
 /// How long the stack's repair path may take: the repair queue's retry interval and a sweep.
 const REPAIRED: Duration = Duration::from_secs(90);
@@ -59,7 +59,7 @@ async fn stock_still_held_for_a_failed_order_is_released_by_the_reconciler() {
     assert_eq!(stack.stock(&sku).await, (3, vec![id.clone()]));
     // ... long ago: the reconciler leaves an order that ended less than its `stuck_after`
     // ago to the workflow that may still be releasing.
-    let long_ago = epoch_millis_now() - 3_600_000;
+    let long_ago = now_epoch_millis() - 3_600_000;
     stack
         .dynamodb()
         .update_item()
@@ -147,11 +147,4 @@ async fn a_refund_the_provider_refuses_during_a_cancel_is_owed_then_repaid_in_le
         .expect("the provider's refund record");
     assert_eq!(shop_tests::text(&refund, "amount_minor"), "2000");
     stack.assert_stock_conserved(&[(&sku, 4)]).await;
-}
-
-/// Now in epoch milliseconds.
-fn epoch_millis_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

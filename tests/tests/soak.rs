@@ -30,7 +30,7 @@ use futures::StreamExt as _;
 use reqwest::StatusCode;
 use serde_json::json;
 use shop_core::reconcile::{CheckConfig, Snapshot, Tables, check, read_snapshot};
-use shop_tests::{CONSUMERS, Stack, eventually, unique_skus};
+use shop_tests::{CONSUMERS, Stack, eventually, now_epoch_millis, unique_skus};
 
 /// Payment tokens by order number: mostly paid, some declined or flaky, some refunds that
 /// fail for a while; every fifth paid order is cancelled inside the window.
@@ -88,7 +88,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     let wanted: usize = setting("SOAK_ORDERS", 30);
     let fault_rate: f64 = setting("SOAK_FAULT_RATE", 0.1);
     let started = Instant::now();
-    let since_ms = now_ms();
+    let since_ms = now_epoch_millis();
     // The stack may hold messages from earlier runs: the report counts what this run adds.
     let dlqs_before = dlq_depths(&stack).await;
     let skus = unique_skus(3);
@@ -318,7 +318,7 @@ async fn under_faults_and_crashes_money_and_stock_stay_correct() {
     let settle_by = Instant::now() + Duration::from_secs(180);
     let report = loop {
         let config = CheckConfig {
-            now_ms: now_ms(),
+            now_ms: now_epoch_millis(),
             stuck_after_seconds: 900,
             approval_timeout_seconds: stack.tunable("ApprovalTimeoutSeconds", 20) as i64,
             cancel_window_seconds: stack.tunable("CancelWindowSeconds", 8) as i64,
@@ -507,16 +507,6 @@ async fn dlq_depths(stack: &Stack) -> Vec<(&'static str, i64)> {
         depths.push((consumer, visible));
     }
     depths
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX)
 }
 
 /// `total (name count, …)` of per-function counts.
