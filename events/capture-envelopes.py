@@ -10,7 +10,7 @@ decodes every file written here, so a producer that drifts from the Rust types f
 How: a temporary queue subscribed to the topic (raw delivery, no filter) sees every event
 published on the bus; the approvals and payments-ledger queues, which the workflows write to
 directly, are read with their consumers' event source mappings paused for the duration. The traffic is a
-shopper's: register, a wrong password five times (LoginFailed, AccountLocked), log in, check
+shopper's: register (twice: DuplicateRegistration), a wrong password five times (LoginFailed, AccountLocked), log in, check
 out and cancel (OrderPlaced, PaymentCaptured, OrderCancelled, PaymentRefunded), check out and
 wait out the cancel window (OrderShipped), check out above the approval threshold
 (ApprovalRequested), cancel an order whose refund keeps failing (RepairRequested, built by
@@ -29,7 +29,7 @@ import boto3
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(REPO, "events", "envelopes")
-TYPES = ["LoginSucceeded", "LoginFailed", "AccountLocked", "OrderPlaced", "OrderShipped",
+TYPES = ["LoginSucceeded", "LoginFailed", "AccountLocked", "DuplicateRegistration", "OrderPlaced", "OrderShipped",
          "OrderCancelled", "ApprovalRequested", "PaymentCaptured", "PaymentRefunded",
          "RepairRequested"]
 PASSWORD = "correct horse battery staple"
@@ -122,10 +122,13 @@ def main():
         time.sleep(2)  # let the pollers see the pause
         email = f"capture-{uuid.uuid4().hex[:8]}@example.com"
         expect(call(base, "POST", "/auth/register", body={"email": email, "password": PASSWORD}),
-               201)
+               202)
+        # the same address again: DuplicateRegistration (the API answers as for a new one)
+        expect(call(base, "POST", "/auth/register", body={"email": email, "password": PASSWORD}),
+               202)
         victim = f"capture-{uuid.uuid4().hex[:8]}@example.com"
         expect(call(base, "POST", "/auth/register", body={"email": victim, "password": PASSWORD}),
-               201)
+               202)
         for _ in range(5):
             call(base, "POST", "/auth/login", body={"email": victim, "password": "wrong"})
         token = expect(call(base, "POST", "/auth/login",

@@ -25,11 +25,39 @@ async fn register_login_and_logout() {
     stack
         .register(&email, PASSWORD)
         .await
-        .expect_status(StatusCode::CREATED);
-    stack
-        .register(&email.to_uppercase(), PASSWORD)
-        .await
-        .expect_error(StatusCode::CONFLICT, "EMAIL_TAKEN");
+        .expect_status(StatusCode::ACCEPTED);
+    // A taken address gets the very same answer (no enumeration); its owner is told.
+    let new = stack.register(&unique_email("reg-new"), PASSWORD).await;
+    let taken = stack
+        .register(&email.to_uppercase(), "another-password")
+        .await;
+    taken.expect_status(StatusCode::ACCEPTED);
+    assert_eq!(
+        (
+            new.status,
+            new.body
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        ),
+        (
+            taken.status,
+            taken
+                .body
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        ),
+        "the same shape for a new and a taken address"
+    );
+    assert_eq!(taken.body["email"], email.as_str());
+    eventually("the owner is told", Duration::from_secs(30), || async {
+        stack
+            .notifications(&email)
+            .await
+            .contains(&"DUPLICATE_REGISTRATION".to_owned())
+            .then_some(())
+    })
+    .await;
+    // (The account is unchanged: the first password signs in below.)
     stack
         .register("not-an-email", PASSWORD)
         .await
@@ -81,7 +109,7 @@ async fn account_and_anonymous_cart(stack: &Stack, tag: &str) -> (String, String
     stack
         .register(&email, PASSWORD)
         .await
-        .expect_status(StatusCode::CREATED);
+        .expect_status(StatusCode::ACCEPTED);
     let anonymous = stack.new_session().await;
     stack
         .put_item(&anonymous, &sku, 2)

@@ -32,7 +32,7 @@ async fn a_login_is_published_once_and_fans_out_through_the_filters() {
     stack
         .register(&email, PASSWORD)
         .await
-        .expect_status(StatusCode::CREATED);
+        .expect_status(StatusCode::ACCEPTED);
     let correlation_id = unique_id();
     stack
         .login(&email, PASSWORD, None, Some(&correlation_id))

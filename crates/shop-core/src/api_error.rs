@@ -40,7 +40,8 @@ pub enum ApiError {
         /// Seconds until the address may try again (the `Retry-After` header).
         retry_after_seconds: i64,
     },
-    /// Registration with an e-mail that already has an account.
+    /// An account with this e-mail exists (`create_user`, for tools such as `shopctl seed`;
+    /// `POST /auth/register` never answers it: it would tell anyone who has an account).
     #[error("an account with this e-mail already exists")]
     EmailTaken,
     /// Unknown SKU.

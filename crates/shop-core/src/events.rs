@@ -5,6 +5,7 @@
 //! | [`LoginSucceeded`] | auth-api | audit-log, analytics |
 //! | [`LoginFailed`] | auth-api | fraud-detector, audit-log, analytics |
 //! | [`AccountLocked`] | fraud-detector | notifier, audit-log, analytics |
+//! | [`DuplicateRegistration`] | auth-api | notifier, audit-log |
 //! | [`OrderPlaced`] | checkout workflow (ASL) | fraud-detector, notifier, fulfilment, audit-log, analytics |
 //! | [`OrderShipped`] | fulfilment | notifier, audit-log |
 //! | [`OrderCancelled`] | cancel-order workflow (ASL) | notifier, audit-log, analytics |
@@ -41,6 +42,8 @@ pub enum EventType {
     LoginFailed,
     /// See [`AccountLocked`].
     AccountLocked,
+    /// See [`DuplicateRegistration`].
+    DuplicateRegistration,
     /// See [`OrderPlaced`].
     OrderPlaced,
     /// See [`OrderShipped`].
@@ -59,10 +62,11 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for lookups.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::AccountLocked,
+        Self::DuplicateRegistration,
         Self::OrderPlaced,
         Self::OrderShipped,
         Self::OrderCancelled,
@@ -78,6 +82,7 @@ impl EventType {
             Self::LoginSucceeded => "LoginSucceeded",
             Self::LoginFailed => "LoginFailed",
             Self::AccountLocked => "AccountLocked",
+            Self::DuplicateRegistration => "DuplicateRegistration",
             Self::OrderPlaced => "OrderPlaced",
             Self::OrderShipped => "OrderShipped",
             Self::OrderCancelled => "OrderCancelled",
@@ -179,6 +184,22 @@ pub struct AccountLocked {
     /// The `eventId` of the failed login that tipped it.
     #[serde(default)]
     pub caused_by: String,
+}
+
+/// Someone tried to register an e-mail that already has an account (auth-api). The API
+/// answers them exactly as for a new address; the owner is told instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateRegistration {
+    /// The e-mail (normalised), the existing account's.
+    pub email: String,
+    /// The client's address as API Gateway saw it.
+    #[serde(default)]
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    #[serde(default)]
+    pub user_agent: String,
 }
 
 /// The checkout workflow confirmed an order (built in `statemachines/checkout.asl.json`).
@@ -307,6 +328,8 @@ pub enum ShopEvent {
     LoginFailed(LoginFailed),
     /// `AccountLocked` v1.
     AccountLocked(AccountLocked),
+    /// `DuplicateRegistration` v1.
+    DuplicateRegistration(DuplicateRegistration),
     /// `OrderPlaced` v1.
     OrderPlaced(OrderPlaced),
     /// `OrderShipped` v1.
@@ -372,6 +395,9 @@ impl ShopEvent {
             EventType::LoginSucceeded => Self::LoginSucceeded(detail(event_type, envelope)?),
             EventType::LoginFailed => Self::LoginFailed(detail(event_type, envelope)?),
             EventType::AccountLocked => Self::AccountLocked(detail(event_type, envelope)?),
+            EventType::DuplicateRegistration => {
+                Self::DuplicateRegistration(detail(event_type, envelope)?)
+            }
             EventType::OrderPlaced => Self::OrderPlaced(detail(event_type, envelope)?),
             EventType::OrderShipped => Self::OrderShipped(detail(event_type, envelope)?),
             EventType::OrderCancelled => Self::OrderCancelled(detail(event_type, envelope)?),
@@ -388,6 +414,7 @@ impl ShopEvent {
             Self::LoginSucceeded(_) => EventType::LoginSucceeded,
             Self::LoginFailed(_) => EventType::LoginFailed,
             Self::AccountLocked(_) => EventType::AccountLocked,
+            Self::DuplicateRegistration(_) => EventType::DuplicateRegistration,
             Self::OrderPlaced(_) => EventType::OrderPlaced,
             Self::OrderShipped(_) => EventType::OrderShipped,
             Self::OrderCancelled(_) => EventType::OrderCancelled,
@@ -404,6 +431,7 @@ impl ShopEvent {
             Self::LoginSucceeded(d) => serde_json::to_value(d),
             Self::LoginFailed(d) => serde_json::to_value(d),
             Self::AccountLocked(d) => serde_json::to_value(d),
+            Self::DuplicateRegistration(d) => serde_json::to_value(d),
             Self::OrderPlaced(d) => serde_json::to_value(d),
             Self::OrderShipped(d) => serde_json::to_value(d),
             Self::OrderCancelled(d) => serde_json::to_value(d),
@@ -454,6 +482,10 @@ pub fn schemas() -> Vec<(String, serde_json::Value)> {
         schema(EventType::LoginSucceeded, schema_for!(LoginSucceeded)),
         schema(EventType::LoginFailed, schema_for!(LoginFailed)),
         schema(EventType::AccountLocked, schema_for!(AccountLocked)),
+        schema(
+            EventType::DuplicateRegistration,
+            schema_for!(DuplicateRegistration),
+        ),
         schema(EventType::OrderPlaced, schema_for!(OrderPlaced)),
         schema(EventType::OrderShipped, schema_for!(OrderShipped)),
         schema(EventType::OrderCancelled, schema_for!(OrderCancelled)),

@@ -18,6 +18,7 @@ pub fn increments_of(event: &ShopEvent) -> Vec<(&'static str, i64)> {
         }
         ShopEvent::OrderCancelled(_) => vec![(CANCELLATIONS, 1)],
         ShopEvent::OrderShipped(_)
+        | ShopEvent::DuplicateRegistration(_)
         | ShopEvent::ApprovalRequested(_)
         | ShopEvent::PaymentCaptured(_)
         | ShopEvent::PaymentRefunded(_)

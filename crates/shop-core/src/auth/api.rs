@@ -1,8 +1,11 @@
 //! auth-api: accounts and sign-in.
 //!
-//! - `POST /auth/register` `{"email","password"}` → 201 `{"userId","email"}`; 409
-//!   `EMAIL_TAKEN`; 400 `INVALID_REQUEST` for a malformed e-mail or a password outside
-//!   8..=128 characters.
+//! - `POST /auth/register` `{"email","password"}` → 202 `{"email"}`, the same for a new
+//!   address and for one that has an account (no enumeration: the owner of a taken one gets
+//!   a `DUPLICATE_REGISTRATION` notification instead, through `DuplicateRegistration`); 400
+//!   `INVALID_REQUEST` for a malformed e-mail or a password outside 8..=128 characters. The
+//!   password is hashed either way, so both answers take as long, but for the taken
+//!   address's best-effort publish.
 //! - `POST /auth/login` `{"email","password"}` → 200 `{"token","expiresAt","userId","email",
 //!   "role"}`; 401 `UNAUTHORIZED` with one generic message whatever was wrong (unknown
 //!   e-mail or wrong password: no account enumeration); 403 `ACCOUNT_LOCKED` once the
@@ -33,7 +36,7 @@ use crate::api_error::ApiError;
 use crate::auth::SessionStore;
 use crate::auth::session::{Session, SessionToken};
 use crate::cart::{Cart, CartMerge, CartMove, CartStore};
-use crate::events::{LoginFailed, LoginSucceeded, ShopEvent};
+use crate::events::{DuplicateRegistration, LoginFailed, LoginSucceeded, ShopEvent};
 use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
 use lambda_kit::http::{
@@ -82,7 +85,6 @@ struct Credentials {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Registered {
-    user_id: String,
     email: String,
 }
 
@@ -257,19 +259,40 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
         }
     }
 
+    /// 202 `{"email"}` whether the address was new or taken: the answer never tells anyone
+    /// who has an account. A taken address's owner is told instead (`DuplicateRegistration`
+    /// → notifier).
     async fn register(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let credentials: Credentials = parse_json_body(req)?;
-        let user = self
+        let origin = origin(req);
+        let email = match self
             .create_user(&credentials.email, &credentials.password, ROLE_CUSTOMER)
-            .await?;
-        tracing::info!(user_id = %user.user_id, "user registered");
-        Ok(json_response(
-            StatusCode::CREATED,
-            &Registered {
-                user_id: user.user_id,
-                email: user.email,
-            },
-        ))
+            .await
+        {
+            Ok(user) => {
+                tracing::info!(user_id = %user.user_id, "user registered");
+                user.email
+            }
+            Err(ApiError::EmailTaken) => {
+                // `create_user` accepted the address, so it normalises.
+                let email = normalize_email(&credentials.email).unwrap_or_default();
+                let event = ShopEvent::DuplicateRegistration(DuplicateRegistration {
+                    email: email.clone(),
+                    source_ip: origin.source_ip.clone(),
+                    user_agent: origin.user_agent.clone(),
+                })
+                .to_envelope(
+                    FUNCTION_NAME,
+                    &origin.correlation_id,
+                    self.clock.now(),
+                );
+                publish_best_effort(&self.publisher, &event, PUBLISH_TIMEOUT).await;
+                tracing::info!("registration of an address that has an account: owner told");
+                email
+            }
+            Err(err) => return Err(err),
+        };
+        Ok(json_response(StatusCode::ACCEPTED, &Registered { email }))
     }
 
     async fn login(&self, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -101,11 +101,12 @@ async fn register_then_login_publishes_login_succeeded() {
     let api = api();
     assert_eq!(
         register(&api, " Ann@Example.com ", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     assert_eq!(
         register(&api, "ann@example.com", "other-pass").await,
-        StatusCode::CONFLICT
+        StatusCode::ACCEPTED,
+        "a taken address gets the same answer"
     );
     assert_eq!(
         register(&api, "not-an-email", "s3cret-pass").await,
@@ -129,10 +130,44 @@ async fn register_then_login_publishes_login_succeeded() {
     assert_eq!(principal.user_id.as_deref(), body["userId"].as_str());
 
     let events = api.publisher().inner.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event_type, "LoginSucceeded");
-    assert_eq!(events[0].source, "auth-api");
-    assert_eq!(events[0].detail_str("userId"), body["userId"].as_str());
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].event_type, "DuplicateRegistration");
+    assert_eq!(events[0].detail_str("email"), Some("ann@example.com"));
+    assert_eq!(events[1].event_type, "LoginSucceeded");
+    assert_eq!(events[1].source, "auth-api");
+    assert_eq!(events[1].detail_str("userId"), body["userId"].as_str());
+}
+
+#[tokio::test]
+async fn registering_a_taken_address_answers_exactly_as_a_new_one_and_keeps_the_account() {
+    let api = api();
+    let register = |email: &'static str, password: &'static str| {
+        let api = &api;
+        async move {
+            let response = api
+                .handle(request(
+                    "POST",
+                    "/auth/register",
+                    None,
+                    &credentials(email, password),
+                ))
+                .await;
+            (response.status(), body_json(&response))
+        }
+    };
+    let (new_status, new_body) = register("ann@example.com", "s3cret-pass").await;
+    let (taken_status, taken_body) = register("ANN@example.com", "other-pass").await;
+    assert_eq!(new_status, StatusCode::ACCEPTED);
+    assert_eq!((new_status, &new_body), (taken_status, &taken_body));
+    assert_eq!(new_body, serde_json::json!({"email": "ann@example.com"}));
+    let (status, _) = login(&api, "ann@example.com", "other-pass", None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the password was not replaced"
+    );
+    let (status, _) = login(&api, "ann@example.com", "s3cret-pass", None).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -140,7 +175,7 @@ async fn failed_logins_get_one_generic_answer_and_publish_login_failed() {
     let api = api();
     assert_eq!(
         register(&api, "ann@example.com", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     let (wrong_password, a) = login(&api, "ann@example.com", "wrong-pass", None).await;
     let (unknown_user, b) = login(&api, "nobody@example.com", "s3cret-pass", None).await;
@@ -160,7 +195,7 @@ async fn login_succeeds_when_publishing_fails() {
     let api = api();
     assert_eq!(
         register(&api, "ann@example.com", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     api.publisher().inner.set_failing(true);
     let (status, _) = login(&api, "ann@example.com", "s3cret-pass", None).await;
@@ -173,7 +208,7 @@ async fn the_anonymous_cart_is_merged_before_the_event_is_published() {
     let api = api();
     assert_eq!(
         register(&api, "ann@example.com", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     let Ok(token) = crate::auth::session::SessionToken::generate() else {
         panic!("randomness")
@@ -211,7 +246,7 @@ async fn a_locked_account_gets_403_at_login_and_on_its_sessions() {
     let api = api();
     assert_eq!(
         register(&api, "ann@example.com", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     let (_, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
     let token = body["token"].as_str().unwrap_or_default().to_owned();
@@ -247,7 +282,7 @@ async fn logout_ends_the_session() {
     let api = api();
     assert_eq!(
         register(&api, "ann@example.com", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     let (_, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
     let token = body["token"].as_str().unwrap_or_default().to_owned();
@@ -274,7 +309,7 @@ async fn authorizer_allows_denies_and_rejects() {
     let api = api();
     assert_eq!(
         register(&api, "ann@example.com", "s3cret-pass").await,
-        StatusCode::CREATED
+        StatusCode::ACCEPTED
     );
     let (_, body) = login(&api, "ann@example.com", "s3cret-pass", None).await;
     let token = body["token"].as_str().unwrap_or_default().to_owned();

@@ -126,6 +126,13 @@ fn schemas_are_committed() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/schemas");
     let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
     let generated = schemas();
+    let names: std::collections::BTreeSet<String> =
+        generated.iter().map(|(name, _)| name.clone()).collect();
+    let wanted: std::collections::BTreeSet<String> = EventType::ALL
+        .iter()
+        .map(|t| format!("{}.v1.json", t.as_str()))
+        .collect();
+    assert_eq!(names, wanted, "one schema for every event type");
     for (name, schema) in &generated {
         let text = serde_json::to_string_pretty(schema).unwrap() + "\n";
         let path = dir.join(name);

@@ -35,6 +35,12 @@ pub fn notification_for(
                 ),
             )
         }
+        ShopEvent::DuplicateRegistration(duplicate) => (
+            &duplicate.email,
+            "DUPLICATE_REGISTRATION",
+            "Someone tried to register with your e-mail".to_owned(),
+            "Someone tried to create an account with your e-mail address, which already has one. If it was you, sign in instead (or reset your password). If it was not, you need not do anything: your account is unchanged.".to_owned(),
+        ),
         ShopEvent::OrderPlaced(placed) => {
             let order_id = &placed.order_id;
             let total = display_total(&placed.total);

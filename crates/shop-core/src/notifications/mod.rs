@@ -4,6 +4,7 @@
 //! | event | recipient | `kind` |
 //! | --- | --- | --- |
 //! | `AccountLocked` | `detail.email` | `ACCOUNT_LOCKED` |
+//! | `DuplicateRegistration` | `detail.email` | `DUPLICATE_REGISTRATION` |
 //! | `OrderPlaced` | `detail.email` | `ORDER_PLACED` |
 //! | `OrderShipped` | `detail.email` | `ORDER_SHIPPED` |
 //! | `OrderCancelled` | `detail.email` | `ORDER_CANCELLED` |

@@ -31,6 +31,25 @@ async fn account_locked_gets_one_message_and_logins_none() {
     assert!(all[0].message.contains("1970-01-01T00:15:00Z"));
 }
 
+#[tokio::test]
+async fn the_owner_of_a_taken_address_is_told_of_the_registration() {
+    let notifier = Notifier::new(InMemoryNotificationStore::default());
+    let duplicate = EventEnvelope::new(
+        EventType::DuplicateRegistration,
+        "auth-api",
+        "c",
+        0,
+        serde_json::json!({"email": "ann@example.com", "sourceIp": "203.0.113.9"}),
+    );
+    notifier.handle_envelope(&duplicate).await.unwrap();
+    let all = notifier.store().all();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].recipient.as_str(), all[0].kind.as_str()),
+        ("ann@example.com", "DUPLICATE_REGISTRATION")
+    );
+}
+
 fn order_event(event_type: EventType, email: &str) -> EventEnvelope {
     EventEnvelope::new(
         event_type,
