@@ -86,7 +86,7 @@ redrive: ## Move the messages of a consumer's DLQ back to its queue: make redriv
 	@if [ "$${TARGET:-local}" = aws ]; then infra/scripts/redrive.py "$(QUEUE)"; \
 	 else $(ENV) && "$$LOCAL_DIR/venv-tools/bin/python" infra/scripts/redrive.py "$(QUEUE)"; fi
 
-lint: install ## cargo fmt, clippy -D warnings (with and without the test features), events/asyncapi.yaml up to date, cfn-lint and sam validate --lint, asl-validator
+lint: install ## cargo fmt, clippy -D warnings (with and without the test features), events/asyncapi.yaml up to date, cfn-lint and sam validate --lint, asl-validator, cfn-guard (infra/policies)
 	@cargo fmt --all -- --check
 	@cargo clippy --workspace --all-targets -- -D warnings
 	@cargo clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
@@ -94,6 +94,7 @@ lint: install ## cargo fmt, clippy -D warnings (with and without the test featur
 	@$(ENV) && cfn-lint infra/template.yaml
 	@$(ENV) && sam validate --lint --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml"
 	@infra/scripts/validate-asl.sh
+	@infra/policies/check.sh
 
 deploy: ## Build for arm64 and deploy to your AWS account (uses your AWS credentials)
 	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && sam build --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml" \

