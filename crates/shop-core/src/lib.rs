@@ -37,7 +37,8 @@
 //!
 //! Shared by every area: [`api_error`] (the API's one error type), [`store`] (the one store
 //! error and the DynamoDB item helpers), [`events`] (the event types on the bus), [`config`]
-//! (the settings trait and the variables the API functions share).
+//! (the settings trait and the variables the API functions share), `openapi` (feature
+//! `schemas`: the API's OpenAPI document, `api/openapi.json`, generated from the handlers' types).
 //! The checkout workflow itself is `statemachines/checkout.asl.json` ([`checkout`] holds the
 //! error names its tasks report).
 
@@ -55,6 +56,8 @@ pub mod fraud;
 pub mod fulfilment;
 pub mod ledger;
 pub mod notifications;
+#[cfg(feature = "schemas")]
+pub mod openapi;
 pub mod orders;
 pub mod payment;
 pub mod pricing;

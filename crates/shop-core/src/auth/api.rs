@@ -76,25 +76,48 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// `POST /auth/register` and `POST /auth/login` body.
 #[derive(Debug, Deserialize)]
-struct Credentials {
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+pub(crate) struct Credentials {
+    /// `name@domain`; compared case-insensitively.
     email: String,
+    /// At registration 8 to 128 characters.
     password: String,
 }
 
+/// `POST /auth/register` body: the same whether the address was new or taken.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Registration")
+)]
 #[serde(rename_all = "camelCase")]
-struct Registered {
+pub(crate) struct Registered {
+    /// The address, normalised.
     email: String,
 }
 
+/// `POST /auth/login` body.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "SignedIn")
+)]
 #[serde(rename_all = "camelCase")]
-struct LoggedIn {
+pub(crate) struct LoggedIn {
+    /// The new session's bearer token.
     token: String,
+    /// RFC 3339.
+    #[cfg_attr(feature = "schemas", schemars(extend("format" = "date-time")))]
     expires_at: String,
+    /// The account.
     user_id: String,
+    /// The account's address.
     email: String,
+    /// `customer` or `admin`.
     role: String,
 }
 

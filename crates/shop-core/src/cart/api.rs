@@ -64,16 +64,34 @@ pub struct CartApi<P, S, C, U> {
     clock: Clock,
 }
 
+/// `POST /sessions` body.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewSession")
+)]
 #[serde(rename_all = "camelCase")]
-struct NewSession {
+pub(crate) struct NewSession {
+    /// The bearer token (shown once; the server keeps only its SHA-256).
     token: String,
+    /// RFC 3339; every cart write moves it on (up to the session's absolute lifetime).
+    #[cfg_attr(feature = "schemas", schemars(extend("format" = "date-time")))]
     expires_at: String,
 }
 
+/// `PUT /cart/items/{sku}` body.
 #[derive(Debug, Deserialize)]
-struct PutItemBody {
-    // Kept as a raw JSON value so that "not an integer" is INVALID_QUANTITY, not a type error.
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "SetQuantity")
+)]
+pub(crate) struct PutItemBody {
+    // Kept as a raw JSON value so that "not an integer" is INVALID_QUANTITY, not a type error;
+    // the document states what is accepted.
+    /// Units of the product the cart should hold.
+    #[cfg_attr(feature = "schemas", schemars(with = "Quantity"))]
     quantity: serde_json::Value,
 }
 

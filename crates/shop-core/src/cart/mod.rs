@@ -254,6 +254,7 @@ pub struct PricedLine {
 
 /// A cart priced at current catalog prices; the cart API's response body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PricedCart {
     /// Priced lines, in SKU order.

@@ -40,10 +40,13 @@ pub struct CatalogApi<P> {
     products: P,
 }
 
+/// `GET /products` body.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ProductList {
+pub(crate) struct ProductList {
     items: Vec<Product>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
     next_cursor: Option<String>,
 }
 

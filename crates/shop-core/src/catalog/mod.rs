@@ -60,6 +60,7 @@ impl Settings for CatalogApiSettings {
 
 /// A product as stored in the catalog and shown by the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 pub struct Product {
     /// Identifier (table key).
     pub sku: Sku,

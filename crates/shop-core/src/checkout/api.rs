@@ -29,17 +29,32 @@ pub const ROUTES: &[Route] = &[Route {
 
 /// The checkout request body.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "CheckoutRequest")
+)]
 #[serde(rename_all = "camelCase")]
-struct CheckoutBody {
+pub(crate) struct CheckoutBody {
+    /// How the simulated payment provider behaves for this order.
+    #[cfg_attr(feature = "schemas", schemars(with = "PaymentToken"))]
     payment_token: String,
 }
 
 /// `202 Accepted` body.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "CheckoutAccepted")
+)]
 #[serde(rename_all = "camelCase")]
-struct Accepted<'a> {
+pub(crate) struct Accepted<'a> {
+    /// The order (the same for a retry with the same key and body).
     order_id: &'a OrderId,
+    /// Its status now.
     status: OrderStatus,
+    /// Where to follow or cancel it.
     links: OrderLinks,
 }
 

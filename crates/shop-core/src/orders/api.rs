@@ -50,8 +50,9 @@ const MAX_CANCEL_RUNS: u32 = 5;
 
 /// What a cancel request did about the cancel run (the `cancelRun` of the 202 body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum CancelRun {
+pub(crate) enum CancelRun {
     /// The first run started now.
     Started,
     /// A run is running (or finished well): nothing started.
@@ -89,20 +90,35 @@ pub const ROUTES: &[Route] = &[
 /// The routes only an admin may call.
 const ADMIN_ROUTES: [&str; 2] = ["/orders/{id}/approve", "/orders/{id}/reject"];
 
+/// `GET /orders` body.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct OrderList {
+pub(crate) struct OrderList {
+    /// The caller's orders, newest first.
     items: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
 }
 
-/// Body of the 202 answers.
+/// Body of the 202 answers: the order's status after the request, and for a cancel that
+/// started or found a cancel run, what became of the run.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "schemas",
+    derive(schemars::JsonSchema),
+    schemars(rename = "OrderStatusChange")
+)]
 #[serde(rename_all = "camelCase")]
-struct StatusBody<'a> {
+pub(crate) struct StatusBody<'a> {
+    /// The order.
     order_id: &'a OrderId,
+    /// Its status now.
     status: OrderStatus,
+    /// Cancel only: what the request did about the cancel-order workflow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_run: Option<CancelRun>,
 }
 
 /// The cancel-order execution's input (`statemachines/README.md`).
@@ -472,25 +488,25 @@ fn task_error(order: &Order, err: WorkflowError) -> ApiError {
 
 /// The 202 of a cancel: the order's status and what happened to its cancel run.
 fn cancel_response(order_id: &OrderId, status: OrderStatus, run: CancelRun) -> Response<Body> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct CancelBody<'a> {
-        order_id: &'a OrderId,
-        status: OrderStatus,
-        cancel_run: CancelRun,
-    }
     json_response(
         StatusCode::ACCEPTED,
-        &CancelBody {
+        &StatusBody {
             order_id,
             status,
-            cancel_run: run,
+            cancel_run: Some(run),
         },
     )
 }
 
 fn status_response(order_id: &OrderId, status: OrderStatus) -> Response<Body> {
-    json_response(StatusCode::ACCEPTED, &StatusBody { order_id, status })
+    json_response(
+        StatusCode::ACCEPTED,
+        &StatusBody {
+            order_id,
+            status,
+            cancel_run: None,
+        },
+    )
 }
 
 fn parse_limit(value: Option<&str>) -> Result<u16, ApiError> {

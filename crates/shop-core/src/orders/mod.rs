@@ -550,6 +550,22 @@ impl Serialize for OrderStatus {
     }
 }
 
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for OrderStatus {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OrderStatus".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let statuses: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "enum": statuses,
+            "description": "where the order is in its lifecycle (statemachines/README.md)"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for OrderStatus {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = String::deserialize(deserializer)?;
@@ -700,8 +716,30 @@ impl fmt::Display for PaymentToken {
     }
 }
 
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for PaymentToken {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PaymentToken".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Every spelling `parse` accepts, so a client (or a fuzzer) can send only valid ones.
+        let tokens: Vec<&str> = ["tok_ok", "tok_declined", "tok_down", "tok_refund_down"]
+            .into_iter()
+            .chain(FLAKY_TOKENS)
+            .chain(REFUND_FLAKY_TOKENS)
+            .collect();
+        schemars::json_schema!({
+            "type": "string",
+            "enum": tokens,
+            "description": "a token of the simulated payment provider: tok_ok succeeds, tok_declined is declined, tok_flaky_N is unavailable N times first, tok_down always; tok_refund_* make refunds fail likewise"
+        })
+    }
+}
+
 /// One priced line of an order, as the workflow recorded it (`items_json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     /// Product SKU.
@@ -770,6 +808,7 @@ pub struct Order {
 
 /// Paths of an order in the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 pub struct OrderLinks {
     /// `GET` this to follow the order.
     #[serde(rename = "self")]
@@ -790,6 +829,7 @@ impl OrderLinks {
 
 /// What a client sees of an order: no payment token, approval token or request hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView {
     /// The id.
@@ -797,8 +837,10 @@ pub struct OrderView {
     /// Current status.
     pub status: OrderStatus,
     /// RFC 3339.
+    #[cfg_attr(feature = "schemas", schemars(extend("format" = "date-time")))]
     pub created_at: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "schemas", schemars(extend("format" = "date-time")))]
     pub updated_at: String,
     /// Priced lines (empty while `PENDING` and not yet priced).
     pub items: Vec<OrderLine>,
