@@ -29,8 +29,8 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AttemptKey, AttemptLimits, Claim, LoginAttempts, PasswordHasher, ROLE_CUSTOMER, User,
-    UserStore, normalize_email,
+    AttemptKey, AttemptLimits, Claim, LoginAttempts, MAX_EMAIL_BYTES, PasswordHasher,
+    ROLE_CUSTOMER, User, UserStore, normalize_email,
 };
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
@@ -325,6 +325,14 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
         // An address that is not an e-mail is counted (and answered) like an unknown one.
         let email = normalize_email(&credentials.email)
             .unwrap_or_else(|| credentials.email.trim().to_lowercase());
+        // ... unless it is longer than any address can be: it keys the counters, and a key
+        // past DynamoDB's size limit failed the request (500). No account has such an
+        // address, so refusing it tells nobody anything.
+        if email.len() > MAX_EMAIL_BYTES {
+            return Err(ApiError::invalid_request(format!(
+                "email must be at most {MAX_EMAIL_BYTES} bytes"
+            )));
+        }
         let account = AttemptKey::Account(email.clone());
         let ip = AttemptKey::Ip(origin.source_ip.clone());
         let limits = self.attempt_limits;

@@ -167,11 +167,15 @@ pub fn user_cart_id(user_id: &str) -> SessionId {
     SessionId::digest_of(&format!("USER#{user_id}"))
 }
 
+/// Longest e-mail address, in bytes (RFC 5321's path limit). Also what keeps the users
+/// table's keys and the login counters' keys within DynamoDB's key size.
+pub const MAX_EMAIL_BYTES: usize = 254;
+
 /// Trims and lowercases an e-mail; `None` unless it looks like `local@domain` (1–254 chars).
 pub fn normalize_email(email: &str) -> Option<String> {
     let email = email.trim().to_lowercase();
     let (local, domain) = email.split_once('@')?;
-    let valid = email.len() <= 254
+    let valid = email.len() <= MAX_EMAIL_BYTES
         && !local.is_empty()
         && !domain.is_empty()
         && !domain.contains('@')

@@ -190,6 +190,32 @@ async fn failed_logins_get_one_generic_answer_and_publish_login_failed() {
     assert_eq!(events[0].detail_str("reason"), Some("INVALID_CREDENTIALS"));
 }
 
+/// Found by the API fuzz run: an address longer than DynamoDB's key limit keyed the lookup
+/// and the counters, and the login answered 500.
+#[tokio::test]
+async fn an_address_longer_than_any_email_is_400_and_counts_nothing() {
+    let api = api();
+    let long = "x".repeat(3_000);
+    let (status, body) = login(&api, &long, "whatever-pass", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "INVALID_REQUEST");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("254"))
+    );
+    assert!(
+        api.publisher().inner.events().is_empty(),
+        "not a login failure"
+    );
+    let (status, _) = login(&api, &"y".repeat(MAX_EMAIL_BYTES), "whatever-pass", None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "up to the limit: an unknown address"
+    );
+}
+
 #[tokio::test]
 async fn login_succeeds_when_publishing_fails() {
     let api = api();
