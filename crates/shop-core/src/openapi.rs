@@ -22,7 +22,7 @@ use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::api_error::ApiError;
-use crate::auth::api::{Credentials, LoggedIn, Registered};
+use crate::auth::api::{Credentials, LoggedIn, NewAccount, Registered};
 use crate::cart::PricedCart;
 use crate::cart::api::{NewSession, PutItemBody};
 use crate::catalog::api::ProductList;
@@ -145,7 +145,6 @@ pub fn operations(
         errors.extend(extra);
         errors
     };
-    let credentials = Some(requests.subschema_for::<Credentials>().to_value());
     let cart = Some(responses.subschema_for::<PricedCart>().to_value());
     let decision = Some(responses.subschema_for::<StatusBody<'static>>().to_value());
     vec![
@@ -279,7 +278,7 @@ pub fn operations(
             summary: "Create an account; the answer is the same for a taken address (its owner is told)",
             auth: Auth::Public,
             parameters: Vec::new(),
-            request: credentials.clone(),
+            request: Some(requests.subschema_for::<NewAccount>().to_value()),
             success: StatusCode::ACCEPTED,
             response: Some(responses.subschema_for::<Registered>().to_value()),
             errors: body_errors(),
@@ -291,7 +290,7 @@ pub fn operations(
             summary: "Sign in: a new session; an anonymous session's cart sent along is merged",
             auth: Auth::Optional,
             parameters: Vec::new(),
-            request: credentials,
+            request: Some(requests.subschema_for::<Credentials>().to_value()),
             success: StatusCode::OK,
             response: Some(responses.subschema_for::<LoggedIn>().to_value()),
             errors: [

@@ -76,13 +76,27 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// `POST /auth/register` and `POST /auth/login` body.
+/// `POST /auth/login` body.
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 pub(crate) struct Credentials {
-    /// `name@domain`; compared case-insensitively.
+    /// The account's address, compared case-insensitively (at most 254 bytes).
+    #[cfg_attr(feature = "schemas", schemars(length(max = 254)))]
     email: String,
-    /// At registration 8 to 128 characters.
+    /// The account's password.
+    password: String,
+}
+
+/// `POST /auth/register` body: the same fields, with what a new account needs (the document
+/// states the limits the handler checks: [`MAX_EMAIL_BYTES`], [`PASSWORD_LENGTH`]).
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+pub(crate) struct NewAccount {
+    /// `name@domain`, at most 254 bytes, no whitespace; stored lowercased.
+    #[cfg_attr(feature = "schemas", schemars(email, length(min = 3, max = 254)))]
+    email: String,
+    /// 8 to 128 characters.
+    #[cfg_attr(feature = "schemas", schemars(length(min = 8, max = 128)))]
     password: String,
 }
 
@@ -286,7 +300,7 @@ impl<S: SessionStore, C: CartStore, U: UserStore + LoginAttempts, P: EventPublis
     /// who has an account. A taken address's owner is told instead (`DuplicateRegistration`
     /// → notifier).
     async fn register(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let credentials: Credentials = parse_json_body(req)?;
+        let credentials: NewAccount = parse_json_body(req)?;
         let origin = origin(req);
         let email = match self
             .create_user(&credentials.email, &credentials.password, ROLE_CUSTOMER)

@@ -164,6 +164,21 @@ fn bodies_are_the_handlers_types() {
     );
     let statuses = schemas["OrderStatus"]["enum"].as_array().map(Vec::len);
     assert_eq!(statuses, Some(crate::orders::OrderStatus::ALL.len()));
+    // The limits the register handler checks.
+    let account = &schemas["NewAccount"]["properties"];
+    assert_eq!(
+        account["password"]["minLength"],
+        *crate::auth::api::PASSWORD_LENGTH.start()
+    );
+    assert_eq!(
+        account["password"]["maxLength"],
+        *crate::auth::api::PASSWORD_LENGTH.end()
+    );
+    assert_eq!(account["email"]["maxLength"], crate::auth::MAX_EMAIL_BYTES);
+    assert_eq!(
+        schemas["Credentials"]["properties"]["email"]["maxLength"],
+        crate::auth::MAX_EMAIL_BYTES
+    );
     // The cancel answer's run is there only when a run was started or found.
     assert_eq!(
         schemas["OrderStatusChange"]["required"],
