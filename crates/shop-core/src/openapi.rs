@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | paths and methods | [`operations`]; a test checks they are exactly the `ROUTES` the five API functions serve (and `tests/events.rs` checks those against the template) |
 //! | request and response bodies | the types the handlers (de)serialise, through `schemars` |
-//! | error statuses and codes | [`HttpError::status`] / [`HttpError::code`] of the [`ApiError`]s each operation lists |
+//! | error statuses and codes | [`status`](lambda_kit::http::HttpError::status) / [`code`](lambda_kit::http::HttpError::code) of the [`ApiError`]s each operation lists |
 //! | gateway errors | the template's `GatewayResponses` (`GATEWAY_*` codes, [`GATEWAY_UNAUTHORIZED`] …) |
 //!
 //! What is written by hand here is only what the types cannot say: which errors an operation
