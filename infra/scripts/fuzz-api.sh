@@ -8,6 +8,7 @@
 #   FUZZ_MIN_CASES  fail unless at least this many requests were generated (default 1000)
 #   FUZZ_SEED       replay a run (its seed is printed at the end)
 #   FUZZ_ARGS       extra `st run` arguments, e.g. "--include-operation-id getCart -n 5"
+#   FUZZ_TIMEOUT    seconds before the run is stopped and fails (default 600; it takes ~2 min)
 #
 # Who is who: the run registers and signs in a user of its own (fuzz-<time>-<n>@fuzz.shop.local)
 # so fuzzed logins and cart writes touch no account other tests use, and signs in the seeded
@@ -61,7 +62,8 @@ echo "fuzz-api: schemathesis $("$st" --version | awk '{print $NF}') against $bas
 start=$(date +%s.%N)
 set +e
 # shellcheck disable=SC2086 # FUZZ_ARGS is a list of arguments
-"$st" --config-file api/fuzz/schemathesis.toml run api/openapi.json --url "$base" \
+timeout --signal=INT --kill-after=30 "${FUZZ_TIMEOUT:-600}" \
+    "$st" --config-file api/fuzz/schemathesis.toml run api/openapi.json --url "$base" \
     --no-color --report junit --report-junit-path "$report/junit.xml" "${seed_args[@]}" ${FUZZ_ARGS:-} \
     2>&1 | tee "$report/output.txt"
 status=${PIPESTATUS[0]}
