@@ -194,9 +194,7 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
     ) -> Result<Response<Body>, ApiError> {
         let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
         let body: PutItemBody = parse_json_body(req)?;
-        let quantity = body
-            .quantity
-            .as_i64()
+        let quantity = whole_number(&body.quantity)
             .ok_or_else(|| {
                 format!(
                     "quantity must be an integer from 1 to 99, got {}",
@@ -292,6 +290,18 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
         }
         Ok(json_response(StatusCode::OK, &priced))
     }
+}
+
+/// The integer a JSON number stands for: `2` and also `2.0`, which JSON Schema (and so the
+/// API document) counts as an integer too; `None` for a fraction or anything else. Display
+/// of a whole `f64` has no fraction (`2.0` → `"2"`), so parsing it back needs no cast.
+fn whole_number(value: &serde_json::Value) -> Option<i64> {
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .and_then(|f| f.to_string().parse().ok())
+    })
 }
 
 /// Full-jitter exponential backoff: a random delay up to `min(5 ms * 2^(attempt-1), 100 ms)`,
