@@ -8,16 +8,24 @@
 
 The demo customer is never used: fuzzed logins must not lock an account other tests sign
 in with, and the fuzz user's own session is never logged out.
+
+Generated ids almost never exist, so the fuzzing phase also draws the real ones the script
+made (SHOP_FUZZ_ORDER_ID: the fuzz user's order; SHOP_FUZZ_SKU: a catalog product): the
+200 and 409 answers and their bodies get checked too, not only the 404s. Never for
+PUT /cart/items/{sku}: a real line in the cart would make fuzzed checkouts place real orders.
 """
 import os
 
 import requests
 import schemathesis
+from hypothesis import strategies as st
 
 BASE_URL = os.environ["SHOP_API_URL"]
 USER_TOKEN = os.environ["SHOP_FUZZ_TOKEN"]
 ADMIN_TOKEN = os.environ["SHOP_FUZZ_ADMIN_TOKEN"]
 ADMIN_PATHS = ("/orders/{id}/approve", "/orders/{id}/reject")
+ORDER_ID = os.environ.get("SHOP_FUZZ_ORDER_ID", "")
+SKU = os.environ.get("SHOP_FUZZ_SKU", "")
 
 
 def anonymous_session():
@@ -41,3 +49,15 @@ class ShopBearer:
     def set(self, case, data, context):
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+@schemathesis.hook
+def before_generate_path_parameters(context, strategy):
+    operation = context.operation
+    if operation is None:
+        return strategy
+    if "{id}" in operation.path and ORDER_ID:
+        return st.one_of(strategy, st.just({"id": ORDER_ID}))
+    if "{sku}" in operation.path and SKU and operation.method.upper() != "PUT":
+        return st.one_of(strategy, st.just({"sku": SKU}))
+    return strategy

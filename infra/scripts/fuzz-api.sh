@@ -52,13 +52,19 @@ post /auth/register "$credentials" 202 >/dev/null
 SHOP_FUZZ_TOKEN=$(post /auth/login "$credentials" 200 | token_of)
 # The seeded local admin (shop_core::auth::DEMO_USERS; `shopctl seed` resets it).
 SHOP_FUZZ_ADMIN_TOKEN=$(post /auth/login '{"email": "admin@shop.local", "password": "admin-password"}' 200 | token_of)
-export SHOP_API_URL="$base" SHOP_FUZZ_TOKEN SHOP_FUZZ_ADMIN_TOKEN
+# Real ids for the hooks to mix in: an order of the fuzz user (its cart is empty, so the
+# workflow fails it at once: CartEmpty) and a product of the catalog.
+SHOP_FUZZ_ORDER_ID=$(curl -sS -X POST -H "Authorization: Bearer $SHOP_FUZZ_TOKEN" -H 'Content-Type: application/json' \
+    -H "Idempotency-Key: fuzz-$(date +%s)" -d '{"paymentToken": "tok_ok"}' "$base/checkout" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin).get("orderId", ""))')
+SHOP_FUZZ_SKU=$(curl -sS "$base/products?limit=1" | python3 -c 'import json,sys; print((json.load(sys.stdin).get("items") or [{}])[0].get("sku", ""))')
+export SHOP_API_URL="$base" SHOP_FUZZ_TOKEN SHOP_FUZZ_ADMIN_TOKEN SHOP_FUZZ_ORDER_ID SHOP_FUZZ_SKU
 # Hypothesis keeps its caches under .local, not in the work tree.
 export HYPOTHESIS_STORAGE_DIRECTORY="$LOCAL_DIR/hypothesis"
 
 seed_args=()
 [[ -n "${FUZZ_SEED:-}" ]] && seed_args=(--seed "$FUZZ_SEED")
-echo "fuzz-api: schemathesis $("$st" --version | awk '{print $NF}') against $base as $email"
+echo "fuzz-api: schemathesis $("$st" --version | awk '{print $NF}') against $base as $email (order ${SHOP_FUZZ_ORDER_ID:-none}, sku ${SHOP_FUZZ_SKU:-none})"
 start=$(date +%s.%N)
 set +e
 # shellcheck disable=SC2086 # FUZZ_ARGS is a list of arguments
