@@ -73,21 +73,24 @@ impl Stack {
             request
         };
         // A request that is safe to repeat is repeated when the connection drops (LocalStack's
-        // gateway under load), as a client would: GET, PUT and DELETE (idempotent methods) and
-        // a POST carrying an Idempotency-Key. Anything else fails the test at once.
+        // gateway under load), as a client would: GET, PUT and DELETE (idempotent methods), a
+        // POST carrying an Idempotency-Key, and a cancel (idempotent by contract: the same run,
+        // or a new one when the previous failed). Anything else fails the test at once.
         let repeatable = [Method::GET, Method::PUT, Method::DELETE].contains(&method)
             || headers
                 .iter()
-                .any(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"));
+                .any(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
+            || (method == Method::POST && path.ends_with("/cancel"));
         let mut attempt = 1;
         let response = loop {
             match build().send().await {
                 Ok(response) => break response,
-                Err(_) if repeatable && attempt < 3 => {
+                Err(e) if repeatable && attempt < 5 => {
+                    eprintln!("{method} {path}: attempt {attempt} failed ({e:?}), repeating");
+                    tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
                     attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
-                Err(e) => panic!("the API answers {method} {path}: {e}"),
+                Err(e) => panic!("the API answers {method} {path}: {e:?}"),
             }
         };
         let status = response.status();
