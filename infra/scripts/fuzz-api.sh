@@ -25,6 +25,8 @@ source infra/local/env.sh
 
 st="$LOCAL_DIR/venv-fuzz/bin/st"
 [[ -x "$st" ]] || { echo "fuzz-api: $st missing: run make install" >&2; exit 1; }
+# The document's routes and auth are the template's (api/fuzz/check_routes.py).
+"$LOCAL_DIR/venv-fuzz/bin/python" api/fuzz/check_routes.py
 base=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ApiBaseUrl"])' "$LOCAL_DIR/stack-outputs.json")
 report="$LOCAL_DIR/fuzz-report"
 rm -rf "$report"

@@ -3,7 +3,7 @@
 //!
 //! | part of the document | where it comes from |
 //! | --- | --- |
-//! | paths and methods | [`operations`]; a test checks they are exactly the `ROUTES` the five API functions serve (and `tests/events.rs` checks those against the template) |
+//! | paths and methods | [`operations`]; a test checks they are exactly the `ROUTES` the five API functions serve, and `api/fuzz/check_routes.py` (run before the fuzz run) that they and their auth are the template's `Api` events |
 //! | request and response bodies | the types the handlers (de)serialise, through `schemars` |
 //! | error statuses and codes | [`status`](lambda_kit::http::HttpError::status) / [`code`](lambda_kit::http::HttpError::code) of the [`ApiError`]s each operation lists |
 //! | gateway errors | the template's `GatewayResponses` (`GATEWAY_*` codes, [`GATEWAY_UNAUTHORIZED`] …) |
