@@ -15,6 +15,7 @@
 //! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
 //! | AWS faults and latency on the local stack | [`faults`] | [`faults::FaultSpec`], [`faults::FaultInjectingClient`] (`LAMBDA_KIT_FAULTS`) |
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
+//! | CloudWatch metrics (EMF) | [`metrics`] | [`metrics::count`], [`metrics::value`], [`metrics::flush`] |
 //! | settings from the environment | [`config`] | [`config::Settings`], [`config::lookup_required`], [`config::lookup_positive`] |
 //! | time that tests can set | [`clock`] | [`clock::Clock`] |
 //! | locking fakes' and caches' state, poison or not | [`sync`] | [`sync::lock`] |
@@ -78,6 +79,7 @@ pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod messaging;
+pub mod metrics;
 pub mod step;
 pub mod sync;
 pub mod telemetry;

@@ -49,8 +49,8 @@ pub struct StepName {
 }
 
 /// Runs `step` on one invocation's JSON input inside a span carrying `subject_id`,
-/// `correlation_id` and `request_id`; logs the outcome and maps an error to its
-/// [`Diagnostic`].
+/// `correlation_id` and `request_id`; logs the outcome, counts an error ([`STEP_ERRORS`]),
+/// maps it to its [`Diagnostic`] and flushes the invocation's metrics.
 pub async fn invoke<F, Fut, O, E>(
     name: StepName,
     request_id: &str,
@@ -73,7 +73,7 @@ where
     // Boxed: the stores' SDK futures are deep, and nesting them in the runtime's service
     // future overflows the compiler's layout query depth.
     let future = Box::pin(step(input));
-    async move {
+    let result = async move {
         match future.await {
             Ok(output) => {
                 tracing::info!("step succeeded");
@@ -82,13 +82,21 @@ where
             Err(err) => {
                 let error_type = err.error_type();
                 tracing::warn!(error_type, error = %err, "step failed");
+                crate::metrics::count(STEP_ERRORS, 1, &[("ErrorType", error_type)]);
                 Err(diagnostic(&err))
             }
         }
     }
     .instrument(span)
-    .await
+    .await;
+    // One invocation is one step: its metrics leave with it.
+    crate::metrics::flush();
+    result
 }
+
+/// Steps that failed (Count), by `ErrorType` (the name the state machine's `Retry`/`Catch`
+/// match), besides `Function`.
+pub const STEP_ERRORS: &str = "StepErrors";
 
 /// Serves invocations to `step` until the runtime stops (see [`invoke`]).
 pub async fn run_step<F, Fut, O, E>(name: StepName, step: F) -> Result<(), lambda_runtime::Error>

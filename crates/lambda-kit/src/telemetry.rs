@@ -5,7 +5,10 @@
 //!  "path":"/things/T-1","status":200,"duration_ms":7,"message":"request completed"}
 //! ```
 //!
-//! Every line carries `function`; the fields of the enclosing spans (the request span opened
+//! Every line carries `function` and `timestamp` (RFC 3339, when the line was written: the
+//! local stack ships a function's lines when its invocation ends, so CloudWatch's own time of
+//! a line is not when it happened; `shopctl trace` orders by this one); the fields of the
+//! enclosing spans (the request span opened
 //! by [`crate::http::serve`]) are merged in, so Logs Insights can filter on them directly.
 
 use std::fmt;
@@ -22,7 +25,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global JSON subscriber. Levels from `RUST_LOG` or `LOG_LEVEL`, default `info`:
 /// a level (`debug`) or a list of `target=level` (`info,my_function=debug,aws_smithy_runtime=warn`).
-/// Calling it twice is harmless (the second call is ignored).
+/// Also installs the EMF metrics recorder ([`crate::metrics::init`]), so that every function
+/// that logs also counts its cold starts. Calling it twice is harmless (the second call is
+/// ignored).
 ///
 /// A `Targets` filter rather than `EnvFilter`: the same per-target levels without span-field
 /// directives, and without the regex engine those need (~200 KB of every binary).
@@ -42,6 +47,7 @@ pub fn init(function_name: &'static str) {
     if result.is_ok() {
         tracing::debug!("telemetry initialised");
     }
+    crate::metrics::init(function_name);
 }
 
 /// Parses a `RUST_LOG`-style spec (case-insensitive); an unparsable one falls back to `info`.
@@ -78,6 +84,11 @@ where
             Value::from(event.metadata().level().as_str()),
         );
         line.insert("function".to_owned(), Value::from(self.function));
+        if let Ok(now) =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)
+        {
+            line.insert("timestamp".to_owned(), Value::from(now));
+        }
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 let extensions = span.extensions();
@@ -210,11 +221,20 @@ mod tests {
             tracing::warn!(error = "boom", "outside any span");
         });
         let text = String::from_utf8(lock(&buffer.0).clone()).unwrap_or_default();
-        let lines: Vec<Value> = text
+        let mut lines: Vec<Value> = text
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         assert_eq!(lines.len(), 2, "{text}");
+        for line in &mut lines {
+            let written = line
+                .as_object_mut()
+                .and_then(|fields| fields.remove("timestamp"));
+            let parsed = written.as_ref().and_then(Value::as_str).map(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            });
+            assert!(matches!(parsed, Some(Ok(_))), "{written:?}");
+        }
         assert_eq!(
             lines[0],
             serde_json::json!({"level": "INFO", "function": "hello-api", "request_id": "r-1",

@@ -1,10 +1,13 @@
 //! The envelope around every API request: a tracing span with the request and correlation
-//! ids, one error-to-response mapping, one completion log line, the correlation header.
+//! ids, one error-to-response mapping, one completion log line, the correlation header, and
+//! the request's latency metric (by route and status), flushed with the invocation's other
+//! metrics as EMF ([`crate::metrics`]).
 
 use std::future::Future;
 use std::time::Instant;
 
 use lambda_http::http::HeaderValue;
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use tracing::Instrument as _;
 
@@ -52,12 +55,29 @@ where
         if let Ok(value) = HeaderValue::from_str(&correlation_id) {
             response.headers_mut().insert(CORRELATION_ID_HEADER, value);
         }
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::info!(
-            status = response.status().as_u16(),
-            duration_ms,
-            "request completed"
+        let elapsed = started.elapsed();
+        let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let status = response.status().as_u16();
+        tracing::info!(status, duration_ms, "request completed");
+        crate::metrics::http_request(
+            route_of(req),
+            req.method().as_str(),
+            status,
+            elapsed.as_secs_f64() * 1000.0,
         );
+        // One REST proxy invocation is one request: its metrics leave with it.
+        crate::metrics::flush();
         response
     })
+}
+
+/// The resource template API Gateway matched (`/orders/{orderId}`), a bounded set of values
+/// unlike the raw path; `-` when the request did not come through API Gateway.
+fn route_of(req: &Request) -> &str {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            context.resource_path.as_deref().unwrap_or("-")
+        }
+        _ => "-",
+    }
 }

@@ -13,6 +13,8 @@
 //!   redelivered event that was already processed is acknowledged without running again.
 //! - With a [`BatchDeadline`] (the consumers' Lambda loop gives the invocation's), records stop
 //!   short of the deadline and fail alone, so a slow record never times out the whole batch.
+//! - Every record is counted as processed, duplicate or failed per consumer and event type
+//!   ([`crate::metrics::event_outcome`]); the batch's metrics are flushed as it answers.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -26,6 +28,7 @@ use super::deadline::{BatchDeadline, until};
 use super::envelope::{EnvelopeError, EventEnvelope};
 use super::idempotency::{Claim, IdempotencyStore, Idempotent};
 use crate::clock::Clock;
+use crate::metrics::EventOutcome;
 
 /// Records processed at the same time by default (a batch holds at most 10 by default).
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -111,12 +114,16 @@ where
                 });
                 return Some(message_id);
             }
+            // Known once the record parses; read back for the metrics after the work ends
+            // (also when the deadline cut it off).
+            let event_type = std::sync::OnceLock::<String>::new();
             let work = async {
                 let envelope = parse_record(&record)?;
                 let current = tracing::Span::current();
                 current.record("event_id", envelope.event_id.as_str());
                 current.record("event_type", envelope.event_type.as_str());
                 current.record("correlation_id", envelope.correlation_id.as_str());
+                let _ = event_type.set(envelope.event_type.clone());
                 // The call is inside the async block so that a panic while building the
                 // handler's future is caught too.
                 AssertUnwindSafe(async { handler(envelope).await })
@@ -135,6 +142,11 @@ where
                     "cut off: the invocation's deadline is near".to_owned(),
                 ))
             });
+            record_outcome(
+                consumer,
+                event_type.get().map_or("", String::as_str),
+                &result,
+            );
             span.in_scope(|| match &result {
                 Ok(RecordOutcome::Processed) => tracing::info!("record processed"),
                 Ok(RecordOutcome::Duplicate) => {
@@ -154,8 +166,22 @@ where
     batch_response(consumer, failed, total)
 }
 
+/// Counts one record's outcome ([`crate::metrics::event_outcome`]).
+pub(super) fn record_outcome(
+    consumer: &str,
+    event_type: &str,
+    result: &Result<RecordOutcome, ProcessError>,
+) {
+    let outcome = match result {
+        Ok(RecordOutcome::Processed) => EventOutcome::Processed,
+        Ok(RecordOutcome::Duplicate) => EventOutcome::Duplicate,
+        Err(_) => EventOutcome::Failed,
+    };
+    crate::metrics::event_outcome(consumer, event_type, outcome);
+}
+
 /// The answer to the event source mapping: the message ids to redeliver, logged as a warning
-/// when there are any.
+/// when there are any. The batch's metrics are flushed here, the end of the invocation's work.
 pub(super) fn batch_response(
     consumer: &'static str,
     failed: Vec<String>,
@@ -169,6 +195,7 @@ pub(super) fn batch_response(
             "batch had failed or held-back records"
         );
     }
+    crate::metrics::flush();
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()

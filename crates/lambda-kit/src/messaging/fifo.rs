@@ -9,6 +9,9 @@
 //! With a [`BatchDeadline`], a record not started by its stop is held back and a handler still
 //! running is abandoned (failed), so the function always answers in time.
 //!
+//! Each record tried is counted (processed, duplicate, failed; held-back ones are not) and the
+//! batch's metrics are flushed as it answers ([`crate::metrics`]).
+//!
 //! The handler gets the envelope with the record's `SequenceNumber` and `MessageGroupId`
 //! (a FIFO queue gives each message a sequence number, strictly increasing per group).
 
@@ -19,7 +22,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use futures::FutureExt as _;
 use tracing::Instrument as _;
 
-use super::batch::{ProcessError, RecordOutcome, batch_response, panic_message, parse_record};
+use super::batch::{
+    ProcessError, RecordOutcome, batch_response, panic_message, parse_record, record_outcome,
+};
 use super::deadline::{BatchDeadline, until};
 use super::envelope::EventEnvelope;
 
@@ -94,12 +99,14 @@ where
             failed.push(message_id);
             continue;
         }
+        let event_type = std::sync::OnceLock::<String>::new();
         let work = async {
             let envelope = parse_record(&record)?;
             let current = tracing::Span::current();
             current.record("event_id", envelope.event_id.as_str());
             current.record("event_type", envelope.event_type.as_str());
             current.record("correlation_id", envelope.correlation_id.as_str());
+            let _ = event_type.set(envelope.event_type.clone());
             let fifo = FifoRecord {
                 envelope,
                 sequence_number: attribute(&record, "SequenceNumber")?,
@@ -125,6 +132,12 @@ where
                     "abandoned: the invocation's deadline is near".to_owned(),
                 ))
             });
+        // Held-back records are not counted: only the ones this invocation tried.
+        record_outcome(
+            consumer,
+            event_type.get().map_or("", String::as_str),
+            &result,
+        );
         span.in_scope(|| match &result {
             Ok(RecordOutcome::Processed) => tracing::info!("record processed"),
             Ok(RecordOutcome::Duplicate) => {
