@@ -63,13 +63,66 @@ impl<C: CounterStore> EventHandler for Analytics<C> {
         let expires_at = lambda_kit::clock::Clock::System
             .now()
             .saturating_add(MARKER_SECONDS);
-        if !self
+        if self
             .store
             .increment_once(day, &increments, &event.event_id, expires_at)
             .await?
         {
+            emit_metrics(&decoded);
+        } else {
             tracing::info!("already counted");
         }
         Ok(())
+    }
+}
+
+/// CloudWatch metric names of the business events (EMF, see [`emit_metrics`]).
+pub mod metric {
+    /// Orders placed (Count), by `Currency`.
+    pub const ORDERS_PLACED: &str = "OrdersPlaced";
+    /// Revenue in minor units (a counter: its Sum is the revenue), by `Currency`.
+    pub const REVENUE_MINOR: &str = "RevenueMinor";
+    /// Orders cancelled (Count).
+    pub const ORDERS_CANCELLED: &str = "OrdersCancelled";
+    /// Successful logins (Count).
+    pub const LOGINS: &str = "Logins";
+    /// Failed logins (Count), by `Reason` (`INVALID_CREDENTIALS`, `ACCOUNT_LOCKED`).
+    pub const LOGINS_FAILED: &str = "LoginsFailed";
+    /// Accounts locked (Count).
+    pub const ACCOUNTS_LOCKED: &str = "AccountsLocked";
+}
+
+/// The business metrics of an event, emitted by this consumer of the events rather than by
+/// the APIs that caused them: loosely coupled (the APIs know nothing of metrics), and counted
+/// once per event, like the daily counters (only when the transaction counted it now).
+/// The cost is a delay of one queue hop, which a per-minute metric does not notice.
+pub fn emit_metrics(event: &ShopEvent) {
+    use lambda_kit::metrics::count;
+    match event {
+        ShopEvent::OrderPlaced(placed) => {
+            let currency = placed.total.currency.as_str();
+            count(metric::ORDERS_PLACED, 1, &[("Currency", currency)]);
+            count(
+                metric::REVENUE_MINOR,
+                u64::try_from(placed.total.amount_minor).unwrap_or(0),
+                &[("Currency", currency)],
+            );
+        }
+        ShopEvent::OrderCancelled(_) => count(metric::ORDERS_CANCELLED, 1, &[]),
+        ShopEvent::LoginSucceeded(_) => count(metric::LOGINS, 1, &[]),
+        ShopEvent::LoginFailed(failed) => {
+            count(
+                metric::LOGINS_FAILED,
+                1,
+                &[("Reason", failed.reason.as_str())],
+            );
+        }
+        ShopEvent::AccountLocked(_) => count(metric::ACCOUNTS_LOCKED, 1, &[]),
+        ShopEvent::OrderShipped(_)
+        | ShopEvent::DuplicateRegistration(_)
+        | ShopEvent::ApprovalRequested(_)
+        | ShopEvent::PaymentCaptured(_)
+        | ShopEvent::PaymentRefunded(_)
+        | ShopEvent::RepairRequested(_) => {}
     }
 }

@@ -18,13 +18,17 @@
 //! | `AccountLocked` | `accounts_locked` +1 |
 //! | `OrderPlaced` | `orders` +1, `revenue_minor` + `detail.total.amount` |
 //! | `OrderCancelled` | `cancellations` +1 |
+//!
+//! The same events, counted now, are also CloudWatch metrics (EMF, [`metric`]):
+//! `OrdersPlaced` and `RevenueMinor` by currency, `OrdersCancelled`, `Logins`, `LoginsFailed`
+//! by reason, `AccountsLocked` — see [`emit_metrics`] for why this consumer emits them.
 
 use crate::store::StoreError;
 use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::messaging::IdempotencyConfig;
 
 mod consumer;
-pub use consumer::{Analytics, increments_of};
+pub use consumer::{Analytics, emit_metrics, increments_of, metric};
 mod dynamo;
 pub use dynamo::DynamoCounterStore;
 #[cfg(any(test, feature = "fakes"))]

@@ -80,3 +80,13 @@ pub mod error_types {
     /// payment: malformed input (a bug, never retried).
     pub const INVALID_PAYMENT_REQUEST: &str = "InvalidPaymentRequest";
 }
+
+/// CloudWatch metric names of the checkout (EMF) emitted by its workflow's Lambda steps.
+pub mod metric {
+    /// Checkouts that failed for good (Count), by `Reason`, the step's `errorType`
+    /// (`CartEmpty`, `ProductUnavailable`, `OutOfStock` from pricing; `PaymentDeclined` from
+    /// payment). Failures decided inside the state machine itself (a reservation that finds
+    /// too little stock, an approval rejected or timed out) run no Lambda of ours and are not
+    /// counted here.
+    pub const CHECKOUTS_FAILED: &str = "CheckoutsFailed";
+}

@@ -8,6 +8,12 @@ use crate::reservations::Reservations;
 use lambda_kit::clock::Clock;
 use lambda_kit::messaging::{EventEnvelope, EventHandler, EventPublisher, ProcessError};
 
+/// CloudWatch metric: orders shipped (EMF, Count), once per order.
+pub const ORDERS_FULFILLED: &str = "OrdersFulfilled";
+/// CloudWatch metric: `OrderPlaced` for an order no longer confirmed (cancelled in the
+/// window), by `Status` (EMF, Count).
+pub const ORDERS_NOT_SHIPPED: &str = "OrdersNotShipped";
+
 /// The `eventId` of the `OrderShipped` of `order_id`: a UUID made from its SHA-256, the same
 /// for every publish of that order's shipment.
 pub fn shipped_event_id(order_id: &OrderId) -> String {
@@ -65,12 +71,15 @@ impl<O: OrderStore, M: Reservations, P: EventPublisher> Fulfilment<O, M, P> {
         match self.orders.mark_fulfilled(&order_id).await? {
             FulfilOutcome::Fulfilled => {
                 tracing::info!(order_id = %order_id, "order fulfilled");
+                // Counted on the conditional write that made it FULFILLED: once per order.
+                lambda_kit::metrics::count(ORDERS_FULFILLED, 1, &[]);
             }
             FulfilOutcome::AlreadyFulfilled => {
                 tracing::info!(order_id = %order_id, "order already fulfilled: finishing the remaining steps");
             }
             FulfilOutcome::NotConfirmed(status) => {
                 tracing::info!(order_id = %order_id, status = %status, "order not confirmed (cancelled in the window?): not shipped");
+                lambda_kit::metrics::count(ORDERS_NOT_SHIPPED, 1, &[("Status", status.as_str())]);
                 return Ok(());
             }
             FulfilOutcome::NotFound => {

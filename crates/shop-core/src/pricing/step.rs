@@ -161,7 +161,23 @@ impl<P: ProductStore> Pricing<P> {
     /// Handles one invocation.
     pub async fn handle(&self, input: serde_json::Value) -> Result<PricedOrder, PricingStepError> {
         let request = PricingRequest::from_value(input)?;
-        self.price(&request).await
+        let result = self.price(&request).await;
+        if let Err(
+            err @ (PricingStepError::CartEmpty
+            | PricingStepError::ProductUnavailable(_)
+            | PricingStepError::OutOfStock(_)),
+        ) = &result
+        {
+            // Permanent: the workflow does not retry them, so each is one failed checkout
+            // (the transient `PricingUnavailable` is retried and counted by the kit's
+            // `StepErrors` only).
+            lambda_kit::metrics::count(
+                crate::checkout::metric::CHECKOUTS_FAILED,
+                1,
+                &[("Reason", err.error_type())],
+            );
+        }
+        result
     }
 
     /// Prices `request`'s cart: every SKU must be in the catalog with enough stock.

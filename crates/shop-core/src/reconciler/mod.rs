@@ -116,6 +116,52 @@ pub struct Report {
     pub not_actionable: usize,
 }
 
+/// CloudWatch metric names of a sweep (EMF, Count each, emitted once per sweep).
+pub mod metric {
+    /// Orders stuck past their deadline, by `Status`.
+    pub const ORDERS_STUCK: &str = "OrdersStuck";
+    /// Repair requests sent (refunds owed, releases, orders ended).
+    pub const REPAIRS_REQUESTED: &str = "RepairsRequested";
+    /// `OrderPlaced` re-driven to the fulfilment queue.
+    pub const FULFILMENTS_REDRIVEN: &str = "FulfilmentsRedriven";
+    /// Reservations held for orders that ended.
+    pub const STRANDED_RESERVATIONS: &str = "StrandedReservations";
+    /// Requests that could not be sent, and orders the sweep cannot act on (for a human).
+    pub const RECONCILE_PROBLEMS: &str = "ReconcileProblems";
+}
+
+impl Report {
+    /// The sweep's findings as metrics: a dashboard shows the backlog of repairs, an alarm
+    /// can watch [`metric::RECONCILE_PROBLEMS`].
+    pub fn emit_metrics(&self) {
+        use lambda_kit::metrics::count;
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        for (status, stuck) in &self.stuck {
+            count(
+                metric::ORDERS_STUCK,
+                n(*stuck),
+                &[("Status", status.as_str())],
+            );
+        }
+        count(metric::REPAIRS_REQUESTED, n(self.repairs_requested), &[]);
+        count(
+            metric::FULFILMENTS_REDRIVEN,
+            n(self.fulfilments_redriven),
+            &[],
+        );
+        count(
+            metric::STRANDED_RESERVATIONS,
+            n(self.stranded_reservations),
+            &[],
+        );
+        count(
+            metric::RECONCILE_PROBLEMS,
+            n(self.send_failures + self.not_actionable),
+            &[],
+        );
+    }
+}
+
 /// What a stuck order needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

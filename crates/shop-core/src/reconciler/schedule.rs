@@ -167,6 +167,7 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
             not_actionable = report.not_actionable,
             "reconciled"
         );
+        report.emit_metrics();
         Ok(report)
     }
 

@@ -21,6 +21,20 @@ pub fn captured_event_id(order_id: &str) -> String {
     lambda_kit::ids::uuid_from_name(format!("PaymentCaptured\ncharge-{order_id}").as_bytes())
 }
 
+/// CloudWatch metric names of the repair consumer (EMF, Count).
+pub mod metric {
+    /// A refund attempt that failed: the order is (still) owed its money; the record is
+    /// retried. Above zero for long means a provider outage or a stuck refund.
+    pub const REFUNDS_OWED: &str = "RefundsOwed";
+    /// Owed refunds made (by `Currency`); at least once: a retry after the ledger send failed
+    /// counts the same refund again.
+    pub const REFUNDS_REPAID: &str = "RefundsRepaid";
+    /// Their amount in minor units (by `Currency`).
+    pub const REFUNDED_MINOR: &str = "RefundedMinor";
+    /// Orders the repair ended, by `Outcome` (`FAILED`, `REJECTED`, `CANCELLED`).
+    pub const ORDERS_REPAIRED: &str = "OrdersRepaired";
+}
+
 /// The repair consumer: refund what is owed, write it to the ledger, release what is held,
 /// end the order.
 #[derive(Debug)]
@@ -147,6 +161,11 @@ where
             .await?
         {
             tracing::info!(order_id = %order_id, outcome = outcome.as_str(), "order ended");
+            lambda_kit::metrics::count(
+                metric::ORDERS_REPAIRED,
+                1,
+                &[("Outcome", outcome.as_str())],
+            );
             if outcome == OrderStatus::Cancelled {
                 self.publish_cancelled(envelope, &order).await?;
             }
@@ -173,6 +192,7 @@ where
             Err(err) => {
                 let reason = err.to_string();
                 tracing::warn!(order_id, error = %reason, "refund failed: owed, retried");
+                lambda_kit::metrics::count(metric::REFUNDS_OWED, 1, &[]);
                 // Best effort: the record fails either way and is retried.
                 if let Err(mark) = self
                     .orders
@@ -229,6 +249,13 @@ where
             order_id,
             amount = amount.amount_minor,
             "refunded and sent to the ledger"
+        );
+        let currency = amount.currency.as_str();
+        lambda_kit::metrics::count(metric::REFUNDS_REPAID, 1, &[("Currency", currency)]);
+        lambda_kit::metrics::count(
+            metric::REFUNDED_MINOR,
+            u64::try_from(amount.amount_minor).unwrap_or(0),
+            &[("Currency", currency)],
         );
         Ok(())
     }

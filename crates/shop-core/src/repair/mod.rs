@@ -32,7 +32,7 @@
 
 mod consumer;
 
-pub use consumer::{Repair, captured_event_id, refunded_event_id};
+pub use consumer::{Repair, captured_event_id, metric, refunded_event_id};
 
 use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::messaging::IdempotencyConfig;
