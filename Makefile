@@ -14,7 +14,7 @@ TEST_FEATURES := --features shop-core/fakes,shop-core/schemas
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
 .PHONY: help install build start deploy-local seed reconcile up down status test unit-test executor-test \
-        integration-test lint deploy clean bench redrive schemas capture-envelopes soak reconcile
+        integration-test lint deploy clean bench redrive trace schemas capture-envelopes soak reconcile
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -86,6 +86,14 @@ capture-envelopes: ## Capture one real envelope of every event type from the loc
 redrive: ## Move the messages of a consumer's DLQ back to its queue: make redrive QUEUE=fraud-detector [TARGET=aws]
 	@if [ "$${TARGET:-local}" = aws ]; then infra/scripts/redrive.py "$(QUEUE)"; \
 	 else $(ENV) && "$$LOCAL_DIR/venv-tools/bin/python" infra/scripts/redrive.py "$(QUEUE)"; fi
+
+trace: ## One order's journey in time order (API, workflow, events, consumers, ledger, notifications): make trace ORDER=<id> [TARGET=aws]
+	@if [ -z "$(ORDER)" ]; then echo "usage: make trace ORDER=<order id> [TARGET=aws]" >&2; exit 2; fi
+	@if [ "$${TARGET:-local}" = aws ]; then \
+	   outputs=$$(mktemp) && trap 'rm -f "$$outputs"' EXIT && \
+	   python3 -c 'import boto3, json, os, sys; s = boto3.client("cloudformation").describe_stacks(StackName=os.environ.get("STACK_NAME", "shop"))["Stacks"][0]; json.dump({o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}, sys.stdout)' > "$$outputs" && \
+	   cargo run --quiet -p shopctl -- trace --order "$(ORDER)" --outputs "$$outputs"; \
+	 else $(ENV) && cargo run --quiet -p shopctl -- trace --order "$(ORDER)" --outputs "$(OUTPUTS)"; fi
 
 lint: install ## cargo fmt, clippy -D warnings (with and without the test features), events/asyncapi.yaml up to date, cfn-lint and sam validate --lint, asl-validator, cfn-guard (infra/policies)
 	@cargo fmt --all -- --check

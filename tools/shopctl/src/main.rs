@@ -6,6 +6,7 @@
 //!     --payments-table <name> --ledger-table <name> [--reservations-table <name>]
 //!     [--analytics --analytics-table <name>] [--stuck-after <s>] [--approval-timeout <s>]
 //!     [--cancel-window <s>] [--grace <s>]
+//! shopctl trace --order <id> --outputs <stack-outputs.json>
 //! ```
 //!
 //! `seed` upserts every product of the file (so running it twice gives the same state, and
@@ -24,7 +25,15 @@
 //! not checked. The durations default to the template's defaults; `make reconcile` passes the
 //! stack's.
 //!
-//! Both use the normal AWS SDK environment (`AWS_REGION`, `AWS_ENDPOINT_URL` for LocalStack,
+//! `trace` prints one order's journey in time order (the API request, every state of the
+//! checkout execution, each event published and each consumer that processed it, the ledger
+//! entries, the notifications) and then what it could not find; see [`shopctl::trace`]. The
+//! outputs file names the tables, the state machine and the functions: `make trace` passes
+//! `.local/stack-outputs.json`, or with `TARGET=aws` the CloudFormation stack's outputs.
+//! Exit status: 0 traced, 1 no such order (or unreadable outputs), 2 usage error, 3 the orders
+//! table could not be read.
+//!
+//! All use the normal AWS SDK environment (`AWS_REGION`, `AWS_ENDPOINT_URL` for LocalStack,
 //! credentials).
 #![allow(
     clippy::print_stdout,
@@ -40,11 +49,13 @@ use shop_core::catalog::Product;
 use shop_core::catalog::{DynamoProductStore, ProductStore};
 use shop_core::reconcile::{CheckConfig, Tables};
 use shop_core::store::StoreError;
+use shopctl::trace::{Clients, Targets, TraceError};
 
 const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]
        shopctl reconcile --check --products-table <name> --orders-table <name> --payments-table <name>
            --ledger-table <name> [--reservations-table <name>] [--analytics --analytics-table <name>]
-           [--stuck-after <seconds>] [--approval-timeout <seconds>] [--cancel-window <seconds>] [--grace <seconds>]";
+           [--stuck-after <seconds>] [--approval-timeout <seconds>] [--cancel-window <seconds>] [--grace <seconds>]
+       shopctl trace --order <id> --outputs <stack-outputs.json>";
 const DEFAULT_CATALOG: &str = "infra/seed/catalog.json";
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +82,10 @@ enum CliError {
     Users(#[from] shop_core::auth::SeedError),
     #[error("cannot read the tables: {0}")]
     Tables(StoreError),
+    #[error("cannot read the stack outputs {path}: {reason}")]
+    Outputs { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Trace(#[from] TraceError),
 }
 
 impl CliError {
@@ -78,7 +93,7 @@ impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
             Self::Usage(_) => ExitCode::from(2),
-            Self::Tables(_) => ExitCode::from(3),
+            Self::Tables(_) | Self::Trace(TraceError::Orders(_)) => ExitCode::from(3),
             _ => ExitCode::FAILURE,
         }
     }
@@ -100,6 +115,10 @@ enum Command {
         users_table: Option<String>,
     },
     Reconcile(ReconcileArgs),
+    Trace {
+        order_id: String,
+        outputs: PathBuf,
+    },
     Help,
 }
 
@@ -118,6 +137,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliErro
     match args.next().as_deref() {
         Some("seed") => parse_seed(args),
         Some("reconcile") => parse_reconcile(args),
+        Some("trace") => parse_trace(args),
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
         None => Err(CliError::Usage("missing command".to_owned())),
@@ -148,6 +168,44 @@ fn parse_seed(mut args: impl Iterator<Item = String>) -> Result<Command, CliErro
         file,
         users_table,
     })
+}
+
+fn parse_trace(mut args: impl Iterator<Item = String>) -> Result<Command, CliError> {
+    let (mut order_id, mut outputs) = (None, None);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "--order" => order_id = Some(value()?),
+            "--outputs" => outputs = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => return Ok(Command::Help),
+            other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
+        }
+    }
+    Ok(Command::Trace {
+        order_id: order_id
+            .ok_or_else(|| CliError::Usage("--order is required (ORDER=<id>)".to_owned()))?,
+        outputs: outputs.ok_or_else(|| CliError::Usage("--outputs is required".to_owned()))?,
+    })
+}
+
+/// Traces one order (`shopctl::trace`) and prints the journey.
+async fn trace(order_id: &str, outputs: PathBuf) -> Result<Outcome, CliError> {
+    let read = |reason: String| CliError::Outputs {
+        path: outputs.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&outputs).map_err(|e| read(e.to_string()))?;
+    let outputs: std::collections::HashMap<String, String> =
+        serde_json::from_str(&text).map_err(|e| read(e.to_string()))?;
+    let targets = Targets::from_outputs(&outputs)?;
+    let sdk_config = lambda_kit::aws::sdk_config().await;
+    let journey = shopctl::trace::trace(&Clients::new(&sdk_config), &targets, order_id).await?;
+    print!("{journey}");
+    Ok(Outcome::Done)
 }
 
 fn parse_reconcile(mut args: impl Iterator<Item = String>) -> Result<Command, CliError> {
@@ -285,6 +343,7 @@ async fn run(command: Command) -> Result<Outcome, CliError> {
     match command {
         Command::Help => println!("{USAGE}"),
         Command::Reconcile(args) => return reconcile(args).await,
+        Command::Trace { order_id, outputs } => return trace(&order_id, outputs).await,
         Command::Seed {
             products_table,
             file,
@@ -365,6 +424,26 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn parses_the_trace_command() {
+        let cmd = parse_args(args(&["trace", "--order", "o-1", "--outputs", "out.json"])).ok();
+        assert_eq!(
+            cmd,
+            Some(Command::Trace {
+                order_id: "o-1".into(),
+                outputs: "out.json".into(),
+            })
+        );
+        assert!(matches!(
+            parse_args(args(&["trace", "--outputs", "out.json"])),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse_args(args(&["trace", "--order", "", "--outputs", "o"])),
+            Err(CliError::Usage(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,7 @@
+//! `shopctl`'s library: the commands that the integration tests also call as functions.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`trace`] | one order's journey from the logs, the execution history and the tables |
+
+pub mod trace;
