@@ -199,14 +199,23 @@ impl fmt::Display for Journey {
     }
 }
 
+/// `2026-01-02T03:04:05.678Z`: always milliseconds, so the columns line up.
 fn rfc3339(at_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at_ms.to_string())
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000).map_or_else(
+        |_| at_ms.to_string(),
+        |t| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.millisecond()
+            )
+        },
+    )
 }
 
 fn parse_rfc3339_ms(text: &str) -> Option<i64> {
@@ -281,13 +290,20 @@ fn number(item: &Item, name: &str) -> Option<i64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// A time attribute in epoch milliseconds: the orders table keeps milliseconds, the ledger,
+/// notifications and audit tables seconds (anything below 10^11 is taken as seconds: that
+/// is 1973 in milliseconds).
+fn epoch_ms(item: &Item, name: &str) -> Option<i64> {
+    number(item, name).map(|t| if t < 100_000_000_000 { t * 1000 } else { t })
+}
+
 fn order_entries(table: &str, order: &Item) -> Vec<Entry> {
     let mut entries = Vec::new();
     let total = match (number(order, "total_minor"), text(order, "currency")) {
         (Some(amount), currency) if !currency.is_empty() => format!(" total {amount} {currency}"),
         _ => String::new(),
     };
-    if let Some(created_at) = number(order, "created_at") {
+    if let Some(created_at) = epoch_ms(order, "created_at") {
         entries.push(Entry {
             at_ms: created_at,
             kind: Kind::Order,
@@ -297,7 +313,7 @@ fn order_entries(table: &str, order: &Item) -> Vec<Entry> {
             text: format!("order created for user {}", text(order, "user_id")),
         });
     }
-    if let Some(updated_at) = number(order, "updated_at") {
+    if let Some(updated_at) = epoch_ms(order, "updated_at") {
         let reason = match text(order, "failure_reason") {
             r if r.is_empty() => String::new(),
             r => format!(" ({r})"),
@@ -425,28 +441,72 @@ const MILESTONES: &[&str] = &[
     "duplicate delivery, already processed",
 ];
 
-/// Every function's lines with the order's correlation id or its id, since shortly before the
-/// order was created.
+/// Every function's lines about the order, since shortly before it was created: lines with
+/// its id or its correlation id; then, in the functions where a line named the order and
+/// carried another correlation id (the API request that created, cancelled or decided it:
+/// a request has its own), that request's lines too.
 async fn logs(clients: &Clients, targets: &Targets, created_at: i64, journey: &mut Journey) {
     let since = created_at.saturating_sub(60_000);
     let mut terms = vec![journey.order_id.clone()];
     if !journey.correlation_id.is_empty() {
         terms.push(journey.correlation_id.clone());
     }
-    let mut unreadable = Vec::new();
-    let mut found_any = false;
+    let mut search = LogSearch {
+        clients,
+        since,
+        seen: BTreeSet::new(),
+        requests: BTreeSet::new(),
+        unreadable: Vec::new(),
+        found: 0,
+    };
     for function in &targets.functions {
+        search.group(function, &terms, journey).await;
+    }
+    let requests = std::mem::take(&mut search.requests);
+    for (function, correlation_id) in requests {
+        search
+            .group(&function, std::slice::from_ref(&correlation_id), journey)
+            .await;
+    }
+    for group in search.unreadable {
+        journey
+            .missing
+            .push(format!("log group {group} could not be read"));
+    }
+    if search.found == 0 {
+        journey.missing.push(format!(
+            "no function logged a line with the order id or its correlation id in any of {} log groups",
+            targets.functions.len()
+        ));
+    }
+}
+
+/// The state of one trace's log search.
+struct LogSearch<'c> {
+    clients: &'c Clients,
+    since: i64,
+    /// (function, CloudWatch time, line): a line found by two terms is kept once.
+    seen: BTreeSet<(String, i64, String)>,
+    /// (function, correlation id) of the requests that named the order.
+    requests: BTreeSet<(String, String)>,
+    unreadable: Vec<String>,
+    found: usize,
+}
+
+impl LogSearch<'_> {
+    /// The lines of `function` holding one of `terms`. The filter pattern narrows the read on
+    /// AWS; LocalStack ignores it and returns every line, so each line is checked here too.
+    async fn group(&mut self, function: &str, terms: &[String], journey: &mut Journey) {
         let group = format!("/aws/lambda/{function}");
-        // One line can hold both terms: keep it once.
-        let mut seen: BTreeSet<(i64, String)> = BTreeSet::new();
-        for term in &terms {
+        for term in terms {
             let mut next: Option<String> = None;
             loop {
-                let page = clients
+                let page = self
+                    .clients
                     .logs
                     .filter_log_events()
                     .log_group_name(&group)
-                    .start_time(since)
+                    .start_time(self.since)
                     .filter_pattern(format!("\"{term}\""))
                     .set_next_token(next.take())
                     .send()
@@ -457,7 +517,7 @@ async fn logs(clients: &Clients, targets: &Targets, created_at: i64, journey: &m
                         let err = aws_sdk_cloudwatchlogs::error::DisplayErrorContext(err);
                         // A function that never ran has no group: not an error of the trace.
                         if !err.to_string().contains("ResourceNotFound") {
-                            unreadable.push(format!("{group} ({err})"));
+                            self.unreadable.push(format!("{group} ({err})"));
                         }
                         break;
                     }
@@ -465,13 +525,18 @@ async fn logs(clients: &Clients, targets: &Targets, created_at: i64, journey: &m
                 for event in page.events() {
                     let at_ms = event.timestamp().unwrap_or(0);
                     let message = event.message().unwrap_or_default();
-                    // The filter matches terms; the check keeps only lines that hold one.
-                    if !message.contains(term.as_str()) || !seen.insert((at_ms, message.to_owned()))
+                    if !message.contains(term.as_str())
+                        || !self
+                            .seen
+                            .insert((function.to_owned(), at_ms, message.to_owned()))
                     {
                         continue;
                     }
+                    if let Some(request) = request_correlation_id(message, journey) {
+                        self.requests.insert((function.to_owned(), request));
+                    }
                     if let Some(entry) = log_entry(function, at_ms, message) {
-                        found_any = true;
+                        self.found += 1;
                         journey.entries.push(entry);
                     }
                 }
@@ -482,17 +547,16 @@ async fn logs(clients: &Clients, targets: &Targets, created_at: i64, journey: &m
             }
         }
     }
-    for group in unreadable {
-        journey
-            .missing
-            .push(format!("log group {group} could not be read"));
-    }
-    if !found_any {
-        journey.missing.push(format!(
-            "no function logged a line with the order id or its correlation id in any of {} log groups",
-            targets.functions.len()
-        ));
-    }
+}
+
+/// The correlation id of the request a line was written for, when the line names the order
+/// and the request's id is not the order's own.
+fn request_correlation_id(message: &str, journey: &Journey) -> Option<String> {
+    let fields: Value = serde_json::from_str(message.trim()).ok()?;
+    let names_order = fields.get("order_id").and_then(Value::as_str) == Some(&journey.order_id);
+    let correlation_id = fields.get("correlation_id").and_then(Value::as_str)?;
+    (names_order && fields.get("method").is_some() && correlation_id != journey.correlation_id)
+        .then(|| correlation_id.to_owned())
 }
 
 /// The entry of one JSON log line (at its `timestamp` field, else `at_ms`: when CloudWatch got
@@ -522,10 +586,11 @@ pub fn log_entry(function: &str, at_ms: i64, message: &str) -> Option<Entry> {
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
     let (kind, text) = if fields.get("method").is_some() && fields.get("path").is_some() {
-        let status = fields
-            .get("status")
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let status = match fields.get("status") {
+            Some(Value::String(status)) => status.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
         (
             Kind::Api,
             format!("{} {} {msg} {status}", text_of("method"), text_of("path")),
@@ -592,7 +657,7 @@ async fn audit(clients: &Clients, targets: &Targets, journey: &mut Journey) -> B
         for item in page.items() {
             let event_type = text(item, "event_type");
             let at_ms = parse_rfc3339_ms(&text(item, "occurred_at"))
-                .or_else(|| number(item, "recorded_at"))
+                .or_else(|| epoch_ms(item, "recorded_at"))
                 .unwrap_or(0);
             ids.insert(text(item, "event_id"));
             journey.entries.push(Entry {
@@ -641,7 +706,7 @@ async fn ledger(clients: &Clients, targets: &Targets, journey: &mut Journey) {
     };
     for item in page.items() {
         journey.entries.push(Entry {
-            at_ms: number(item, "recorded_at").unwrap_or(0),
+            at_ms: epoch_ms(item, "recorded_at").unwrap_or(0),
             kind: Kind::Ledger,
             source: "ledger".to_owned(),
             event_type: None,
@@ -708,7 +773,7 @@ async fn notifications(
             }
             found += 1;
             journey.entries.push(Entry {
-                at_ms: number(item, "created_at").unwrap_or(0),
+                at_ms: epoch_ms(item, "created_at").unwrap_or(0),
                 kind: Kind::Notification,
                 source: "notifier".to_owned(),
                 event_type: None,
@@ -814,7 +879,7 @@ mod tests {
             text.starts_with("order o-1 (correlation id c-1)\n"),
             "{text}"
         );
-        assert!(text.contains("2023-11-14T22:13:20Z"), "{text}");
+        assert!(text.contains("2023-11-14T22:13:20.000Z"), "{text}");
         assert!(text.contains("ledger"), "{text}");
         assert!(
             text.contains("not found: no notification to a@b about this order"),
