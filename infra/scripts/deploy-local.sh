@@ -22,9 +22,11 @@ case "${LAMBDA_BUILD_PROFILE:-fast}" in
   *) echo "LAMBDA_BUILD_PROFILE must be fast or release" >&2; exit 2 ;;
 esac
 
-# The same template and samconfig.toml as for AWS: the "local" config environment only
-# switches the architecture and a few parameters, and points the SDK at LocalStack.
-sam build --config-env local --config-file "$repo/infra/samconfig.toml" --template-file infra/template.yaml
+# Every function in one cargo-lambda run (infra/scripts/build-functions.py), then the same
+# template and samconfig.toml as for AWS: the "local" config environment only switches the
+# architecture and a few parameters, and points the SDK at LocalStack.
+built_template="$LOCAL_DIR/build/template.json"
+"$LOCAL_DIR/venv-tools/bin/python" "$repo/infra/scripts/build-functions.py" x86_64 "$built_template"
 
 python_tools="$LOCAL_DIR/venv-tools/bin/python"
 "$python_tools" - "$bucket" "$stack" <<'PY'
@@ -54,7 +56,7 @@ if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
 PY
 
 sam deploy --config-env local --config-file "$repo/infra/samconfig.toml" \
-  --stack-name "$stack" --s3-bucket "$bucket" \
+  --template-file "$built_template" --stack-name "$stack" --s3-bucket "$bucket" \
   --no-confirm-changeset --no-fail-on-empty-changeset --no-progressbar
 
 "$python_tools" - "$stack" "$LOCAL_DIR/stack-outputs.json" <<'PY'

@@ -86,6 +86,8 @@ impl Stack {
             match build().send().await {
                 Ok(response) => break response,
                 Err(e) if repeatable && attempt < 5 => {
+                    // The test's own output: a repeated request is worth seeing in a soak's log.
+                    #[allow(clippy::print_stderr)]
                     eprintln!("{method} {path}: attempt {attempt} failed ({e:?}), repeating");
                     tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
                     attempt += 1;
