@@ -23,11 +23,14 @@ async fn main() -> Result<(), Error> {
     let authorizer = &authorizer;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<TokenAuthorizerEvent>| async move {
-            authorizer
+            let decision = authorizer
                 .authorize(&event.payload)
                 .await
                 .map_err(Diagnostic::from)
-                .map(|response: AuthorizerResponse| response)
+                .map(|response: AuthorizerResponse| response);
+            // Its own loop: the invocation's metrics (the cold start) leave here.
+            lambda_kit::metrics::flush();
+            decision
         },
     ))
     .await

@@ -28,8 +28,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             // The sweep's correlation id is its invocation: every request it sends carries it.
-            let report = reconciler.run(&event.context.request_id).await?;
-            Ok::<_, Error>(serde_json::to_value(report)?)
+            let report = reconciler.run(&event.context.request_id).await;
+            // Its own loop: the sweep's metrics leave with the invocation, failed or not.
+            lambda_kit::metrics::flush();
+            Ok::<_, Error>(serde_json::to_value(report?)?)
         },
     ))
     .await
