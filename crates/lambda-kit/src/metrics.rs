@@ -9,6 +9,7 @@
 //! | [`http_request`] | [`LATENCY`] by route, method and status ([`crate::http::serve`] records it) |
 //! | [`event_outcome`] | [`EVENTS_PROCESSED`] / [`EVENTS_DUPLICATE`] / [`EVENTS_FAILED`] per consumer and event type (the batch processors record them) |
 //! | [`facade`] | the `metrics` crate itself (`counter!`, `histogram!`, …) for anything else |
+//! | [`capture`] | what a closure recorded, for unit tests of code that emits metrics |
 //!
 //! The EMF documents come from `metrics_cloudwatch_embedded`, a recorder for the `metrics`
 //! facade: business code only ever calls the facade (here or through [`facade`]), which is a
@@ -223,6 +224,109 @@ pub fn event_outcome(consumer: &str, event_type: &str, outcome: EventOutcome) {
         1,
         &[("Consumer", consumer), ("EventType", event_type)],
     );
+}
+
+/// One metric recorded inside [`capture`]: counters summed, each histogram value apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The metric's name.
+    pub name: String,
+    /// Its dimensions (labels) in the order given, without `Function`.
+    pub dimensions: Vec<(String, String)>,
+    /// The counter's total, or one recorded value.
+    pub value: f64,
+}
+
+/// Runs `f` with a recorder of its own on this thread and returns what it recorded: for unit
+/// tests of code that emits metrics (no global recorder, no EMF, no interference between
+/// tests running in parallel).
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<Recorded>) {
+    let recorder = Capture::default();
+    let result = facade::with_local_recorder(&recorder, f);
+    (result, recorder.into_recorded())
+}
+
+type Series = (String, Vec<(String, String)>);
+
+#[derive(Debug, Default)]
+struct Capture {
+    counters: Mutex<Vec<(Series, std::sync::Arc<std::sync::atomic::AtomicU64>)>>,
+    values: std::sync::Arc<Mutex<Vec<(Series, f64)>>>,
+}
+
+#[derive(Debug)]
+struct CapturedHistogram {
+    series: Series,
+    values: std::sync::Arc<Mutex<Vec<(Series, f64)>>>,
+}
+
+impl facade::HistogramFn for CapturedHistogram {
+    fn record(&self, value: f64) {
+        crate::sync::lock(&self.values).push((self.series.clone(), value));
+    }
+}
+
+fn series(key: &facade::Key) -> Series {
+    (
+        key.name().to_owned(),
+        key.labels()
+            .map(|l| (l.key().to_owned(), l.value().to_owned()))
+            .collect(),
+    )
+}
+
+impl facade::Recorder for Capture {
+    fn describe_counter(&self, _: facade::KeyName, _: Option<Unit>, _: facade::SharedString) {}
+    fn describe_gauge(&self, _: facade::KeyName, _: Option<Unit>, _: facade::SharedString) {}
+    fn describe_histogram(&self, _: facade::KeyName, _: Option<Unit>, _: facade::SharedString) {}
+
+    fn register_counter(&self, key: &facade::Key, _: &facade::Metadata<'_>) -> facade::Counter {
+        let series = series(key);
+        let mut counters = crate::sync::lock(&self.counters);
+        let value = match counters.iter().find(|(s, _)| *s == series) {
+            Some((_, value)) => value.clone(),
+            None => {
+                let value = std::sync::Arc::default();
+                counters.push((series, std::sync::Arc::clone(&value)));
+                value
+            }
+        };
+        facade::Counter::from_arc(value)
+    }
+
+    fn register_gauge(&self, _: &facade::Key, _: &facade::Metadata<'_>) -> facade::Gauge {
+        facade::Gauge::noop()
+    }
+
+    fn register_histogram(&self, key: &facade::Key, _: &facade::Metadata<'_>) -> facade::Histogram {
+        facade::Histogram::from_arc(std::sync::Arc::new(CapturedHistogram {
+            series: series(key),
+            values: std::sync::Arc::clone(&self.values),
+        }))
+    }
+}
+
+impl Capture {
+    fn into_recorded(self) -> Vec<Recorded> {
+        let counters = crate::sync::lock(&self.counters).clone();
+        let values = crate::sync::lock(&self.values).clone();
+        let recorded = |((name, dimensions), value): (Series, f64)| Recorded {
+            name,
+            dimensions,
+            value,
+        };
+        counters
+            .into_iter()
+            .map(|(series, total)| {
+                // Counts in a test stay far below 2^53: exact as f64.
+                #[allow(clippy::cast_precision_loss)]
+                let total = total.load(std::sync::atomic::Ordering::Relaxed) as f64;
+                (series, total)
+            })
+            .chain(values)
+            .map(recorded)
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -189,3 +189,31 @@ fn init_twice_is_harmless() {
     let docs = documents();
     assert_eq!(find(&docs, "Probe")["Function"], "shop-test-fn");
 }
+
+#[test]
+fn capture_sees_what_a_closure_records_and_nothing_else() {
+    let ((), recorded) = capture(|| {
+        count("OrdersPlaced", 2, &[("Currency", "EUR")]);
+        count("OrdersPlaced", 1, &[("Currency", "EUR")]);
+        http_request("/cart", "GET", 200, 4.0);
+    });
+    assert_eq!(
+        recorded,
+        [
+            Recorded {
+                name: "OrdersPlaced".to_owned(),
+                dimensions: vec![("Currency".to_owned(), "EUR".to_owned())],
+                value: 3.0,
+            },
+            Recorded {
+                name: LATENCY.to_owned(),
+                dimensions: vec![
+                    ("Route".to_owned(), "/cart".to_owned()),
+                    ("Method".to_owned(), "GET".to_owned()),
+                    ("Status".to_owned(), "200".to_owned()),
+                ],
+                value: 4.0,
+            },
+        ]
+    );
+}

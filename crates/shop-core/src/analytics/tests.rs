@@ -128,3 +128,43 @@ fn settings_name_the_missing_or_invalid_variable() {
     assert_each_required::<AnalyticsSettings>(ENV, &["ANALYTICS_TABLE", "IDEMPOTENCY_TABLE"]);
     assert_invalid::<AnalyticsSettings>(ENV, "IDEMPOTENCY_IN_PROGRESS_SECONDS", "0");
 }
+
+#[test]
+fn business_metrics_of_the_counted_events() {
+    use crate::events::ShopEvent;
+    use lambda_kit::metrics::{Recorded, capture};
+    let decode = |envelope: &EventEnvelope| ShopEvent::from_envelope(envelope).unwrap();
+    let placed = decode(&order_event(EventType::OrderPlaced, 2598));
+    let failed = decode(&EventEnvelope::new(
+        EventType::LoginFailed,
+        "t",
+        "c",
+        1_700_000_000,
+        serde_json::json!({"email": "ann@example.com", "reason": "INVALID_CREDENTIALS"}),
+    ));
+    let ((), recorded) = capture(|| {
+        emit_metrics(&placed);
+        emit_metrics(&placed);
+        emit_metrics(&failed);
+    });
+    let metric = |name: &str, dimensions: &[(&str, &str)], value: f64| Recorded {
+        name: name.to_owned(),
+        dimensions: dimensions
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        value,
+    };
+    assert_eq!(
+        recorded,
+        [
+            metric(metric::ORDERS_PLACED, &[("Currency", "EUR")], 2.0),
+            metric(metric::REVENUE_MINOR, &[("Currency", "EUR")], 5196.0),
+            metric(
+                metric::LOGINS_FAILED,
+                &[("Reason", "INVALID_CREDENTIALS")],
+                1.0
+            ),
+        ]
+    );
+}

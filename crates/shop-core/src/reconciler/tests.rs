@@ -289,3 +289,30 @@ fn settings_name_the_missing_or_invalid_variable() {
         assert_invalid::<ReconcilerSettings>(ENV, name, "15m");
     }
 }
+
+#[test]
+fn a_sweep_reports_its_findings_as_metrics() {
+    use lambda_kit::metrics::capture;
+    let report = Report {
+        stuck: [("PENDING".to_owned(), 2)].into_iter().collect(),
+        repairs_requested: 2,
+        send_failures: 1,
+        not_actionable: 1,
+        ..Report::default()
+    };
+    let ((), recorded) = capture(|| report.emit_metrics());
+    let value = |name: &str| {
+        recorded
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| (r.dimensions.clone(), r.value))
+    };
+    assert_eq!(
+        value(metric::ORDERS_STUCK),
+        Some((vec![("Status".to_owned(), "PENDING".to_owned())], 2.0))
+    );
+    assert_eq!(value(metric::REPAIRS_REQUESTED), Some((vec![], 2.0)));
+    assert_eq!(value(metric::RECONCILE_PROBLEMS), Some((vec![], 2.0)));
+    // Zero counts are recorded too; the EMF recorder leaves them out of the documents.
+    assert_eq!(value(metric::FULFILMENTS_REDRIVEN), Some((vec![], 0.0)));
+}
