@@ -48,6 +48,8 @@ impl Stack {
 
     /// The one place requests are built and answers read: bearer token, extra headers, a body
     /// with its content type; the answer's body must be JSON (or empty).
+    // A repeated request is printed: worth seeing in a soak's log.
+    #[allow(clippy::print_stderr)]
     async fn send(
         &self,
         method: Method,
@@ -86,8 +88,6 @@ impl Stack {
             match build().send().await {
                 Ok(response) => break response,
                 Err(e) if repeatable && attempt < 5 => {
-                    // The test's own output: a repeated request is worth seeing in a soak's log.
-                    #[allow(clippy::print_stderr)]
                     eprintln!("{method} {path}: attempt {attempt} failed ({e:?}), repeating");
                     tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
                     attempt += 1;
