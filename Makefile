@@ -105,9 +105,9 @@ lint: install ## cargo fmt, clippy -D warnings (with and without the test featur
 	@infra/scripts/validate-asl.sh
 	@infra/policies/check.sh
 
-deploy: ## Build for arm64 and deploy to your AWS account (uses your AWS credentials)
-	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && sam build --template-file infra/template.yaml --config-file "$(CURDIR)/infra/samconfig.toml" \
-	  --parameter-overrides Architecture=arm64 && sam deploy --config-file "$(CURDIR)/infra/samconfig.toml"
+deploy: ## Build for arm64 (one cargo-lambda run) and deploy to your AWS account (uses your AWS credentials)
+	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && python infra/scripts/build-functions.py arm64 .aws-sam/arm64/template.json \
+	  && sam deploy --template-file .aws-sam/arm64/template.json --config-file "$(CURDIR)/infra/samconfig.toml"
 
 clean: down ## Stop LocalStack and remove build outputs and local state (keeps installed tools)
 	@rm -rf .aws-sam target/lambda .local/localstack/var/lib/localstack/state .local/stack-outputs.json
