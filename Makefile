@@ -68,7 +68,7 @@ integration-test: ## Tests against LocalStack: DynamoDB stores, then the deploye
 
 soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md
 	@$(MAKE) --no-print-directory up
-	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" SOAK_ORDERS="$${SOAK_ORDERS:-200}" SOAK_REPORT="$(CURDIR)/bench/soak-results.md" \
+	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" SOAK_ORDERS="$${SOAK_ORDERS:-200}" SOAK_REPORT="$${SOAK_REPORT:-$(CURDIR)/bench/soak-results.md}" \
 	  cargo test -p shop-tests --test soak $(TEST_FEATURES) -- --nocapture
 
 bench: ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}

@@ -69,10 +69,25 @@ async fn items_are_added_updated_and_removed_with_totals_from_catalog_prices() {
     assert_eq!(line["unitPrice"]["amount"], 1_250);
     assert_eq!(line["lineTotal"]["amount"], 1_250);
 
-    // Totals follow the current catalog price, not the price when the item was added.
+    // Totals follow the current catalog price, not the price when the item was added: within
+    // the price cache's lifetime (CartPriceCacheSeconds, 10 s) the cart may still show the old
+    // one, never anything else, and after it the new one.
     stack.create_product(&b, 500, 50).await;
-    let cart = stack.get("/cart", Some(&token)).await;
-    assert_eq!(cart.body["total"]["amount"], 1_250 + 1_500);
+    let changed = std::time::Instant::now();
+    loop {
+        let cart = stack.get("/cart", Some(&token)).await;
+        let total = cart.body["total"]["amount"].clone();
+        if total == 1_250 + 1_500 {
+            break;
+        }
+        assert_eq!(total, 1_250 + 1_197, "the old price or the new one");
+        assert!(
+            changed.elapsed() < std::time::Duration::from_secs(12),
+            "the cart still showed the old price {:?} after the change",
+            changed.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 
     let cart = stack
         .call(

@@ -34,6 +34,10 @@
 //! retries it later, which is the retry that spaces out a real overload. Still standard mode,
 //! still 3 attempts (`AWS_MAX_ATTEMPTS` changes that).
 //!
+//! **Round trips counted.** Every call goes through a [`RecordingClient`], which notes it in
+//! the log of the request it was made for ([`crate::round_trips`]): `serve` logs how many calls
+//! a request made and how many it waited for in turn.
+//!
 //! **Faults on the local stack.** With `LAMBDA_KIT_FAULTS` set and `AWS_ENDPOINT_URL` on a
 //! loopback address, the client is wrapped in a [`FaultInjectingClient`] that fails or slows
 //! down a configured fraction of calls the way AWS does (see [`crate::faults`]); anywhere else
@@ -49,6 +53,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 
 use crate::faults::{self, FaultInjectingClient, FaultSpecError};
+use crate::round_trips::RecordingClient;
 
 /// Amazon Root CA 1–4 and Starfield Services Root Certificate Authority – G2 (PEM).
 pub const AMAZON_TRUST_ROOTS_PEM: &[u8] = include_bytes!("aws/amazon-trust-roots.pem");
@@ -109,6 +114,8 @@ pub fn try_loader() -> Result<ConfigLoader, FaultSpecError> {
         Some(spec) => FaultInjectingClient::new(client, spec).into_shared(),
         None => client,
     };
+    // Outermost, so that an injected fault is a recorded round trip too.
+    let client = RecordingClient::new(client).into_shared();
     Ok(aws_config::defaults(BehaviorVersion::latest())
         .http_client(client)
         .retry_config(retry_config()))

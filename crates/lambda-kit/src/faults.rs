@@ -728,7 +728,7 @@ struct ApiCall {
 }
 
 /// The SDK's API name from a user agent: `… api/dynamodb/1.136.0 …` → `dynamodb`.
-fn api_service(user_agent: &str) -> Option<String> {
+pub(crate) fn api_service(user_agent: &str) -> Option<String> {
     user_agent
         .split_ascii_whitespace()
         .find_map(|token| token.strip_prefix("api/"))
@@ -738,7 +738,7 @@ fn api_service(user_agent: &str) -> Option<String> {
 }
 
 /// The `Action` of an awsQuery body (`Action=Publish&Version=…`).
-fn query_action(body: &[u8]) -> Option<String> {
+pub(crate) fn query_action(body: &[u8]) -> Option<String> {
     std::str::from_utf8(body)
         .ok()?
         .split('&')

@@ -13,11 +13,13 @@
 //! | starting executions, answering task tokens | [`workflow`] | [`workflow::Workflows`], [`workflow::SfnWorkflows`] |
 //! | DynamoDB items and errors | [`dynamo`] | [`dynamo::ItemReader`], [`dynamo::is_conditional_failure`] |
 //! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
+//! | AWS calls and sequential round trips per request | [`round_trips`] | [`round_trips::record`], [`round_trips::RoundTrips`] |
 //! | AWS faults and latency on the local stack | [`faults`] | [`faults::FaultSpec`], [`faults::FaultInjectingClient`] (`LAMBDA_KIT_FAULTS`) |
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
 //! | CloudWatch metrics (EMF) | [`metrics`] | [`metrics::count`], [`metrics::value`], [`metrics::flush`] |
 //! | settings from the environment | [`config`] | [`config::Settings`], [`config::lookup_required`], [`config::lookup_positive`] |
 //! | time that tests can set | [`clock`] | [`clock::Clock`] |
+//! | reference data kept a few seconds between requests | [`cache`] | [`cache::TtlCache`] |
 //! | locking fakes' and caches' state, poison or not | [`sync`] | [`sync::lock`] |
 //! | ids and hex | [`ids`] | [`ids::new_uuid`], [`ids::sha256_hex`] |
 //!
@@ -72,6 +74,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod dynamo;
@@ -80,6 +83,7 @@ pub mod http;
 pub mod ids;
 pub mod messaging;
 pub mod metrics;
+pub mod round_trips;
 pub mod step;
 pub mod sync;
 pub mod telemetry;

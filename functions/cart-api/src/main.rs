@@ -5,7 +5,7 @@ use lambda_kit::config::Settings;
 use lambda_kit::telemetry;
 use shop_core::auth::{DynamoSessionStore, DynamoUserStore};
 use shop_core::cart::{CartApi, CartApiSettings, DynamoCartStore, FUNCTION_NAME};
-use shop_core::catalog::DynamoProductStore;
+use shop_core::catalog::{CachedProducts, DynamoProductStore};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -16,7 +16,11 @@ async fn main() -> Result<(), Error> {
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let api = CartApi::new(
-        DynamoProductStore::new(dynamodb.clone(), settings.products_table),
+        // Prices for display, a few seconds stale at most; checkout prices from the table.
+        CachedProducts::new(
+            DynamoProductStore::new(dynamodb.clone(), settings.products_table),
+            settings.price_cache,
+        ),
         DynamoSessionStore::new(dynamodb.clone(), settings.sessions_table.clone()),
         DynamoCartStore::new(dynamodb.clone(), settings.sessions_table),
         // Signed-in sessions are checked for account locks.

@@ -1,5 +1,6 @@
 //! The envelope around every API request: a tracing span with the request and correlation
-//! ids, one error-to-response mapping, one completion log line, the correlation header, and
+//! ids, one error-to-response mapping, one completion log line (with the AWS calls the request
+//! made and its sequential round trips: [`crate::round_trips`]), the correlation header, and
 //! the request's latency metric (by route and status), flushed with the invocation's other
 //! metrics as EMF ([`crate::metrics`]).
 
@@ -38,7 +39,7 @@ where
         path = %req.raw_http_path(),
     );
     let started = Instant::now();
-    let result = handler(req).instrument(span.clone()).await;
+    let (result, trips) = crate::round_trips::record(handler(req).instrument(span.clone())).await;
     span.in_scope(|| {
         let mut response = match result {
             Ok(response) => response,
@@ -58,7 +59,15 @@ where
         let elapsed = started.elapsed();
         let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let status = response.status().as_u16();
-        tracing::info!(status, duration_ms, "request completed");
+        tracing::info!(
+            status,
+            duration_ms,
+            route = route_of(req),
+            aws_calls = trips.calls,
+            aws_round_trips = trips.sequential,
+            aws_operations = %trips.operations_field(),
+            "request completed"
+        );
         crate::metrics::http_request(
             route_of(req),
             req.method().as_str(),

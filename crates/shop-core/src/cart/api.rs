@@ -9,8 +9,18 @@
 //! Cart routes need `Authorization: Bearer <token>`. Writes are optimistic: read the cart and
 //! its version, apply the change, write conditionally on the version, retry with jittered
 //! backoff when another writer got there first. Every write slides the expiry of the cart
-//! and of the session. Prices always come from the current catalog.
+//! and of the session. Prices come from the catalog, through a cache of a few seconds in the
+//! deployed function ([`crate::catalog::CachedProducts`]): the cart is a display, checkout
+//! prices again.
+//!
+//! Round trips (what `make bench` reports per route): reads that do not depend on each other
+//! go out together, and so do the cart write, the session's new expiry and the prices.
+//! Behind the authorizer, `GET /cart` is one read of the cart (plus one of the prices not in
+//! the cache), `PUT /cart/items/{sku}` is the cart and product reads, then the write; without
+//! the authorizer (LocalStack) the session is read beside the anonymous cart, and a
+//! signed-in session adds its account-lock check and its user cart's read.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use lambda_http::http::StatusCode;
@@ -22,11 +32,12 @@ use crate::auth::SessionStore;
 use crate::auth::session::{Session, SessionToken};
 use crate::auth::{Principal, UserStore, principal_of};
 use crate::cart::{Cart, CartError, CartStore, Quantity};
-use crate::catalog::ProductStore;
-use crate::catalog::Sku;
+use crate::catalog::{Product, ProductStore, Sku};
 use crate::store::StoreError;
 use lambda_kit::clock::{Clock, rfc3339};
-use lambda_kit::http::{Route, empty_response, json_response, match_route, parse_json_body, serve};
+use lambda_kit::http::{
+    Route, bearer_token, empty_response, json_response, match_route, parse_json_body, serve,
+};
 use lambda_kit::ids::fill_random;
 
 /// Name of the function (log field, crate and binary name).
@@ -146,12 +157,50 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
             return self.create_session().await;
         }
         let now = self.clock.now();
-        let session = principal_of(req, &self.sessions, &self.users, now).await?;
         match (route.resource, route.method.as_str()) {
-            ("/cart", "GET") => self.get_cart(&session, now).await,
-            ("/cart", _) => self.clear_cart(&session, now).await,
-            (_, "PUT") => self.put_item(&session, now, route.param("sku"), req).await,
-            _ => self.remove_item(&session, now, route.param("sku")).await,
+            ("/cart", "GET") => self.get_cart(req, now).await,
+            ("/cart", _) => self.clear_cart(req, now).await,
+            (_, "PUT") => self.put_item(req, now, route.param("sku")).await,
+            _ => self.remove_item(req, now, route.param("sku")).await,
+        }
+    }
+
+    /// The caller and their cart, in as few round trips as the request allows: behind the
+    /// authorizer the principal is in the request and only the cart is read; without it
+    /// (LocalStack) the session and the anonymous cart — keyed by the same id — are read
+    /// together, and a signed-in user's cart is read once the session names the user.
+    /// The cart read before authentication is never shown to a caller who fails it.
+    async fn principal_and_cart(
+        &self,
+        req: &Request,
+        now: i64,
+    ) -> Result<(Principal, Cart), ApiError> {
+        if let Some(principal) = Principal::from_authorizer_context(req) {
+            let cart = self.carts.get_cart(&principal.cart_id(), now).await?;
+            return Ok((principal, cart));
+        }
+        let guess = bearer_token(req)
+            .ok()
+            .and_then(SessionToken::from_client)
+            .map(|token| token.id());
+        let guessed_cart = async {
+            match &guess {
+                Some(id) => Some(self.carts.get_cart(id, now).await),
+                None => None,
+            }
+        };
+        let (principal, guessed_cart) = tokio::join!(
+            principal_of(req, &self.sessions, &self.users, now),
+            guessed_cart
+        );
+        let principal = principal?;
+        let cart_id = principal.cart_id();
+        match guessed_cart {
+            Some(cart) if guess.as_ref() == Some(&cart_id) => Ok((principal, cart?)),
+            _ => {
+                let cart = self.carts.get_cart(&cart_id, now).await?;
+                Ok((principal, cart))
+            }
         }
     }
 
@@ -168,45 +217,48 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
         Ok(json_response(StatusCode::CREATED, &body))
     }
 
-    async fn get_cart(&self, session: &Principal, now: i64) -> Result<Response<Body>, ApiError> {
-        let cart = self.carts.get_cart(&session.cart_id(), now).await?;
+    async fn get_cart(&self, req: &Request, now: i64) -> Result<Response<Body>, ApiError> {
+        let (_, cart) = self.principal_and_cart(req, now).await?;
         self.priced_response(&cart).await
     }
 
-    async fn clear_cart(&self, session: &Principal, now: i64) -> Result<Response<Body>, ApiError> {
-        self.carts.delete_cart(&session.cart_id()).await?;
-        self.sessions
-            .touch_session(
+    async fn clear_cart(&self, req: &Request, now: i64) -> Result<Response<Body>, ApiError> {
+        let session = principal_of(req, &self.sessions, &self.users, now).await?;
+        let cart_id = session.cart_id();
+        let (deleted, touched) = tokio::join!(
+            self.carts.delete_cart(&cart_id),
+            self.sessions.touch_session(
                 &session.session_id,
                 now.saturating_add(self.session_ttl_seconds),
                 now,
             )
-            .await?;
+        );
+        deleted?;
+        touched?;
         Ok(empty_response(StatusCode::NO_CONTENT))
     }
 
     async fn put_item(
         &self,
-        session: &Principal,
+        req: &Request,
         now: i64,
         sku: &str,
-        req: &Request,
     ) -> Result<Response<Body>, ApiError> {
-        let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
-        let body: PutItemBody = parse_json_body(req)?;
-        let quantity = whole_number(&body.quantity)
-            .ok_or_else(|| {
-                format!(
-                    "quantity must be an integer from 1 to 99, got {}",
-                    body.quantity
-                )
-            })
-            .and_then(|n| Quantity::new(n).map_err(|e| e.to_string()))
-            .map_err(ApiError::InvalidQuantity)?;
-        let product = self
-            .products
-            .get(&sku)
-            .await?
+        // Parsed before anything is read, but reported after authentication, as always:
+        // an unauthenticated caller learns nothing about its input.
+        let input = parse_put_item(req, sku);
+        let product = async {
+            match &input {
+                Ok((sku, _)) => Some(self.products.get(sku).await),
+                Err(_) => None,
+            }
+        };
+        let (caller, product) = tokio::join!(self.principal_and_cart(req, now), product);
+        let (session, cart) = caller?;
+        let (sku, quantity) = input?;
+        let product = product
+            .transpose()?
+            .flatten()
             .ok_or_else(|| ApiError::ProductNotFound(sku.to_string()))?;
         if quantity.get() > product.stock {
             return Err(ApiError::InsufficientStock {
@@ -215,57 +267,62 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
                 available: product.stock,
             });
         }
-        let cart = self
-            .update_cart(session, now, |cart| {
-                if cart.lines.get(&sku) == Some(&quantity) {
-                    return Ok(false);
-                }
-                cart.set_line(sku.clone(), quantity)
-                    .map_err(|CartError::TooManyLines { max }| ApiError::CartFull { max })?;
-                Ok(true)
-            })
-            .await?;
-        self.priced_response(&cart).await
+        self.update_cart(&session, now, cart, |cart| {
+            if cart.lines.get(&sku) == Some(&quantity) {
+                return Ok(false);
+            }
+            cart.set_line(sku.clone(), quantity)
+                .map_err(|CartError::TooManyLines { max }| ApiError::CartFull { max })?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn remove_item(
         &self,
-        session: &Principal,
+        req: &Request,
         now: i64,
         sku: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
-        let cart = self
-            .update_cart(session, now, |cart| Ok(cart.remove_line(&sku)))
-            .await?;
-        self.priced_response(&cart).await
+        let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()));
+        let (session, cart) = self.principal_and_cart(req, now).await?;
+        let sku = sku?;
+        self.update_cart(&session, now, cart, |cart| Ok(cart.remove_line(&sku)))
+            .await
     }
 
-    /// Read-modify-write of the cart, conditional on its version, retried on conflicts.
-    /// `change` returns whether it changed anything; if not, nothing is written.
+    /// Read-modify-write of the cart, conditional on its version, retried on conflicts;
+    /// answers with the priced cart. `change` returns whether it changed anything; if not,
+    /// nothing is written. The write, the session's new expiry and the prices of the new
+    /// lines go out together: one round trip when nobody else writes the cart.
     async fn update_cart(
         &self,
         session: &Principal,
         now: i64,
+        mut cart: Cart,
         mut change: impl FnMut(&mut Cart) -> Result<bool, ApiError>,
-    ) -> Result<Cart, ApiError> {
+    ) -> Result<Response<Body>, ApiError> {
         let expires_at = now.saturating_add(self.session_ttl_seconds);
+        let cart_id = session.cart_id();
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
-            let mut cart = self.carts.get_cart(&session.cart_id(), now).await?;
-            if !change(&mut cart)? {
-                return Ok(cart);
+            if attempt > 1 {
+                cart = self.carts.get_cart(&cart_id, now).await?;
             }
-            match self
-                .carts
-                .put_cart(&session.cart_id(), &cart, now, expires_at)
-                .await
-            {
+            if !change(&mut cart)? {
+                return self.priced_response(&cart).await;
+            }
+            let skus = cart.skus();
+            let (written, touched, products) = tokio::join!(
+                self.carts.put_cart(&cart_id, &cart, now, expires_at),
+                self.sessions
+                    .touch_session(&session.session_id, expires_at, now),
+                self.products.batch_get(&skus),
+            );
+            match written {
                 Ok(()) => {
+                    touched?;
                     cart.version += 1;
-                    self.sessions
-                        .touch_session(&session.session_id, expires_at, now)
-                        .await?;
-                    return Ok(cart);
+                    return priced(&cart, &products?);
                 }
                 Err(StoreError::VersionConflict { expected }) => {
                     tracing::debug!(attempt, expected, "cart write conflict, retrying");
@@ -282,14 +339,35 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
 
     async fn priced_response(&self, cart: &Cart) -> Result<Response<Body>, ApiError> {
         let products = self.products.batch_get(&cart.skus()).await?;
-        let priced = cart
-            .price(&products)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        if !priced.unavailable.is_empty() {
-            tracing::warn!(skus = ?priced.unavailable, "cart lines whose product left the catalog");
-        }
-        Ok(json_response(StatusCode::OK, &priced))
+        priced(cart, &products)
     }
+}
+
+/// The cart priced at `products`, as the response.
+fn priced(cart: &Cart, products: &HashMap<Sku, Product>) -> Result<Response<Body>, ApiError> {
+    let priced = cart
+        .price(products)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if !priced.unavailable.is_empty() {
+        tracing::warn!(skus = ?priced.unavailable, "cart lines whose product left the catalog");
+    }
+    Ok(json_response(StatusCode::OK, &priced))
+}
+
+/// The SKU and quantity of `PUT /cart/items/{sku}`.
+fn parse_put_item(req: &Request, sku: &str) -> Result<(Sku, Quantity), ApiError> {
+    let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
+    let body: PutItemBody = parse_json_body(req)?;
+    let quantity = whole_number(&body.quantity)
+        .ok_or_else(|| {
+            format!(
+                "quantity must be an integer from 1 to 99, got {}",
+                body.quantity
+            )
+        })
+        .and_then(|n| Quantity::new(n).map_err(|e| e.to_string()))
+        .map_err(ApiError::InvalidQuantity)?;
+    Ok((sku, quantity))
 }
 
 /// The integer a JSON number stands for: `2` and also `2.0`, which JSON Schema (and so the

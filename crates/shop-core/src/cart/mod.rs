@@ -25,6 +25,7 @@ pub use memory::InMemoryCartStore;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -40,6 +41,7 @@ use lambda_kit::config::{ConfigError, Settings, lookup_required};
 /// | --- | --- |
 /// | `PRODUCTS_TABLE`, `SESSIONS_TABLE`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS` | the shared [`Config`] |
 /// | `USERS_TABLE` | the users table: signed-in sessions are checked for account locks (required) |
+/// | `PRICE_CACHE_SECONDS` | how stale a displayed price may be: 0 to [`MAX_PRICE_CACHE_SECONDS`], 0 = no cache (default [`DEFAULT_PRICE_CACHE_SECONDS`]) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartApiSettings {
     /// The products table (prices).
@@ -52,6 +54,31 @@ pub struct CartApiSettings {
     pub session_max_age_seconds: i64,
     /// The users table.
     pub users_table: String,
+    /// How long a product's price is reused for display ([`crate::catalog::CachedProducts`]).
+    pub price_cache: Duration,
+}
+
+/// `PRICE_CACHE_SECONDS` when unset.
+pub const DEFAULT_PRICE_CACHE_SECONDS: u64 = 10;
+/// Longest allowed `PRICE_CACHE_SECONDS`: a shopper should see a new price within minutes.
+pub const MAX_PRICE_CACHE_SECONDS: u64 = 300;
+
+fn price_cache_from(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    const NAME: &str = "PRICE_CACHE_SECONDS";
+    let Some(value) = lookup(NAME).filter(|v| !v.trim().is_empty()) else {
+        return Ok(Duration::from_secs(DEFAULT_PRICE_CACHE_SECONDS));
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_PRICE_CACHE_SECONDS)
+        .map(Duration::from_secs)
+        .ok_or(ConfigError::Invalid {
+            name: NAME,
+            value,
+            reason: "expected whole seconds from 0 to 300",
+        })
 }
 
 impl Settings for CartApiSettings {
@@ -68,6 +95,7 @@ impl Settings for CartApiSettings {
             session_ttl_seconds,
             session_max_age_seconds,
             users_table: lookup_required("USERS_TABLE", lookup)?,
+            price_cache: price_cache_from(lookup)?,
         })
     }
 }

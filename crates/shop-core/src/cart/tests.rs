@@ -211,11 +211,18 @@ fn settings_read_every_variable_with_defaults() {
             session_ttl_seconds: crate::config::DEFAULT_SESSION_TTL_SECONDS,
             session_max_age_seconds: crate::config::DEFAULT_SESSION_MAX_AGE_SECONDS,
             users_table: "users".to_owned(),
+            price_cache: std::time::Duration::from_secs(super::DEFAULT_PRICE_CACHE_SECONDS),
         })
     );
     let settings: Result<CartApiSettings, _> =
         settings_from(&with_var(ENV, "SESSION_TTL_SECONDS", "600"));
     assert_eq!(settings.map(|s| s.session_ttl_seconds), Ok(600));
+    let settings: Result<CartApiSettings, _> =
+        settings_from(&with_var(ENV, "PRICE_CACHE_SECONDS", "0"));
+    assert_eq!(
+        settings.map(|s| s.price_cache),
+        Ok(std::time::Duration::ZERO)
+    );
 }
 
 #[test]
@@ -227,4 +234,6 @@ fn settings_name_the_missing_or_invalid_variable() {
     );
     assert_invalid::<CartApiSettings>(ENV, "SESSION_TTL_SECONDS", "0");
     assert_invalid::<CartApiSettings>(ENV, "SESSION_TTL_SECONDS", "1d");
+    assert_invalid::<CartApiSettings>(ENV, "PRICE_CACHE_SECONDS", "301");
+    assert_invalid::<CartApiSettings>(ENV, "PRICE_CACHE_SECONDS", "-1");
 }

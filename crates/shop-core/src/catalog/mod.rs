@@ -6,12 +6,14 @@
 //! | `sku.rs`, `money.rs` | [`Sku`], [`Money`] and [`Currency`] (used by every area that prices) |
 //! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` |
 //! | `dynamo.rs` / `memory.rs` | the products table / in memory |
+//! | `cached.rs` | [`CachedProducts`]: prices for display from a short-lived cache (cart-api) |
 //! | `tests.rs` | catalog-api's [`CatalogApiSettings`] (the handlers are tested in `api.rs`) |
 //!
 //! Products table: key `sku` (S); attributes `name`, `description` (S), `price_minor` (N),
 //! `currency` (S), `stock` (N).
 
 pub mod api;
+mod cached;
 mod dynamo;
 #[cfg(any(test, feature = "fakes"))]
 mod memory;
@@ -25,6 +27,7 @@ pub use api::{
     CatalogApi, DEFAULT_PAGE_SIZE, FUNCTION_NAME, MAX_PAGE_SIZE, ROUTES, decode_cursor,
     encode_cursor,
 };
+pub use cached::{CachedProducts, PRICE_CACHE_CAPACITY};
 pub use dynamo::DynamoProductStore;
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::InMemoryProductStore;
@@ -103,6 +106,21 @@ pub trait ProductStore: Send + Sync {
 
     /// Creates or replaces a product (seeding).
     fn put(&self, product: &Product) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<T: ProductStore> ProductStore for std::sync::Arc<T> {
+    async fn get(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        (**self).get(sku).await
+    }
+    async fn batch_get(&self, skus: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+        (**self).batch_get(skus).await
+    }
+    async fn list(&self, limit: u16, start_after: Option<&Sku>) -> Result<ProductPage, StoreError> {
+        (**self).list(limit, start_after).await
+    }
+    async fn put(&self, product: &Product) -> Result<(), StoreError> {
+        (**self).put(product).await
+    }
 }
 
 #[cfg(test)]

@@ -164,8 +164,12 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
             .map_err(|e| ApiError::internal(format!("serialising the body: {e}")))?;
         let request_hash = sha256_hex(canonical.as_bytes());
         let now = now_millis(&self.clock);
+        let order_id = OrderId::derive(&user_id, &key);
+        // Named after the order, so known before it starts: recording it with the order
+        // saves a write (a round trip) after StartExecution.
+        let execution_arn = execution_arn_of(&self.state_machine_arn, order_id.as_str());
         let candidate = Order {
-            order_id: OrderId::derive(&user_id, &key),
+            order_id,
             user_id,
             email: principal.email.clone().unwrap_or_default(),
             status: OrderStatus::Pending,
@@ -176,7 +180,7 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
             payment_token,
             correlation_id: correlation_id(req),
             cart_key: cart_pk(&principal.cart_id()),
-            execution_arn: None,
+            execution_arn: Some(execution_arn),
             items: Vec::new(),
             total: None,
             item_count: None,

@@ -780,7 +780,8 @@ pub struct Order {
     pub correlation_id: String,
     /// Sessions-table key of the cart checked out (`CART#<hash>`).
     pub cart_key: String,
-    /// The checkout execution, once started.
+    /// The checkout execution's ARN: named after the order, so checkout-api records it with
+    /// the order, before it starts (`None` only on orders written by older versions).
     pub execution_arn: Option<String>,
     /// Priced lines (empty until the workflow priced the order).
     pub items: Vec<OrderLine>,
