@@ -7,6 +7,7 @@ Every function under ``functions/*/`` is measured with its real release ``bootst
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -62,8 +63,20 @@ def load_events(repo: Path, function: str, substitutions: dict[str, str]) -> lis
             text = TOKEN_PLACEHOLDER.sub(substitutions["token"], text)
         if "login_token" in substitutions:
             text = LOGIN_TOKEN_PLACEHOLDER.sub(substitutions["login_token"], text)
-        events.append((path.stem, text.encode()))
+        events.append((path.stem, _authorizer_session(text).encode()))
     return events
+
+
+def _authorizer_session(text: str) -> str:
+    """An event with an authorizer context gets the ``sessionId`` the authorizer would put
+    there for its bearer token: the token's SHA-256 (hex)."""
+    event = json.loads(text)
+    context = (event.get("requestContext") or {}).get("authorizer") if isinstance(event, dict) else None
+    header = ((event.get("headers") or {}).get("Authorization") or "") if context else ""
+    if not context or not header.startswith("Bearer "):
+        return text
+    context["sessionId"] = hashlib.sha256(header[len("Bearer "):].encode()).hexdigest()
+    return json.dumps(event)
 
 
 def function_env(deployed: dict, proxy: TimingProxy, name: str) -> dict[str, str]:
@@ -108,6 +121,16 @@ def _status(result: bytes) -> str:
         if "batchItemFailures" in doc:
             return f"{len(doc['batchItemFailures'])} failed"
     return "ok"
+
+
+def sequential_round_trips(calls) -> int:
+    """The longest chain of calls made one after another (each started after the previous one
+    answered): the round trips an invocation waited for in turn. Calls sent together count once."""
+    chain, last_end = 0, None
+    for c in sorted(calls, key=lambda c: c.end):
+        if last_end is None or c.start >= last_end:
+            chain, last_end = chain + 1, c.end
+    return chain
 
 
 def _aws(proxy: TimingProxy, inv) -> tuple[float, list]:
@@ -176,7 +199,7 @@ def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy
         out["warm"] = {"note": f"no sample events in events/{function}/"}
         return out
     p = FunctionProcess(str(bootstrap), env, arn, str(log))
-    per_event: dict[str, dict] = {name: {"ms": [], "aws_ms": [], "over_ms": [], "status": {}, "calls": {},
+    per_event: dict[str, dict] = {name: {"ms": [], "aws_ms": [], "over_ms": [], "status": {}, "calls": {}, "seq": [],
                                          "rru": 0.0, "wru": 0.0, "n": 0} for name, _ in events}
     try:
         p.wait_ready()
@@ -195,6 +218,7 @@ def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy
                 e["over_ms"].append(inv.ms - aws_ms)
                 st = _status(inv.result)
                 e["status"][st] = e["status"].get(st, 0) + 1
+                e["seq"].append(sequential_round_trips(calls))
                 for c in calls:
                     e["calls"][c.operation] = e["calls"].get(c.operation, 0) + 1
                     e["rru"] += c.read_units
@@ -221,6 +245,7 @@ def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy
                 "aws_ms": summary(e["aws_ms"]),
                 "beyond_aws_ms": summary(e["over_ms"]),
                 "aws_calls_per_invocation": {op: n / e["n"] for op, n in sorted(e["calls"].items())},
+                "sequential_round_trips": summary(e["seq"]),
                 "read_units_per_invocation": e["rru"] / e["n"],
                 "write_units_per_invocation": e["wru"] / e["n"],
             }

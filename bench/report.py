@@ -122,6 +122,46 @@ def _checkout_line(ck) -> str:
             + f". Assumed: {ck['assumptions']}.")
 
 
+# The hot routes, their sample events behind the authorizer (as on AWS) and without it (as on
+# LocalStack, which runs no REST authorizers, so the function authenticates itself), and the
+# target for sequential round trips behind the authorizer.
+HOT_ROUTES = [
+    ("GET /cart", "cart-api", "get-cart-with-authorizer-context", "get-cart", 2),
+    ("PUT /cart/items/{sku}", "cart-api", "put-item-with-authorizer-context", "put-item", 3),
+    ("POST /checkout", "checkout-api", "checkout-with-authorizer-context", "checkout", 3),
+]
+
+
+def _hot_routes(result: dict) -> list[str]:
+    by_event = {
+        (f["function"], ev): s
+        for f in result["functions"]
+        for ev, s in ((f.get("warm") or {}).get("per_event") or {}).items()
+    }
+
+    def cell(function: str, event: str) -> str:
+        s = by_event.get((function, event))
+        if not s:
+            return "–"
+        seq = s.get("sequential_round_trips") or {}
+        calls = sum(s["aws_calls_per_invocation"].values())
+        trips = f"{seq['median']:g}" if seq.get("n") else "?"
+        return f"{calls:g} calls, **{trips}** in turn, {_f(s['duration_ms'].get('p50'))} ms p50"
+
+    out = [
+        "### Round trips on the hot routes",
+        "",
+        "AWS calls per request and how many of them the function waited for one after another "
+        "(measured at the proxy in front of LocalStack, per invocation); warm p50 of the function.",
+        "",
+        "| route | behind the authorizer (AWS) | target | without it (LocalStack: the function authenticates) |",
+        "|---|---|---|---|",
+    ]
+    for route, function, authorized, plain, target in HOT_ROUTES:
+        out.append(f"| {route} | {cell(function, authorized)} | ≤ {target} | {cell(function, plain)} |")
+    return out + [""]
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     p = result["parameters"]
@@ -183,19 +223,22 @@ def markdown(result: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ] + _target_rows(result) + [""]
 
+    out += _hot_routes(result)
     out += [
         "### Warm invocations per sample event",
         "",
-        "| function / event | status | ms p50 | AWS ms p50 | beyond AWS ms p50/p90/p99 | AWS calls per invocation | RRU | WRU |",
-        "|---|---|---|---|---|---|---|---|",
+        "| function / event | status | ms p50 | AWS ms p50 | beyond AWS ms p50/p90/p99 | AWS calls per invocation | sequential round trips p50 (max) | RRU | WRU |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for f in result["functions"]:
         for ev, s in ((f.get("warm") or {}).get("per_event") or {}).items():
             calls = ", ".join(f"{op} {n:g}" for op, n in s["aws_calls_per_invocation"].items()) or "none"
             status = ", ".join(f"{k}×{v}" for k, v in s["status"].items())
+            seq = s.get("sequential_round_trips") or {}
+            trips = f"{seq['median']:g} ({seq['max']:g})" if seq.get("n") else "–"
             out.append(
                 f"| {f['function']} / {ev} | {status} | {_f(s['duration_ms'].get('p50'))} | {_f(s['aws_ms'].get('p50'))} "
-                f"| {_pp(s['beyond_aws_ms'])} | {calls} | {_f(s['read_units_per_invocation'], 1)} "
+                f"| {_pp(s['beyond_aws_ms'])} | {calls} | {trips} | {_f(s['read_units_per_invocation'], 1)} "
                 f"| {_f(s['write_units_per_invocation'], 1)} |"
             )
     out += [""]
