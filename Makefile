@@ -41,12 +41,12 @@ reconcile: ## Check the invariants across the tables (stock, money, ledger, live
 	  $(RECONCILE_FLAGS)
 
 up: deploy-local seed ## Everything: install, build, start, deploy, seed; prints the API URL
-	@base="$(call output,ApiBaseUrl)"; \
-	echo; echo "Shop API: $$base"; echo; \
-	echo "  curl -s $$base/products?limit=3"; \
-	echo "  TOKEN=\$$(curl -s -X POST $$base/sessions | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"; \
-	echo "  curl -s -X PUT -H \"Authorization: Bearer \$$TOKEN\" -H \"Content-Type: application/json\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-BLK-M"; \
-	echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" $$base/cart"; echo
+	@base="$(call output,ApiBaseUrl)"; ca=".local/localstack-ca.pem"; \
+	echo; echo "Shop API: $$base (LocalStack's certificate: $$ca)"; echo; \
+	echo "  curl -s --cacert $$ca $$base/products?limit=3"; \
+	echo "  TOKEN=\$$(curl -s --cacert $$ca -X POST $$base/sessions | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"; \
+	echo "  curl -s --cacert $$ca -X PUT -H \"Authorization: Bearer \$$TOKEN\" -H \"Content-Type: application/json\" -d '{\"quantity\": 2}' $$base/cart/items/TSHIRT-BLK-M"; \
+	echo "  curl -s --cacert $$ca -H \"Authorization: Bearer \$$TOKEN\" $$base/cart"; echo
 
 down: ## Stop LocalStack and everything it started
 	@infra/local/stop.sh

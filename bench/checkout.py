@@ -122,7 +122,7 @@ def _history_profile(sfn, execution_arn: str) -> dict:
 
 
 def run(outputs: dict, logs, ddb, sfn, checkouts: int, concurrency: int) -> tuple[list[dict], dict | None]:
-    base = outputs["ApiBaseUrl"]
+    base = outputs.get("ApiBaseUrlPlain", outputs["ApiBaseUrl"])
     if "CheckoutApiFunctionName" not in outputs:
         return [{"name": "POST /checkout", "status": "not deployed"}], None
     _ensure_product(ddb, outputs["ProductsTableName"])

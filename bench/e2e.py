@@ -96,7 +96,7 @@ def _result(name, samples, elapsed_s, function_name, logs, since_ms, concurrency
 
 
 def run(outputs: dict, logs, requests: int, concurrency: int, lam=None) -> list[dict]:
-    base = outputs["ApiBaseUrl"]
+    base = outputs.get("ApiBaseUrlPlain", outputs["ApiBaseUrl"])
     results = []
     levels = {}
     if lam is not None:

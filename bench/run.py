@@ -181,8 +181,8 @@ def main() -> int:
         print(f"bench: {f} ...", file=sys.stderr, flush=True)
         idle_check = cpu_busy(1.0)
         # a fresh session per function: logout samples end the one they are given
-        events = fns.load_events(REPO, f, {"token": e2e.new_session(outputs["ApiBaseUrl"]),
-                                           "login_token": checkout.demo_login(outputs["ApiBaseUrl"])})
+        events = fns.load_events(REPO, f, {"token": e2e.new_session(outputs.get("ApiBaseUrlPlain", outputs["ApiBaseUrl"])),
+                                           "login_token": checkout.demo_login(outputs.get("ApiBaseUrlPlain", outputs["ApiBaseUrl"]))})
         try:
             m = fns.measure(REPO, f, deployed.get(f), proxy, events, cold, warm, workdir, loadavg)
         except Exception as err:  # one function's failure must not lose the others' figures

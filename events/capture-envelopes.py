@@ -102,7 +102,7 @@ def release(sqs, queue_url, handles):
 
 def main():
     out = outputs()
-    base = out["ApiBaseUrl"]
+    base = out.get("ApiBaseUrlPlain", out["ApiBaseUrl"])  # urllib here; the tests use HTTPS
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     lam, ddb = boto3.client("lambda"), boto3.client("dynamodb")
 

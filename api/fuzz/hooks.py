@@ -21,6 +21,8 @@ import schemathesis
 from hypothesis import strategies as st
 
 BASE_URL = os.environ["SHOP_API_URL"]
+# LocalStack's certificate, the one CA the local API is trusted with (fuzz-api.sh sets it).
+CA_FILE = os.environ.get("SHOP_API_CA", True)
 USER_TOKEN = os.environ["SHOP_FUZZ_TOKEN"]
 ADMIN_TOKEN = os.environ["SHOP_FUZZ_ADMIN_TOKEN"]
 ADMIN_PATHS = ("/orders/{id}/approve", "/orders/{id}/reject")
@@ -29,7 +31,7 @@ SKU = os.environ.get("SHOP_FUZZ_SKU", "")
 
 
 def anonymous_session():
-    response = requests.post(f"{BASE_URL}/sessions", timeout=30)
+    response = requests.post(f"{BASE_URL}/sessions", timeout=30, verify=CA_FILE)
     response.raise_for_status()
     return response.json()["token"]
 

@@ -69,3 +69,12 @@ until healthy; do
     sleep 0.2
 done
 echo "LocalStack ready on http://127.0.0.1:4566 (pid $pid, $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s, log $LOGFILE)"
+# LocalStack serves TLS on the same port with a certificate it generates (SKIP_SSL_CERT_DOWNLOAD:
+# self-signed, CN=localhost). Its certificate is what clients of https://localhost:4566 trust,
+# explicitly: tests, curl --cacert and the fuzzer read this copy.
+cert="$LOCAL_DIR/localstack/var/lib/localstack/cache/server.test.pem.crt"
+if [[ -f "$cert" ]]; then
+    cp "$cert" "$LOCAL_DIR/localstack-ca.pem"
+else
+    echo "warning: $cert not found; https://localhost:4566 cannot be verified" >&2
+fi

@@ -66,7 +66,14 @@ desc = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
 outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
 endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
 # execute-api hostnames do not resolve offline; LocalStack also serves every API on this path.
-outputs["ApiBaseUrl"] = f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/v1"
+# Over HTTPS, as users call an API: LocalStack's certificate names localhost (not 127.0.0.1) and
+# start.sh exports it as the CA to trust (LocalCaFile). The plain-HTTP URL stays for the load
+# generator of `make bench`, which cannot be given a CA and must not skip verification.
+path = f"/_aws/execute-api/{outputs['ApiId']}/v1"
+port = endpoint.rsplit(":", 1)[-1]
+outputs["ApiBaseUrl"] = f"https://localhost:{port}{path}"
+outputs["ApiBaseUrlPlain"] = f"{endpoint}{path}"
+outputs["LocalCaFile"] = os.path.join(os.path.dirname(os.path.abspath(out)), "localstack-ca.pem")
 # LocalStack has been seen to drop the stage of a SAM API when an update replaces the API's
 # deployment (the stack says UPDATE_COMPLETE, the API answers 404): deploy the stage again.
 apigw = boto3.client("apigateway")

@@ -28,6 +28,9 @@ st="$LOCAL_DIR/venv-fuzz/bin/st"
 # The document's routes and auth are the template's (api/fuzz/check_routes.py).
 "$LOCAL_DIR/venv-fuzz/bin/python" api/fuzz/check_routes.py
 base=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ApiBaseUrl"])' "$LOCAL_DIR/stack-outputs.json")
+# Over HTTPS with LocalStack's certificate as the only CA (infra/local/start.sh exports it).
+ca="$LOCAL_DIR/localstack-ca.pem"
+curl() { command curl --cacert "$ca" "$@"; }
 report="$LOCAL_DIR/fuzz-report"
 rm -rf "$report"
 mkdir -p "$report"
@@ -60,7 +63,7 @@ SHOP_FUZZ_ORDER_ID=$(curl -sS -X POST -H "Authorization: Bearer $SHOP_FUZZ_TOKEN
     -H "Idempotency-Key: fuzz-$(date +%s)" -d '{"paymentToken": "tok_ok"}' "$base/checkout" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin).get("orderId", ""))')
 SHOP_FUZZ_SKU=$(curl -sS "$base/products?limit=1" | python3 -c 'import json,sys; print((json.load(sys.stdin).get("items") or [{}])[0].get("sku", ""))')
-export SHOP_API_URL="$base" SHOP_FUZZ_TOKEN SHOP_FUZZ_ADMIN_TOKEN SHOP_FUZZ_ORDER_ID SHOP_FUZZ_SKU
+export SHOP_API_URL="$base" SHOP_API_CA="$ca" SHOP_FUZZ_TOKEN SHOP_FUZZ_ADMIN_TOKEN SHOP_FUZZ_ORDER_ID SHOP_FUZZ_SKU
 # Hypothesis keeps its caches under .local, not in the work tree.
 export HYPOTHESIS_STORAGE_DIRECTORY="$LOCAL_DIR/hypothesis"
 
@@ -71,7 +74,7 @@ start=$(date +%s.%N)
 set +e
 # shellcheck disable=SC2086 # FUZZ_ARGS is a list of arguments
 timeout --signal=INT --kill-after=30 "${FUZZ_TIMEOUT:-600}" \
-    "$st" --config-file api/fuzz/schemathesis.toml run api/openapi.json --url "$base" \
+    "$st" --config-file api/fuzz/schemathesis.toml run api/openapi.json --url "$base" --tls-verify "$ca" \
     --no-color --report junit --report-junit-path "$report/junit.xml" "${seed_args[@]}" ${FUZZ_ARGS:-} \
     2>&1 | tee "$report/output.txt"
 status=${PIPESTATUS[0]}

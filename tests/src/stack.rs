@@ -48,8 +48,8 @@ impl Stack {
             serde_json::from_str(&text).expect("stack outputs are a JSON object of strings");
         let config = lambda_kit::aws::sdk_config().await;
         Self {
+            http: api_client(&outputs),
             outputs,
-            http: reqwest::Client::new(),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
@@ -119,4 +119,27 @@ impl Stack {
             .unwrap_or(Value::Null);
         (output.function_error().map(str::to_owned), body)
     }
+}
+
+/// The client of the API: over HTTPS it trusts LocalStack's certificate (`LocalCaFile`, exported
+/// by `infra/local/start.sh`) and nothing else; verification is never switched off.
+fn api_client(outputs: &HashMap<String, String>) -> reqwest::Client {
+    // Once per process; a second install reports the first one, which is the same provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let https = outputs
+        .get("ApiBaseUrl")
+        .is_some_and(|url| url.starts_with("https://"));
+    if !https {
+        return reqwest::Client::new();
+    }
+    let ca = outputs
+        .get("LocalCaFile")
+        .expect("stack output LocalCaFile is missing: run `make up`");
+    let pem = std::fs::read(ca).unwrap_or_else(|e| panic!("cannot read the CA {ca}: {e}"));
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .unwrap_or_else(|e| panic!("{ca} is not a PEM certificate: {e}"));
+    reqwest::Client::builder()
+        .tls_certs_only(certificates)
+        .build()
+        .expect("an HTTPS client trusting LocalStack's certificate")
 }
