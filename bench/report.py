@@ -162,6 +162,27 @@ def _hot_routes(result: dict) -> list[str]:
     return out + [""]
 
 
+def _delivery(d: dict | None) -> list[str]:
+    if not d or d.get("status") != "measured-delivery":
+        return []
+    lat, idle = d["latency_ms"], d.get("idle_cpu") or {}
+    lost = d["not_seen_within_s"]
+    share = idle.get("share_of_one_core")
+    return [
+        "### Event delivery on the local stack (publish → consumer effect)",
+        "",
+        "| events | p50 ms | p90 ms | max ms | not seen within {t:g} s | LocalStack idle CPU | empty-poll backoff |".format(
+            t=lost["timeout_s"]),
+        "|---|---|---|---|---|---|---|",
+        f"| {d['events']} ({d['consumer']}) | **{_f(lat.get('p50'), 0)}** | {_f(lat.get('p90'), 0)} | **{_f(lat.get('max'), 0)}** "
+        f"| {lost['count']} | {_f(share * 100 if share is not None else None, 1)} % of one core "
+        f"| ≤ {idle.get('max_backoff_s', '?')} s |",
+        "",
+        d["note"] + ". Target: p50 ≤ 400 ms, max ≤ 1 s.",
+        "",
+    ]
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     p = result["parameters"]
@@ -288,6 +309,7 @@ def markdown(result: dict) -> str:
                 "their SDK debug logging is part of the in-function time here; the per-function figures above "
                 "run them at `info`, as on AWS."]
     out += [""]
+    out += _delivery(result.get("delivery"))
 
     c = result["cost"]
     out += [

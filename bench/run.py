@@ -30,6 +30,7 @@ import boto3  # noqa: E402  (LocalStack venv)
 
 import checkout  # noqa: E402
 import cost  # noqa: E402
+import delivery  # noqa: E402
 import e2e  # noqa: E402
 import functions as fns  # noqa: E402
 import report  # noqa: E402
@@ -203,6 +204,10 @@ def main() -> int:
         flows, profile = checkout.run(outputs, boto3.client("logs"), boto3.client("dynamodb"),
                                       boto3.client("stepfunctions"), checkouts, concurrency)
         result["e2e"] += flows + [checkout.queue_drain(outputs, boto3.client("sqs"), drain)]
+        print("bench: event delivery and idle CPU ...", file=sys.stderr, flush=True)
+        result["delivery"] = delivery.latency(outputs, boto3.client("sns"), boto3.client("dynamodb"),
+                                              int(os.environ.get("BENCH_DELIVERY_EVENTS", "20")))
+        result["delivery"]["idle_cpu"] = delivery.idle_cpu(REPO)
         result["checkout_profile"] = profile
 
     result["cost"] = cost.estimate(result["functions"], result.get("checkout_profile"))

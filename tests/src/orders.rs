@@ -111,7 +111,7 @@ impl Stack {
         let deadline = std::time::Instant::now() + timeout;
         // Every poll is an API Gateway + Lambda call on the same two cores as the workflow:
         // start fast (approvals and the cancel window need a quick reaction), then back off.
-        let mut pause = std::time::Duration::from_millis(250);
+        let mut pause = std::time::Duration::from_millis(100);
         loop {
             let response = self.order(token, order_id).await;
             response.expect_status(StatusCode::OK);
