@@ -60,10 +60,13 @@ unit-test: ## Rust unit tests (in-memory fakes, no AWS)
 executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
-integration-test: ## Tests against LocalStack: DynamoDB stores, then the deployed API through API Gateway, then the API fuzzed against api/openapi.json
+integration-test: ## Tests against LocalStack: DynamoDB stores; the deployed stack through its API (tests sharing it side by side, then those that change it one by one, then the log scan for secrets); the API fuzzed against api/openapi.json
 	@$(ENV) && cargo test -p lambda-kit --lib -- --ignored
 	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores $(TEST_FEATURES) -- --ignored
-	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" cargo test -p shop-tests $(TEST_FEATURES) -- --test-threads 4
+	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
+	  cargo test -p shop-tests $(TEST_FEATURES) --test shared -- --test-threads 6 && \
+	  cargo test -p shop-tests $(TEST_FEATURES) --test checkout_refund --test login_throttle --test outage --test soak && \
+	  cargo test -p shop-tests $(TEST_FEATURES) --test no_secrets
 	@infra/scripts/fuzz-api.sh
 
 soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md

@@ -1,5 +1,5 @@
-//! Helpers for the integration tests (`tests/*.rs`), which run against the stack deployed on
-//! LocalStack by `make up`: they call its API over HTTP and read what it stored with the SDK.
+//! Helpers for the integration tests (`tests/shared/*.rs` and `tests/*.rs`), which run against the stack deployed on
+//! LocalStack by `make up`: they call its API over HTTPS and read what it stored with the SDK.
 //!
 //! | module         | what it gives                                                       |
 //! |----------------|---------------------------------------------------------------------|
@@ -33,7 +33,8 @@
 //!
 //! ```text
 //! . infra/local/env.sh && export SHOP_STACK_OUTPUTS=$PWD/.local/stack-outputs.json
-//! cargo test -p shop-tests --test cart
+//! cargo test -p shop-tests --test shared cart::   # one module of the shared binary
+//! cargo test -p shop-tests --test outage         # one of the binaries that change the stack
 //! ```
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: fail loudly
 

@@ -1,0 +1,37 @@
+//! The integration tests that share the stack as it is deployed: one test binary, so that
+//! `cargo test` runs all of them side by side (`--test-threads`) instead of one file after
+//! another — most of their time is spent waiting for workflows and queues, not computing.
+//! Every test owns its products, users and orders, so they do not see each other's data.
+//!
+//! The tests that change the stack itself (a function's environment: faults injected, limits
+//! lowered) are binaries of their own (`checkout_refund`, `login_throttle`, `outage`, `soak`)
+//! and run alone, after these; `no_secrets` runs last, over every log group they filled.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `auth` | register, login (cart merge), logout, locks |
+//! | `cart` | sessions and carts |
+//! | `catalog` | products and paging |
+//! | `checkout` | the checkout workflow end to end |
+//! | `events` | fan-out, filter policies, partial batch failures, DLQs, redrive |
+//! | `orders` | listing, cancel, approval |
+//! | `repair` | owed refunds and the repair path |
+//! | `metrics` | EMF documents in the log groups |
+//! | `trace` | `shopctl trace` |
+//! | `round_trips` | AWS calls and sequential round trips of the hot routes |
+//! | `https` | the API over verified HTTPS |
+//! | `alarms` | every deployed alarm notifies the alarm topic |
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod alarms;
+mod auth;
+mod cart;
+mod catalog;
+mod checkout;
+mod events;
+mod https;
+mod metrics;
+mod orders;
+mod repair;
+mod round_trips;
+mod trace;
