@@ -77,7 +77,7 @@ soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injecte
 bench: ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
 	@LAMBDA_BUILD_PROFILE=release $(MAKE) --no-print-directory up
 	@bench/install-hey.sh
-	@$(ENV) && "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
+	@$(ENV) && CARGO_TARGET_DIR="$(CURDIR)/target/aws" "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
 
 schemas: ## Regenerate events/schemas/ (JSON Schemas of the event types) and events/asyncapi.yaml
 	@UPDATE_SCHEMAS=1 cargo test -p shop-core --lib $(TEST_FEATURES) schemas_are_committed
@@ -109,8 +109,8 @@ lint: install ## cargo fmt, clippy -D warnings (with and without the test featur
 	@infra/policies/check.sh
 
 deploy: ## Build for arm64 (one cargo-lambda run) and deploy to your AWS account (uses your AWS credentials)
-	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" && python infra/scripts/build-functions.py arm64 .aws-sam/arm64/template.json \
+	@export PATH="$(CURDIR)/.local/venv-tools/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/aws" && python infra/scripts/build-functions.py arm64 .aws-sam/arm64/template.json \
 	  && sam deploy --template-file .aws-sam/arm64/template.json --config-file "$(CURDIR)/infra/samconfig.toml"
 
 clean: down ## Stop LocalStack and remove build outputs and local state (keeps installed tools)
-	@rm -rf .aws-sam target/lambda .local/localstack/var/lib/localstack/state .local/stack-outputs.json
+	@rm -rf .aws-sam target/lambda target/aws/lambda .local/localstack/var/lib/localstack/state .local/stack-outputs.json

@@ -139,12 +139,16 @@ def _aws(proxy: TimingProxy, inv) -> tuple[float, list]:
     return proxy.busy_ms(calls, inv.handed_out, inv.returned), calls
 
 
+def target_dir(repo: Path) -> Path:
+    """Where the release build lives: ``make bench`` builds into ``target/aws``
+    (``CARGO_TARGET_DIR``, set by the Makefile and ``infra/scripts/deploy-local.sh``)."""
+    configured = Path(os.environ.get("CARGO_TARGET_DIR", repo / "target"))
+    return configured if configured.is_absolute() else repo / configured
+
+
 def bootstrap_path(repo: Path, function: str) -> Path:
-    """The deployed release bootstrap (``sam build`` output), else cargo lambda's."""
-    sam = repo / ".aws-sam" / "build" / logical_id(function) / "bootstrap"
-    if sam.exists():
-        return sam
-    return repo / "target" / "lambda" / function / "bootstrap"
+    """The release bootstrap just built and deployed (``infra/scripts/build-functions.py``)."""
+    return target_dir(repo) / "lambda" / function / "bootstrap"
 
 
 def measure(repo: Path, function: str, deployed: dict | None, proxy: TimingProxy, events, cold: int, warm: int,

@@ -98,12 +98,11 @@ def machine() -> dict:
 
 def build() -> dict:
     """x86_64: the artifacts `make bench` just built and deployed with the AWS release profile
-    (``LAMBDA_BUILD_PROFILE=release make up``: ``sam build`` runs ``cargo lambda build --release``
-    per function into ``.aws-sam/build/<LogicalId>/``), zipped here the way ``sam deploy``
-    packages them.
+    (``LAMBDA_BUILD_PROFILE=release make up``: one ``cargo lambda build --release`` run into
+    ``target/aws/lambda/<function>/``), zipped here the way ``sam deploy`` packages them.
     arm64: the same release build cross-compiled by cargo lambda (zig as the linker) for
     aarch64, after installing that target's std with rustup if it is missing."""
-    notes = {"x86_64": "the bootstraps of the deployed build (.aws-sam/build), zipped with deflate as sam deploy does"}
+    notes = {"x86_64": "the bootstraps of the deployed build (target/aws/lambda), zipped with deflate as sam deploy does"}
     cargo_lambda = REPO / ".local" / "venv-tools" / "bin" / "cargo-lambda"
     env = dict(os.environ, PATH=f"{cargo_lambda.parent}:{os.environ.get('PATH', '')}")
     # The floor: an empty function built like the others (bench/baseline), x86_64 only.

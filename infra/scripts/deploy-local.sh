@@ -18,7 +18,10 @@ bucket=${ARTIFACT_BUCKET:-shop-sam-artifacts}
 case "${LAMBDA_BUILD_PROFILE:-fast}" in
   fast) export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
                CARGO_PROFILE_RELEASE_OPT_LEVEL=2 ;;
-  release) ;;
+  # Its own target directory: the release and the local builds share cargo's `release` profile
+  # directory otherwise, and each overwrote the other's binaries (`make bench` then cost the next
+  # `make up` a rebuild and relink of every function).
+  release) export CARGO_TARGET_DIR="$repo/target/aws" ;;
   *) echo "LAMBDA_BUILD_PROFILE must be fast or release" >&2; exit 2 ;;
 esac
 
