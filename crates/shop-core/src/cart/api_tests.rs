@@ -420,3 +420,57 @@ async fn api_gateway_events_route_by_resource() {
     let response = api.handle(event("cart-api", "create-session")).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_signed_in_session_works_on_the_users_cart() {
+    let (api, _) = api();
+    let token = SessionToken::generate().unwrap();
+    let session = Session::new_for_user(&token, START, TTL, "user-7", "u7@shop.test", "customer");
+    api.sessions().create_session(&session).await.unwrap();
+
+    let response = put(&api, token.expose(), "MUG", r#"{"quantity": 2}"#).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        body_json(&response)
+    );
+    let user_cart = api
+        .carts()
+        .get_cart(&crate::auth::user_cart_id("user-7"), START)
+        .await
+        .unwrap();
+    assert_eq!(user_cart.lines.len(), 1, "the line is in the user's cart");
+    let session_cart = api.carts().get_cart(&token.id(), START).await.unwrap();
+    assert!(session_cart.lines.is_empty(), "not in the session's own");
+
+    let got = api
+        .handle(request("GET", "/cart", Some(token.expose()), ""))
+        .await;
+    assert_eq!(body_json(&got)["itemCount"], 2);
+}
+
+#[tokio::test]
+async fn behind_the_authorizer_the_cart_is_read_without_the_session() {
+    let (api, _) = api();
+    // The sample's context names a session that is not in the store: only the authorizer
+    // vouches for it, as on AWS.
+    let req = event("cart-api", "get-cart-with-authorizer-context");
+    let principal = Principal::from_authorizer_context(&req).unwrap();
+    let mut cart = Cart::default();
+    cart.set_line(Sku::parse("MUG").unwrap(), Quantity::new(3).unwrap())
+        .unwrap();
+    api.carts()
+        .put_cart(&principal.cart_id(), &cart, START, START + TTL)
+        .await
+        .unwrap();
+
+    let response = api.handle(req).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        body_json(&response)
+    );
+    assert_eq!(body_json(&response)["itemCount"], 3);
+}
