@@ -365,3 +365,45 @@ def test_function_processes_die_with_localstack_not_with_the_spawning_thread():
         assert not pid_alive(child), "the function process outlived its parent"
     finally:
         parent.kill()
+
+
+def _memory_maps() -> int:
+    with open("/proc/self/maps") as maps:
+        return sum(1 for _ in maps)
+
+
+def test_finished_threads_leave_localstacks_thread_list_and_free_their_stacks():
+    """LocalStack keeps every thread it starts in TMP_THREADS; on Python 3.13+ a finished thread
+    that is still referenced keeps its stack mapped, which once ran LocalStack out of memory
+    maps after ~1,000 checkouts. The executor's reaper drops the finished ones."""
+    import gc
+    import threading
+
+    from localstack.utils import threads
+    from localstack_host_executor import executor
+
+    executor.REAP_INTERVAL_S = 0.1
+    release = threading.Event()
+    alive = threading.Thread(target=release.wait, daemon=True)
+    alive.start()
+    threads.TMP_THREADS.append(alive)
+    before = _memory_maps()
+    finished = []
+    for _ in range(200):
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        threads.TMP_THREADS.append(thread)
+        finished.append(thread)
+    for thread in finished:
+        thread.join(timeout=5)
+    finished.clear()  # the list is now the only reference, as in LocalStack
+    threading.Thread(target=executor._reap_finished_threads, daemon=True).start()
+    deadline = time.time() + 10
+    while any(not t.is_alive() for t in list(threads.TMP_THREADS)) and time.time() < deadline:
+        time.sleep(0.1)
+    gc.collect()
+    assert all(t.is_alive() for t in list(threads.TMP_THREADS)), "finished threads are dropped"
+    assert alive in threads.TMP_THREADS, "a running thread stays for the shutdown hook"
+    # 200 pinned stacks would be ~400 maps (stack + guard page each)
+    assert _memory_maps() - before < 100
+    release.set()

@@ -267,6 +267,7 @@ class _Generation:
         if unseen and self.ready.done():
             if inv.timer:
                 inv.timer.cancel()
+                inv.timer = None  # a referenced Thread keeps its stack mapped (Python 3.13+)
             LOG.debug("Lambda %s: idle bootstrap exited (%s); re-dispatching %s", self.executor.function_name, reason, inv.request_id)
             threading.Thread(target=self.executor.redispatch, args=(inv,), daemon=True).start()
             return
@@ -437,6 +438,7 @@ class _Generation:
             self.cond.notify_all()
         if inv.timer:
             inv.timer.cancel()
+            inv.timer = None  # a referenced Thread keeps its stack mapped (Python 3.13+)
         duration_ms = (time.perf_counter() - inv.started) * 1000
         for line in extra_lines or []:
             self.add_line(line)
@@ -941,13 +943,45 @@ def _make_executable(path: Path) -> None:
 
 _PATCHED = False
 
+# How often finished threads are dropped from LocalStack's shutdown list.
+REAP_INTERVAL_S = 10.0
+
+
+def _reap_finished_threads() -> None:
+    """Drops finished threads from ``localstack.utils.threads.TMP_THREADS``, forever.
+
+    LocalStack appends threads it starts to that list (for its shutdown hook) and never
+    removes them; Step Functions adds several per execution (the execution, every state's
+    task, every Map iteration and Parallel branch). Up to Python 3.12 a finished thread's
+    stack was freed at once; since 3.13 threads are joinable and a finished one keeps its
+    8 MB stack mapped until it is joined or its ``Thread`` object is freed. So the list held
+    one stack per state ever run: after ~1,000 orders (~32,000 threads) LocalStack reached
+    the kernel's limit of 65,530 memory maps per process (``vm.max_map_count``), could start
+    no thread ("can't start new thread", ``MemoryError``) and stopped answering. Removing the
+    finished ones (``list.remove`` is atomic, so a concurrent append is never lost) frees
+    their stacks; the shutdown hook only ever needed the live ones.
+    """
+    from localstack.utils import threads
+
+    while True:
+        time.sleep(REAP_INTERVAL_S)
+        for thread in list(threads.TMP_THREADS):
+            if not thread.is_alive():
+                try:
+                    threads.TMP_THREADS.remove(thread)
+                except ValueError:
+                    pass  # removed by LocalStack's own cleanup meanwhile
+
 
 def install_patches() -> None:
-    """Carry ``ClientContext`` to the executor: LocalStack's ExecutionEnvironment drops it
-    from the invoke payload, and the Runtime API hands it to the function as a header."""
+    """Carry ``ClientContext`` to the executor (LocalStack's ExecutionEnvironment drops it
+    from the invoke payload, and the Runtime API hands it to the function as a header), and
+    keep LocalStack's thread list from pinning every finished thread's stack
+    (:func:`_reap_finished_threads`)."""
     global _PATCHED
     if _PATCHED:
         return
+    threading.Thread(target=_reap_finished_threads, name="lambda-host-thread-reaper", daemon=True).start()
     from localstack.services.lambda_.invocation import execution_environment
 
     original = execution_environment.ExecutionEnvironment.invoke
