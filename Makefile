@@ -65,7 +65,7 @@ integration-test: ## Tests against LocalStack: DynamoDB stores; the deployed sta
 	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores $(TEST_FEATURES) -- --ignored
 	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
 	  cargo test -p shop-tests $(TEST_FEATURES) --test shared -- --test-threads 6 && \
-	  cargo test -p shop-tests $(TEST_FEATURES) --test checkout_refund --test login_throttle --test outage --test soak && \
+	  cargo test -p shop-tests $(TEST_FEATURES) --test auth --test checkout_refund --test login_throttle --test outage --test soak && \
 	  cargo test -p shop-tests $(TEST_FEATURES) --test no_secrets
 	@infra/scripts/fuzz-api.sh
 
