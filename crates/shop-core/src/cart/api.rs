@@ -293,8 +293,11 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
 
     /// Read-modify-write of the cart, conditional on its version, retried on conflicts;
     /// answers with the priced cart. `change` returns whether it changed anything; if not,
-    /// nothing is written. The write, the session's new expiry and the prices of the new
-    /// lines go out together: one round trip when nobody else writes the cart.
+    /// nothing is written. The first write goes out together with the session's new expiry
+    /// and the prices of the new lines — one round trip when nobody else writes the cart,
+    /// the common case. A retry (another writer got there first) writes alone and sends the
+    /// other two only once it has landed, so that writers contending for one cart do not
+    /// multiply the calls.
     async fn update_cart(
         &self,
         session: &Principal,
@@ -304,6 +307,10 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
     ) -> Result<Response<Body>, ApiError> {
         let expires_at = now.saturating_add(self.session_ttl_seconds);
         let cart_id = session.cart_id();
+        let touch = || {
+            self.sessions
+                .touch_session(&session.session_id, expires_at, now)
+        };
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
             if attempt > 1 {
                 cart = self.carts.get_cart(&cart_id, now).await?;
@@ -312,14 +319,20 @@ impl<P: ProductStore, S: SessionStore, C: CartStore, U: UserStore> CartApi<P, S,
                 return self.priced_response(&cart).await;
             }
             let skus = cart.skus();
-            let (written, touched, products) = tokio::join!(
-                self.carts.put_cart(&cart_id, &cart, now, expires_at),
-                self.sessions
-                    .touch_session(&session.session_id, expires_at, now),
-                self.products.batch_get(&skus),
-            );
+            let write = self.carts.put_cart(&cart_id, &cart, now, expires_at);
+            let (written, sent_along) = if attempt == 1 {
+                let (written, touched, products) =
+                    tokio::join!(write, touch(), self.products.batch_get(&skus));
+                (written, Some((touched, products)))
+            } else {
+                (write.await, None)
+            };
             match written {
                 Ok(()) => {
+                    let (touched, products) = match sent_along {
+                        Some(both) => both,
+                        None => tokio::join!(touch(), self.products.batch_get(&skus)),
+                    };
                     touched?;
                     cart.version += 1;
                     return priced(&cart, &products?);
