@@ -6,8 +6,9 @@
 Finds both queues in the outputs of the CloudFormation stack (STACK_NAME, default `shop`),
 starts an SQS message move task (StartMessageMoveTask with an explicit DestinationArn:
 LocalStack needs it, and it makes the intent explicit on AWS too) and waits until the task
-has finished, printing how many messages moved. Uses the normal boto3 environment (local:
-infra/local/env.sh points it at LocalStack).
+has finished, printing how many messages moved and counting them as the metric `MessagesRedriven`
+(dimension `Queue`). Uses the normal boto3 environment (local: infra/local/env.sh points it
+at LocalStack).
 """
 import os
 import sys
@@ -41,6 +42,21 @@ def fifo_wait_seconds(sqs, dlq_url: str) -> int:
                                   AttributeNames=["SentTimestamp"]).get("Messages", [])
         newest = max([newest] + [int(m["Attributes"]["SentTimestamp"]) for m in got])
     return max(0, int(newest / 1000 + DEDUP_WINDOW_S - time.time()) + 1) if newest else 0
+
+
+def count_redriven(stack: dict, queue: str, moved: int) -> None:
+    """The business metric `MessagesRedriven` (dimension `Queue`), in the stack's metrics
+    namespace (its `MetricsNamespace` parameter), beside the functions' EMF metrics: a redrive
+    is an operator's action, made here and not by a function, so it is put directly."""
+    params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    namespace = params.get("MetricsNamespace") or "ServerlessShop"
+    boto3.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=[{
+        "MetricName": "MessagesRedriven",
+        "Dimensions": [{"Name": "Queue", "Value": queue}],
+        "Value": moved,
+        "Unit": "Count",
+    }])
+    print(f"{queue}: counted as {namespace}/MessagesRedriven")
 
 
 def main() -> int:
@@ -77,7 +93,9 @@ def main() -> int:
                 continue
             status = t.get("Status")
             if status == "COMPLETED":
-                print(f"{name}: moved {t.get('ApproximateNumberOfMessagesMoved', 0)} message(s)")
+                moved = int(t.get("ApproximateNumberOfMessagesMoved", 0))
+                print(f"{name}: moved {moved} message(s)")
+                count_redriven(desc, name, moved)
                 return 0
             if status in ("FAILED", "CANCELLED"):
                 print(f"{name}: move task {status}: {t.get('FailureReason', '')}", file=sys.stderr)

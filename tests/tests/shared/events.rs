@@ -148,6 +148,31 @@ async fn a_poison_message_ends_in_the_dlq_alone_and_redrive_brings_it_back() {
         Some(0),
         "make redrive failed"
     );
+    // …and counts what it moved (the operator's metric MessagesRedriven, per queue).
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&lambda_kit::aws::sdk_config().await);
+    let now = std::time::SystemTime::now();
+    let redriven = cloudwatch
+        .get_metric_statistics()
+        .namespace("ServerlessShop")
+        .metric_name("MessagesRedriven")
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("Queue")
+                .value("fraud-detector")
+                .build(),
+        )
+        .start_time((now - Duration::from_secs(600)).into())
+        .end_time((now + Duration::from_secs(60)).into())
+        .period(60)
+        .statistics(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .send()
+        .await
+        .expect("read MessagesRedriven");
+    let moved: f64 = redriven.datapoints().iter().filter_map(|d| d.sum()).sum();
+    assert!(
+        moved >= 1.0,
+        "MessagesRedriven counted the move: {redriven:?}"
+    );
     let queue = stack.output("FraudDetectorQueueUrl").to_owned();
     eventually(
         "the poison left the DLQ for the queue",
