@@ -965,12 +965,27 @@ def _reap_finished_threads() -> None:
 
     while True:
         time.sleep(REAP_INTERVAL_S)
-        for thread in list(threads.TMP_THREADS):
-            if not thread.is_alive():
-                try:
-                    threads.TMP_THREADS.remove(thread)
-                except ValueError:
-                    pass  # removed by LocalStack's own cleanup meanwhile
+        try:
+            _reap_once(threads.TMP_THREADS)
+        except Exception:  # noqa: BLE001 - the reaper must outlive any surprise in the list
+            LOG.exception("reaping LocalStack's finished threads failed; trying again later")
+
+
+def _reap_once(tmp_threads: list) -> int:
+    """One pass of :func:`_reap_finished_threads`; returns how many threads it dropped.
+
+    The list also holds objects that are not threads (e.g. ``AdaptiveThreadPool``, which has
+    no ``is_alive``: the first reaper died on one): only finished ``threading.Thread``s go.
+    """
+    dropped = 0
+    for thread in list(tmp_threads):
+        if isinstance(thread, threading.Thread) and not thread.is_alive():
+            try:
+                tmp_threads.remove(thread)
+                dropped += 1
+            except ValueError:
+                pass  # removed by LocalStack's own cleanup meanwhile
+    return dropped
 
 
 def install_patches() -> None:
