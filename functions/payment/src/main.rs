@@ -17,10 +17,10 @@ async fn main() -> Result<(), Error> {
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let sdk_config = lambda_kit::aws::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
-    let step = PaymentStep::new(SimulatedProvider::new(DynamoPaymentStore::new(
-        dynamodb,
-        settings.payments_table,
-    )));
+    let step = PaymentStep::new(
+        SimulatedProvider::new(DynamoPaymentStore::new(dynamodb, settings.payments_table))
+            .with_retry_after(settings.pending_retry_after_seconds),
+    );
     let step = &step;
     run_step(STEP, move |input| step.handle(input)).await
 }

@@ -160,7 +160,7 @@ fn bodies_are_the_handlers_types() {
                 .iter()
                 .filter_map(Value::as_str)
                 .all(|t| crate::orders::PaymentToken::parse(t).is_ok())
-                && tokens.len() == 22)
+                && tokens.len() == 32)
     );
     let statuses = schemas["OrderStatus"]["enum"].as_array().map(Vec::len);
     assert_eq!(statuses, Some(crate::orders::OrderStatus::ALL.len()));

@@ -627,6 +627,11 @@ pub enum PaymentToken {
     RefundFlaky(u8),
     /// `tok_refund_down`: the charge succeeds; every refund is unavailable.
     RefundDown,
+    /// `tok_pending_N`: the charge is authorised but settles later: answered `PENDING` on the
+    /// first call and the first N - 1 (1..=9) polls, captured on the N-th poll.
+    Pending(u8),
+    /// `tok_pending_forever`: authorised, never settles (every call answers `PENDING`).
+    PendingForever,
 }
 
 /// Spellings of `tok_flaky_1` … `tok_flaky_9`, so that [`PaymentToken::as_str`] is `'static`.
@@ -655,6 +660,37 @@ const REFUND_FLAKY_TOKENS: [&str; 9] = [
     "tok_refund_flaky_9",
 ];
 
+/// Spellings of `tok_pending_1` … `tok_pending_9`.
+const PENDING_TOKENS: [&str; 9] = [
+    "tok_pending_1",
+    "tok_pending_2",
+    "tok_pending_3",
+    "tok_pending_4",
+    "tok_pending_5",
+    "tok_pending_6",
+    "tok_pending_7",
+    "tok_pending_8",
+    "tok_pending_9",
+];
+
+/// The N of `value` if it is one of `spellings` (`spellings[N - 1]`).
+fn numbered(spellings: &[&str; 9], value: &str) -> Option<u8> {
+    spellings
+        .iter()
+        .zip(1u8..)
+        .find(|(token, _)| **token == value)
+        .map(|(_, n)| n)
+}
+
+/// `spellings[n - 1]`, the last one when `n` is out of range (never, after `parse`).
+fn spelling(spellings: &[&'static str; 9], n: u8) -> &'static str {
+    spellings
+        .get(usize::from(n).saturating_sub(1))
+        .or(spellings.last())
+        .copied()
+        .unwrap_or_default()
+}
+
 /// A payment token the simulated provider does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -666,7 +702,8 @@ pub struct PaymentTokenError(pub String);
 impl PaymentToken {
     /// The accepted tokens, for error messages.
     pub const ALLOWED: &'static str = "tok_ok, tok_declined, tok_flaky_N (N = 1..9), tok_down, \
-                                       tok_refund_flaky_N (N = 1..9), tok_refund_down";
+                                       tok_refund_flaky_N (N = 1..9), tok_refund_down, \
+                                       tok_pending_N (N = 1..9), tok_pending_forever";
 
     /// Reads a token as sent by a client or stored on an order.
     pub fn parse(value: &str) -> Result<Self, PaymentTokenError> {
@@ -675,18 +712,11 @@ impl PaymentToken {
             "tok_declined" => Ok(Self::Declined),
             "tok_down" => Ok(Self::Down),
             "tok_refund_down" => Ok(Self::RefundDown),
-            _ => FLAKY_TOKENS
-                .iter()
-                .zip(1u8..)
-                .find(|(token, _)| **token == value)
-                .map(|(_, n)| Self::Flaky(n))
-                .or_else(|| {
-                    REFUND_FLAKY_TOKENS
-                        .iter()
-                        .zip(1u8..)
-                        .find(|(token, _)| **token == value)
-                        .map(|(_, n)| Self::RefundFlaky(n))
-                })
+            "tok_pending_forever" => Ok(Self::PendingForever),
+            _ => numbered(&FLAKY_TOKENS, value)
+                .map(Self::Flaky)
+                .or_else(|| numbered(&REFUND_FLAKY_TOKENS, value).map(Self::RefundFlaky))
+                .or_else(|| numbered(&PENDING_TOKENS, value).map(Self::Pending))
                 .ok_or_else(|| PaymentTokenError(value.to_owned())),
         }
     }
@@ -697,15 +727,11 @@ impl PaymentToken {
             Self::Ok => "tok_ok",
             Self::Declined => "tok_declined",
             Self::Down => "tok_down",
-            Self::Flaky(n) => FLAKY_TOKENS
-                .get(usize::from(n).saturating_sub(1))
-                .copied()
-                .unwrap_or("tok_flaky_9"),
+            Self::Flaky(n) => spelling(&FLAKY_TOKENS, n),
             Self::RefundDown => "tok_refund_down",
-            Self::RefundFlaky(n) => REFUND_FLAKY_TOKENS
-                .get(usize::from(n).saturating_sub(1))
-                .copied()
-                .unwrap_or("tok_refund_flaky_9"),
+            Self::RefundFlaky(n) => spelling(&REFUND_FLAKY_TOKENS, n),
+            Self::Pending(n) => spelling(&PENDING_TOKENS, n),
+            Self::PendingForever => "tok_pending_forever",
         }
     }
 }
@@ -724,15 +750,22 @@ impl schemars::JsonSchema for PaymentToken {
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         // Every spelling `parse` accepts, so a client (or a fuzzer) can send only valid ones.
-        let tokens: Vec<&str> = ["tok_ok", "tok_declined", "tok_down", "tok_refund_down"]
-            .into_iter()
-            .chain(FLAKY_TOKENS)
-            .chain(REFUND_FLAKY_TOKENS)
-            .collect();
+        let tokens: Vec<&str> = [
+            "tok_ok",
+            "tok_declined",
+            "tok_down",
+            "tok_refund_down",
+            "tok_pending_forever",
+        ]
+        .into_iter()
+        .chain(FLAKY_TOKENS)
+        .chain(REFUND_FLAKY_TOKENS)
+        .chain(PENDING_TOKENS)
+        .collect();
         schemars::json_schema!({
             "type": "string",
             "enum": tokens,
-            "description": "a token of the simulated payment provider: tok_ok succeeds, tok_declined is declined, tok_flaky_N is unavailable N times first, tok_down always; tok_refund_* make refunds fail likewise"
+            "description": "a token of the simulated payment provider: tok_ok succeeds, tok_declined is declined, tok_flaky_N is unavailable N times first, tok_down always; tok_refund_* make refunds fail likewise; tok_pending_N answers PENDING until its N-th poll captures it, tok_pending_forever never settles"
         })
     }
 }
@@ -957,7 +990,21 @@ mod order_tests {
             let spelled = format!("tok_flaky_{n}");
             assert_eq!(PaymentToken::parse(&spelled), Ok(PaymentToken::Flaky(n)));
             assert_eq!(PaymentToken::Flaky(n).as_str(), spelled);
+            let spelled = format!("tok_refund_flaky_{n}");
+            assert_eq!(
+                PaymentToken::parse(&spelled),
+                Ok(PaymentToken::RefundFlaky(n))
+            );
+            assert_eq!(PaymentToken::RefundFlaky(n).as_str(), spelled);
+            let spelled = format!("tok_pending_{n}");
+            assert_eq!(PaymentToken::parse(&spelled), Ok(PaymentToken::Pending(n)));
+            assert_eq!(PaymentToken::Pending(n).as_str(), spelled);
         }
+        assert_eq!(
+            PaymentToken::parse("tok_pending_forever"),
+            Ok(PaymentToken::PendingForever)
+        );
+        assert_eq!(PaymentToken::PendingForever.as_str(), "tok_pending_forever");
         for bad in [
             "",
             "tok_flaky_0",
@@ -965,10 +1012,16 @@ mod order_tests {
             "tok_flaky_",
             "TOK_OK",
             "tok_x",
+            "tok_pending_0",
+            "tok_pending_10",
+            "tok_pending_",
+            "tok_pending",
+            "tok_pending_never",
         ] {
             let err = PaymentToken::parse(bad).err().map(|e| e.to_string());
             assert!(
-                err.as_deref().is_some_and(|m| m.contains("tok_ok")),
+                err.as_deref()
+                    .is_some_and(|m| m.contains("tok_ok") && m.contains("tok_pending_forever")),
                 "{bad:?}: {err:?}"
             );
         }

@@ -3,15 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::store::{CapturedCharge, ChargeRecord, PaymentStore, RefundRecord};
+use super::store::{
+    ChargeRecord, ChargeStatus, PaymentStore, RecordedCharge, RefundRecord, Settlement,
+};
 use crate::store::StoreError;
 use lambda_kit::sync::lock;
 
 #[derive(Debug, Default)]
 struct Operation {
     attempts: u32,
-    charge: Option<ChargeRecord>,
-    payment_token: Option<String>,
+    charge: Option<RecordedCharge>,
+    /// Times a pending charge changed status (at most one, by the condition).
+    settlements: u32,
     refund: Option<RefundRecord>,
 }
 
@@ -28,6 +31,21 @@ impl InMemoryPaymentStore {
         lock(&self.operations)
             .get(operation_id)
             .map_or(0, |o| o.attempts)
+    }
+
+    /// The status of the charge recorded under `operation_id`, if any.
+    pub fn status(&self, operation_id: &str) -> Option<ChargeStatus> {
+        lock(&self.operations)
+            .get(operation_id)
+            .and_then(|o| o.charge.as_ref())
+            .map(|c| c.status)
+    }
+
+    /// Times the pending charge under `operation_id` was settled (captured or voided).
+    pub fn settlements(&self, operation_id: &str) -> u32 {
+        lock(&self.operations)
+            .get(operation_id)
+            .map_or(0, |o| o.settlements)
     }
 
     /// Charges and refunds recorded (one per operation id).
@@ -47,13 +65,10 @@ impl InMemoryPaymentStore {
 }
 
 impl PaymentStore for InMemoryPaymentStore {
-    async fn get_captured(&self, operation_id: &str) -> Result<Option<CapturedCharge>, StoreError> {
-        Ok(lock(&self.operations).get(operation_id).and_then(|o| {
-            o.charge.clone().map(|charge| CapturedCharge {
-                charge,
-                payment_token: o.payment_token.clone(),
-            })
-        }))
+    async fn get_recorded(&self, operation_id: &str) -> Result<Option<RecordedCharge>, StoreError> {
+        Ok(lock(&self.operations)
+            .get(operation_id)
+            .and_then(|o| o.charge.clone()))
     }
 
     async fn count_attempt(&self, operation_id: &str, _now: i64) -> Result<u32, StoreError> {
@@ -64,21 +79,45 @@ impl PaymentStore for InMemoryPaymentStore {
         Ok(self.count(operation_id))
     }
 
-    async fn record_charge_with_token(
+    async fn record_charge_as(
         &self,
         operation_id: &str,
         charge: &ChargeRecord,
         payment_token: Option<&str>,
+        status: ChargeStatus,
         _now: i64,
-    ) -> Result<ChargeRecord, StoreError> {
+    ) -> Result<RecordedCharge, StoreError> {
         let mut operations = lock(&self.operations);
         let operation = operations.entry(operation_id.to_owned()).or_default();
-        if let Some(first) = &operation.charge {
-            return Ok(first.clone());
+        Ok(operation
+            .charge
+            .get_or_insert_with(|| RecordedCharge {
+                charge: charge.clone(),
+                payment_token: payment_token.map(str::to_owned),
+                status,
+            })
+            .clone())
+    }
+
+    async fn settle_pending(
+        &self,
+        operation_id: &str,
+        settlement: Settlement,
+        _now: i64,
+    ) -> Result<Option<RecordedCharge>, StoreError> {
+        let mut operations = lock(&self.operations);
+        let Some(operation) = operations.get_mut(operation_id) else {
+            return Ok(None);
+        };
+        let Some(recorded) = operation.charge.as_mut() else {
+            return Ok(None);
+        };
+        // The condition the Dynamo store writes with: only a pending charge settles.
+        if recorded.status == ChargeStatus::Pending {
+            recorded.status = settlement.status();
+            operation.settlements = operation.settlements.saturating_add(1);
         }
-        operation.charge = Some(charge.clone());
-        operation.payment_token = payment_token.map(str::to_owned);
-        Ok(charge.clone())
+        Ok(Some(recorded.clone()))
     }
 
     async fn record_refund(

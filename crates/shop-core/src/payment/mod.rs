@@ -12,6 +12,8 @@
 //! | `tok_down` | always `PaymentProviderUnavailable` | nothing to refund |
 //! | `tok_refund_flaky_N` (N = 1..9) | succeeds | `PaymentProviderUnavailable` on the first N attempts of the refund, then succeeds |
 //! | `tok_refund_down` | succeeds | always `PaymentProviderUnavailable` |
+//! | `tok_pending_N` (N = 1..9) | `PENDING` on the first call and on each poll (a later call with the same operation id) before the N-th, which captures it: pending N times, then captured | voids it while pending (`{"refunded": false}`), succeeds once captured |
+//! | `tok_pending_forever` | always `PENDING`: never settles | voids it (`{"refunded": false}`) |
 //!
 //! And whatever the token, during a **provider outage** every charge and every refund (even a
 //! retry of a recorded one) is `PaymentProviderUnavailable`: the outage switch is an item of
@@ -20,17 +22,23 @@
 //!
 //! Charge: `{"operation": "charge", "orderId", "operationId": "charge-<orderId>",
 //! "paymentToken", "idempotencyKey", "amount": {"amount", "currency"}}` →
-//! `{"chargeId", "operationId", "amount"}`. A charge is recorded once per operation id: a
-//! retried charge (Step Functions retry, Lambda retry after a timeout) returns the first
-//! charge, never a second one. The token is recorded with the charge, which is how the refund
-//! learns it (the refund request carries no token).
+//! `{"chargeId", "operationId", "amount", "status": "CAPTURED"}`, or, for a charge authorised
+//! but not settled yet, `{"chargeId", "operationId", "amount", "status": "PENDING",
+//! "retryAfterSeconds"}` (`PENDING_RETRY_AFTER_SECONDS`): the caller polls by charging again
+//! with the same operation id. A charge is recorded once per operation id: a retried charge
+//! (Step Functions retry, Lambda retry after a timeout, a poll) returns the first charge, never
+//! a second one, and a pending charge is captured at most once (a conditional write). The
+//! token is recorded with the charge, which is how the refund learns it (the refund request
+//! carries no token).
 //!
 //! Refund: `{"operation": "refund", "orderId", "operationId": "refund-<orderId>",
-//! "chargeOperationId": "charge-<orderId>"}` → `{"refunded": true, "refundId", "amount"}`,
-//! or `{"refunded": false}` when no charge was captured under `chargeOperationId`. A refund is
-//! recorded once per operation id too. It fails only for the `tok_refund_…` tokens and during
-//! an outage, the ways to make compensation itself fail; charges recorded without a token
-//! (before tokens were kept) refund as `tok_ok`'s.
+//! "chargeOperationId": "charge-<orderId>"}` → `{"refunded": true, "refundId", "amount"}`, or
+//! `{"refunded": false}` when no charge was captured under `chargeOperationId`. A refund of a
+//! charge still pending voids it instead (nothing was captured: `{"refunded": false}`), and a
+//! poll of a voided charge is `PaymentDeclined`, so a workflow polling after its compensation
+//! cannot capture money. A refund is recorded once per operation id too. It fails only for the
+//! `tok_refund_…` tokens and during an outage, the ways to make compensation itself fail;
+//! charges recorded without a token (before tokens were kept) refund as `tok_ok`'s.
 //!
 //! Errors (`errorType`): `PaymentDeclined`, `PaymentProviderUnavailable` (also when the
 //! provider's own state cannot be read or written: transient), `InvalidPaymentRequest`
@@ -54,7 +62,10 @@ pub use memory::InMemoryPaymentStore;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::{CapturedCharge, ChargeRecord, OUTAGE_OPERATION_ID, PaymentStore, RefundRecord};
+pub use store::{
+    CapturedCharge, ChargeRecord, ChargeStatus, OUTAGE_OPERATION_ID, PaymentStore, RecordedCharge,
+    RefundRecord, Settlement,
+};
 
 use crate::checkout::error_types;
 
@@ -66,7 +77,7 @@ use crate::store::StoreError;
 
 use lambda_kit::clock::Clock;
 
-use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
 
 use lambda_kit::step::StepError;
 
@@ -84,16 +95,38 @@ pub const STEP: lambda_kit::step::StepName = lambda_kit::step::StepName {
 /// | variable | meaning |
 /// | --- | --- |
 /// | `PAYMENTS_TABLE` | the simulated provider's table (required) |
+/// | `PENDING_RETRY_AFTER_SECONDS` | the `retryAfterSeconds` of a `PENDING` charge answer: how long the workflow waits before it polls (1..=60, default 1) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentSettings {
     /// The payments table.
     pub payments_table: String,
+    /// Seconds a caller should wait before polling a pending charge.
+    pub pending_retry_after_seconds: u32,
 }
+
+/// The accepted `PENDING_RETRY_AFTER_SECONDS`: at least a second, and at most a minute so a
+/// workflow polling `tok_pending_9` still finishes in minutes.
+pub const PENDING_RETRY_AFTER_SECONDS: std::ops::RangeInclusive<u32> = 1..=60;
+
+/// The default `PENDING_RETRY_AFTER_SECONDS`.
+pub const DEFAULT_PENDING_RETRY_AFTER_SECONDS: u32 = 1;
 
 impl Settings for PaymentSettings {
     fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        const NAME: &str = "PENDING_RETRY_AFTER_SECONDS";
+        let retry_after =
+            lookup_positive(NAME, i64::from(DEFAULT_PENDING_RETRY_AFTER_SECONDS), lookup)?;
+        let pending_retry_after_seconds = u32::try_from(retry_after)
+            .ok()
+            .filter(|seconds| PENDING_RETRY_AFTER_SECONDS.contains(seconds))
+            .ok_or_else(|| ConfigError::Invalid {
+                name: NAME,
+                value: lookup(NAME).unwrap_or_default(),
+                reason: "expected seconds in 1..=60",
+            })?;
         Ok(Self {
             payments_table: lookup_required("PAYMENTS_TABLE", lookup)?,
+            pending_retry_after_seconds,
         })
     }
 }
@@ -167,7 +200,7 @@ pub enum PaymentRequest {
     Refund(RefundRequest),
 }
 
-/// A captured charge.
+/// A charge: captured, or authorised and pending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Charge {
@@ -175,8 +208,14 @@ pub struct Charge {
     pub charge_id: String,
     /// The operation id it is recorded under.
     pub operation_id: String,
-    /// What was charged.
+    /// What was (or, while pending, will be) charged.
     pub amount: Money,
+    /// `CAPTURED` or `PENDING` (never `VOIDED`: polling a voided charge is declined).
+    pub status: ChargeStatus,
+    /// When `PENDING`: seconds to wait before polling (charging again with the same
+    /// operation id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u32>,
 }
 
 /// The outcome of a refund.
@@ -227,6 +266,7 @@ fn provider_id(prefix: &str) -> String {
 pub struct SimulatedProvider<S> {
     store: S,
     clock: Clock,
+    retry_after_seconds: u32,
 }
 
 impl<S: PaymentStore> SimulatedProvider<S> {
@@ -235,7 +275,15 @@ impl<S: PaymentStore> SimulatedProvider<S> {
         Self {
             store,
             clock: Clock::System,
+            retry_after_seconds: DEFAULT_PENDING_RETRY_AFTER_SECONDS,
         }
+    }
+
+    /// Sets the `retryAfterSeconds` of pending answers (`PENDING_RETRY_AFTER_SECONDS`).
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after_seconds = seconds;
+        self
     }
 
     /// Replaces the clock (tests).
@@ -264,6 +312,80 @@ impl<S: PaymentStore> SimulatedProvider<S> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The step's answer for a recorded charge. A voided one is declined: its refund came
+    /// first, and capturing it now would take money for a compensated order.
+    fn answer(&self, operation_id: &str, recorded: RecordedCharge) -> Result<Charge, PaymentError> {
+        let charge = recorded.charge.into_charge(operation_id);
+        match recorded.status {
+            ChargeStatus::Captured => Ok(charge),
+            ChargeStatus::Pending => Ok(Charge {
+                status: ChargeStatus::Pending,
+                retry_after_seconds: Some(self.retry_after_seconds),
+                ..charge
+            }),
+            ChargeStatus::Voided => Err(PaymentError::Declined(
+                "the pending charge was voided".to_owned(),
+            )),
+        }
+    }
+
+    /// A new charge of `request` (not recorded yet).
+    fn new_charge(request: &ChargeRequest) -> ChargeRecord {
+        ChargeRecord {
+            charge_id: provider_id("ch"),
+            order_id: request.order_id.clone(),
+            amount: request.amount,
+            idempotency_key: request.idempotency_key.clone(),
+        }
+    }
+
+    /// `tok_pending_…`: the first call authorises (records the charge as pending), each later
+    /// call is a poll, and the `settles_after`-th poll captures it (never when `None`). The
+    /// calls are counted like `tok_flaky_N`'s attempts, in the payments table, so that polls
+    /// from different Lambda instances agree.
+    async fn pending_charge(
+        &self,
+        request: &ChargeRequest,
+        recorded: Option<RecordedCharge>,
+        settles_after: Option<u8>,
+    ) -> Result<Charge, PaymentError> {
+        let operation_id = &request.operation_id;
+        let call = self
+            .store
+            .count_attempt(operation_id, self.clock.now())
+            .await?;
+        let recorded = match recorded {
+            Some(recorded) => recorded,
+            // First wins: a concurrent first call reads back the other's charge.
+            None => {
+                self.store
+                    .record_charge_as(
+                        operation_id,
+                        &Self::new_charge(request),
+                        Some(&request.payment_token),
+                        ChargeStatus::Pending,
+                        self.clock.now(),
+                    )
+                    .await?
+            }
+        };
+        let polls = call.saturating_sub(1);
+        let settles = settles_after.is_some_and(|n| polls >= u32::from(n));
+        if recorded.status != ChargeStatus::Pending || !settles {
+            tracing::info!(call, polls, status = recorded.status.as_str(), charge_id = %recorded.charge.charge_id, "pending charge");
+            return self.answer(operation_id, recorded);
+        }
+        // Conditional on PENDING: a concurrent poll captures it once, a refund that voided it
+        // first wins (and this poll is declined).
+        let settled = self
+            .store
+            .settle_pending(operation_id, Settlement::Capture, self.clock.now())
+            .await?
+            .ok_or_else(|| PaymentError::Unavailable("the pending charge vanished".to_owned()))?;
+        tracing::info!(call, polls, status = settled.status.as_str(), charge_id = %settled.charge.charge_id, amount = settled.charge.amount.amount_minor, "pending charge settled");
+        self.answer(operation_id, settled)
     }
 
     /// Fails a refund of a charge made with a `tok_refund_…` token the way the token says.
@@ -310,11 +432,21 @@ impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
         let token = ProviderToken::parse(&request.payment_token)
             .map_err(|e| PaymentError::InvalidRequest(e.to_string()))?;
         self.check_outage().await?;
-        if let Some(first) = self.store.get_charge(&request.operation_id).await? {
-            tracing::info!(charge_id = %first.charge_id, "already charged: returning the first charge");
-            return Ok(first.into_charge(&request.operation_id));
-        }
+        let recorded = match self.store.get_recorded(&request.operation_id).await? {
+            // A pending one is polled (below); a settled one is answered as it stands.
+            Some(first) if first.status != ChargeStatus::Pending => {
+                tracing::info!(charge_id = %first.charge.charge_id, status = first.status.as_str(), "already charged: returning the first charge");
+                return self.answer(&request.operation_id, first);
+            }
+            recorded => recorded,
+        };
         match token {
+            ProviderToken::Checkout(PaymentToken::Pending(polls)) => {
+                return self.pending_charge(request, recorded, Some(polls)).await;
+            }
+            ProviderToken::Checkout(PaymentToken::PendingForever) => {
+                return self.pending_charge(request, recorded, None).await;
+            }
             // The refund-side tokens charge like tok_ok.
             // (`parse` never wraps the refund-side tokens in `Checkout`.)
             ProviderToken::Checkout(
@@ -347,33 +479,41 @@ impl<S: PaymentStore> PaymentProvider for SimulatedProvider<S> {
                 }
             }
         }
-        let record = ChargeRecord {
-            charge_id: provider_id("ch"),
-            order_id: request.order_id.clone(),
-            amount: request.amount,
-            idempotency_key: request.idempotency_key.clone(),
-        };
+        // First wins: a charge recorded meanwhile (even a pending one) is answered as it stands.
         let recorded = self
             .store
-            .record_charge_with_token(
+            .record_charge_as(
                 &request.operation_id,
-                &record,
+                &Self::new_charge(request),
                 Some(&request.payment_token),
+                ChargeStatus::Captured,
                 self.clock.now(),
             )
             .await?;
-        tracing::info!(charge_id = %recorded.charge_id, amount = recorded.amount.amount_minor, "charge captured");
-        Ok(recorded.into_charge(&request.operation_id))
+        tracing::info!(charge_id = %recorded.charge.charge_id, amount = recorded.charge.amount.amount_minor, status = recorded.status.as_str(), "charge recorded");
+        self.answer(&request.operation_id, recorded)
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaymentError> {
         self.check_outage().await?;
-        let Some(captured) = self
-            .store
-            .get_captured(&request.charge_operation_id)
-            .await?
-        else {
-            tracing::info!(charge_operation_id = %request.charge_operation_id, "nothing captured: nothing to refund");
+        let charge_operation_id = &request.charge_operation_id;
+        let recorded = match self.store.get_recorded(charge_operation_id).await? {
+            // Nothing captured yet: void it, conditional on PENDING (a poll that captured it
+            // first wins, and then it is refunded below).
+            Some(pending) if pending.status == ChargeStatus::Pending => {
+                let settled = self
+                    .store
+                    .settle_pending(charge_operation_id, Settlement::Void, self.clock.now())
+                    .await?;
+                if let Some(settled) = &settled {
+                    tracing::info!(charge_id = %settled.charge.charge_id, status = settled.status.as_str(), "pending charge settled by its refund");
+                }
+                settled
+            }
+            recorded => recorded,
+        };
+        let Some(captured) = recorded.filter(|r| r.status == ChargeStatus::Captured) else {
+            tracing::info!(%charge_operation_id, "nothing captured: nothing to refund");
             return Ok(Refund {
                 refunded: false,
                 refund_id: None,

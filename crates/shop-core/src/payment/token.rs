@@ -15,8 +15,9 @@ pub struct UnknownToken(pub String);
 /// A token of the simulated provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderToken {
-    /// `tok_ok`, `tok_declined`, `tok_flaky_N`, `tok_down`: the charge's behaviour; their
-    /// refunds always succeed.
+    /// `tok_ok`, `tok_declined`, `tok_flaky_N`, `tok_down`, `tok_pending_N`,
+    /// `tok_pending_forever`: the charge's behaviour; their refunds always succeed (a refund
+    /// of a charge still pending voids it).
     Checkout(PaymentToken),
     /// `tok_refund_flaky_N`: the charge succeeds; the refund is unavailable on its first N
     /// (1..=9) attempts, then succeeds.
@@ -28,7 +29,8 @@ pub enum ProviderToken {
 impl ProviderToken {
     /// The accepted tokens, for error messages.
     pub const ALLOWED: &'static str = "tok_ok, tok_declined, tok_flaky_N, tok_down, \
-                                       tok_refund_flaky_N (N = 1..9), tok_refund_down";
+                                       tok_refund_flaky_N (N = 1..9), tok_refund_down, \
+                                       tok_pending_N (N = 1..9), tok_pending_forever";
 
     /// Reads a token as sent by the workflow or stored with a charge.
     pub fn parse(value: &str) -> Result<Self, UnknownToken> {
@@ -66,7 +68,15 @@ mod tests {
                 ProviderToken::parse(&format!("tok_refund_flaky_{n}")),
                 Ok(ProviderToken::RefundFlaky(n))
             );
+            assert_eq!(
+                ProviderToken::parse(&format!("tok_pending_{n}")),
+                Ok(ProviderToken::Checkout(PaymentToken::Pending(n)))
+            );
         }
+        assert_eq!(
+            ProviderToken::parse("tok_pending_forever"),
+            Ok(ProviderToken::Checkout(PaymentToken::PendingForever))
+        );
         for bad in [
             "",
             "tok_refund_flaky_0",
@@ -75,10 +85,14 @@ mod tests {
             "tok_refund_flaky_x",
             "tok_refund_up",
             "TOK_REFUND_DOWN",
+            "tok_pending_0",
+            "tok_pending_10",
         ] {
             let err = ProviderToken::parse(bad).map_err(|e| e.to_string());
             assert!(
-                err.as_ref().is_err_and(|m| m.contains("tok_refund_down")),
+                err.as_ref().is_err_and(
+                    |m| m.contains("tok_refund_down") && m.contains("tok_pending_forever")
+                ),
                 "{bad:?}: {err:?}"
             );
         }
