@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cart::PricedLine;
 use crate::catalog::Money;
-use crate::orders::OrderId;
+use crate::orders::{Order, OrderId};
 
 /// The event types on the bus: one spelling everywhere (code, filter policies, tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,6 +223,22 @@ pub struct OrderPlaced {
     pub items: Vec<PricedLine>,
 }
 
+impl OrderPlaced {
+    /// The `OrderPlaced` of a stored order, for a resend (the reconciler's re-drive to
+    /// fulfilment, the repair's `ORDER_PLACED` follow-up); `None` until the order is priced
+    /// (no total). `items` stays empty: its consumers read the lines from the stored order.
+    pub fn from_order(order: &Order) -> Option<Self> {
+        Some(Self {
+            order_id: order.order_id.clone(),
+            user_id: order.user_id.clone(),
+            email: order.email.clone(),
+            total: order.total?,
+            item_count: order.item_count.unwrap_or_default(),
+            items: Vec::new(),
+        })
+    }
+}
+
 /// fulfilment shipped an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
@@ -300,16 +316,20 @@ pub type PaymentRefunded = PaymentOperation;
 /// Compensation that could not finish when it should have, handed to the repair consumer
 /// (its own queue, DLQ and alarm): refund if owed, release what the order still holds, end
 /// the order in `outcome`. Every step is idempotent, so a request may be sent twice (by a
-/// workflow and by the reconciler) and retried for as long as it fails.
+/// workflow and by the reconciler) and retried for as long as it fails. With a `followUp`
+/// it asks instead for one side effect of a confirmed order to be redone, and the order is
+/// left as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RepairRequested {
     /// The order.
     pub order_id: OrderId,
-    /// Where the order ends: `FAILED`, `REJECTED` or `CANCELLED`.
+    /// Where the order ends: `FAILED`, `REJECTED` or `CANCELLED` (`CONFIRMED` with a
+    /// `followUp`: the order stays as it is).
     pub outcome: String,
-    /// The failure reason it ends with (`PAYMENT_UNAVAILABLE`, `CUSTOMER_CANCELLED`, …).
+    /// The failure reason it ends with (`PAYMENT_UNAVAILABLE`, `CUSTOMER_CANCELLED`, …; the
+    /// follow-up's name with a `followUp`).
     pub reason: String,
     /// Whether a captured charge must be refunded first.
     #[serde(default)]
@@ -317,6 +337,98 @@ pub struct RepairRequested {
     /// What went wrong that led here (logged).
     #[serde(default)]
     pub cause: String,
+    /// A side effect of a confirmed order to redo instead of a compensation (then `outcome`
+    /// is `CONFIRMED`, `reason` the follow-up's name, `refund` false). Absent in every
+    /// request that ends an order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+    /// `CLEAR_CART`: the sessions-table key of the cart (`CART#<hash>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart_key: Option<String>,
+    /// `CLEAR_CART`: the cart's version as the workflow read it (a string of digits, as
+    /// DynamoDB's `N`); the cart is deleted only while it is still at that version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart_version: Option<CartVersion>,
+}
+
+/// The side effect of a confirmed order that a [`RepairRequested`] redoes: one of the
+/// branches the checkout runs after `ConfirmOrder`, whose `Catch` sent it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FollowUp {
+    /// Publish the order's `OrderPlaced` to the events topic.
+    OrderPlaced,
+    /// Send its `PaymentCaptured` (`charge-<orderId>`) to the payments ledger.
+    LedgerCharge,
+    /// Delete the checked-out cart if it has not changed since.
+    ClearCart,
+}
+
+impl FollowUp {
+    /// The wire name (also the request's `reason` and the metric dimension).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderPlaced => "ORDER_PLACED",
+            Self::LedgerCharge => "LEDGER_CHARGE",
+            Self::ClearCart => "CLEAR_CART",
+        }
+    }
+}
+
+/// A cart's version as carried in a [`RepairRequested`]: DynamoDB's `N` is a string in the
+/// state machine's hands (`$.cart.Item.version.N`), so it travels as a string of digits; a
+/// JSON number is read too. Anything else is refused with the value in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CartVersion(pub u64);
+
+impl CartVersion {
+    /// The version.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl Serialize for CartVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // As the workflow sends it.
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for CartVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let version = match &value {
+            // Digits only: u64's parser would also take a leading `+`.
+            serde_json::Value::String(text)
+                if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                text.parse().ok()
+            }
+            serde_json::Value::Number(number) => number.as_u64(),
+            _ => None,
+        };
+        version.map(Self).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "cartVersion must be the cart's version as a string of digits (DynamoDB's N), got {value}"
+            ))
+        })
+    }
+}
+
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for CartVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CartVersion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+$"
+        })
+    }
 }
 
 /// Every event of the shop, by type and version.

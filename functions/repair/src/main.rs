@@ -5,6 +5,7 @@ use lambda_kit::config::Settings;
 use lambda_kit::messaging::{BatchProcessor, SnsPublisher, SqsQueue, run_sqs_consumer};
 use lambda_kit::telemetry;
 use lambda_runtime::Error;
+use shop_core::cart::DynamoCartStore;
 use shop_core::orders::DynamoOrderStore;
 use shop_core::payment::{DynamoPaymentStore, SimulatedProvider};
 use shop_core::repair::{FUNCTION_NAME, Repair, RepairSettings};
@@ -34,6 +35,7 @@ async fn main() -> Result<(), Error> {
             ),
             SqsQueue::new(sqs, settings.ledger_queue_url),
             SnsPublisher::new(sns, settings.topic_arn),
+            DynamoCartStore::new(dynamodb.clone(), settings.sessions_table),
         ),
         settings.idempotency.into_dynamo(dynamodb, FUNCTION_NAME),
     ))

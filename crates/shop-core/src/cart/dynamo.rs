@@ -145,6 +145,29 @@ impl CartStore for DynamoCartStore {
         .await
     }
 
+    async fn delete_cart_if_version(
+        &self,
+        id: &SessionId,
+        version: u64,
+    ) -> Result<bool, StoreError> {
+        // The condition fails for another version and for a missing item alike: either way
+        // there is nothing of this checkout's to clear.
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(pk_key(cart_pk(id))))
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", n(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(backend("DeleteItem cart (if version)", &err)),
+        }
+    }
+
     async fn move_cart(&self, merge: &CartMerge<'_>) -> Result<CartMove, StoreError> {
         let CartMerge {
             source,

@@ -83,6 +83,19 @@ impl CartStore for InMemoryCartStore {
         Ok(())
     }
 
+    async fn delete_cart_if_version(
+        &self,
+        id: &SessionId,
+        version: u64,
+    ) -> Result<bool, StoreError> {
+        let mut carts = lock(&self.carts);
+        if carts.get(id).map(|c| c.version) != Some(version) {
+            return Ok(false);
+        }
+        carts.remove(id);
+        Ok(true)
+    }
+
     async fn move_cart(&self, merge: &CartMerge<'_>) -> Result<CartMove, StoreError> {
         let CartMerge {
             source,

@@ -3,7 +3,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMerge`] → [`CartMove`], [`cart_pk`], cart-api's [`CartApiSettings`] |
+//! | `mod.rs` | [`Cart`], [`Quantity`], [`PricedCart`], the [`CartStore`] trait, [`CartMerge`] → [`CartMove`], [`cart_pk`] (and back: [`cart_id_from_pk`]), cart-api's [`CartApiSettings`] |
 //! | `api.rs` | cart-api: `POST /sessions`, `GET /cart`, `PUT`/`DELETE /cart/items/{sku}` (its tests: `api_tests.rs`) |
 //! | `dynamo.rs` | [`DynamoCartStore`]: `CART#` items of the sessions table |
 //! | `memory.rs` | `InMemoryCartStore` (tests and the `fakes` feature only) |
@@ -325,6 +325,15 @@ pub trait CartStore: Send + Sync {
     /// Deletes the cart (idempotent).
     fn delete_cart(&self, id: &SessionId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Deletes the cart only while it is stored at `version` (a checked-out cart, cleared
+    /// unless the shopper changed it since). `true` when this call deleted it; `false` when
+    /// it has another version or is gone (both fine: nothing to clear).
+    fn delete_cart_if_version(
+        &self,
+        id: &SessionId,
+        version: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Writes `merge.merged` as the cart of `merge.target` (conditional on its version, as
     /// [`Self::put_cart`]) and deletes the cart of `merge.source` (conditional on it still
     /// being at `merge.source_version`) as one atomic write, so that a cart is merged at most
@@ -368,6 +377,12 @@ pub fn cart_pk(id: &SessionId) -> String {
     format!("CART#{id}")
 }
 
+/// The cart id in a cart item's partition key ([`cart_pk`]'s inverse), as the workflow
+/// passes it along (`cartKey`); `None` unless it is `CART#` and a 64-hex-digit id.
+pub fn cart_id_from_pk(pk: &str) -> Option<SessionId> {
+    pk.strip_prefix("CART#").and_then(SessionId::from_hex)
+}
+
 impl<T: CartStore> CartStore for std::sync::Arc<T> {
     async fn get_cart(&self, id: &SessionId, now: i64) -> Result<Cart, StoreError> {
         (**self).get_cart(id, now).await
@@ -383,6 +398,13 @@ impl<T: CartStore> CartStore for std::sync::Arc<T> {
     }
     async fn delete_cart(&self, id: &SessionId) -> Result<(), StoreError> {
         (**self).delete_cart(id).await
+    }
+    async fn delete_cart_if_version(
+        &self,
+        id: &SessionId,
+        version: u64,
+    ) -> Result<bool, StoreError> {
+        (**self).delete_cart_if_version(id, version).await
     }
     async fn move_cart(&self, merge: &CartMerge<'_>) -> Result<CartMove, StoreError> {
         (**self).move_cart(merge).await

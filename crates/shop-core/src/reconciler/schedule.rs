@@ -178,7 +178,7 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
     /// order's status. The queue's delay (the cancel window) applies again: harmless, the
     /// order is late already.
     async fn redrive_fulfilment(&self, report: &mut Report, order: &Order, correlation_id: &str) {
-        let Some(total) = order.total else {
+        let Some(placed) = OrderPlaced::from_order(order) else {
             tracing::error!(order_id = %order.order_id, "confirmed order without a total: not re-driven");
             report.not_actionable += 1;
             return;
@@ -188,16 +188,11 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
             updated_at = order.updated_at,
             "confirmed order never shipped: OrderPlaced sent to fulfilment again"
         );
-        let envelope = ShopEvent::OrderPlaced(OrderPlaced {
-            order_id: order.order_id.clone(),
-            user_id: order.user_id.clone(),
-            email: order.email.clone(),
-            total,
-            item_count: order.item_count.unwrap_or_default(),
-            // Fulfilment reads the lines from the stored order.
-            items: Vec::new(),
-        })
-        .to_envelope(super::FUNCTION_NAME, correlation_id, self.clock.now());
+        let envelope = ShopEvent::OrderPlaced(placed).to_envelope(
+            super::FUNCTION_NAME,
+            correlation_id,
+            self.clock.now(),
+        );
         match self.fulfilment_queue.send(&envelope.to_json(), None).await {
             Ok(()) => report.fulfilments_redriven += 1,
             Err(err) => {
@@ -249,6 +244,9 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
             reason,
             refund,
             cause: "found by the reconciler".to_owned(),
+            follow_up: None,
+            cart_key: None,
+            cart_version: None,
         })
         .to_envelope(super::FUNCTION_NAME, correlation_id, self.clock.now());
         match self.repair_queue.send(&envelope.to_json(), None).await {

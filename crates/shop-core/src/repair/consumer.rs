@@ -1,14 +1,19 @@
 //! repair: the queue handler.
 
 use lambda_kit::messaging::{
-    EventEnvelope, EventHandler, EventPublisher, FifoKeys, ProcessError, QueueSender,
+    EventEnvelope, EventHandler, EventPublisher, FifoKeys, ProcessError, QueueSender, SendError,
 };
 
 use super::FUNCTION_NAME;
-use crate::events::{OrderCancelled, PaymentOperation, RepairRequested, ShopEvent};
-use crate::orders::{Order, OrderStatus, OrderStore};
+use crate::cart::{CartStore, cart_id_from_pk};
+use crate::catalog::Money;
+use crate::events::{
+    FollowUp, OrderCancelled, OrderPlaced, PaymentOperation, RepairRequested, ShopEvent,
+};
+use crate::orders::{Order, OrderId, OrderStatus, OrderStore};
 use crate::payment::{PaymentProvider, RefundRequest};
 use crate::reservations::StockRelease;
+use crate::store::StoreError;
 
 /// The `eventId` of the `PaymentRefunded` a repair sends to the ledger: the same for every
 /// attempt, so a resend is the same event.
@@ -19,6 +24,67 @@ pub fn refunded_event_id(order_id: &str) -> String {
 /// The `eventId` of the `PaymentCaptured` a repair sends ahead of its refund (module doc).
 pub fn captured_event_id(order_id: &str) -> String {
     lambda_kit::ids::uuid_from_name(format!("PaymentCaptured\ncharge-{order_id}").as_bytes())
+}
+
+/// The `eventId` of the `OrderPlaced` an `ORDER_PLACED` follow-up publishes: the same for
+/// every attempt and every request about the order, so the consumers (idempotent on
+/// `eventId`) see one event however often it is repaired.
+pub fn order_placed_event_id(order_id: &str) -> String {
+    lambda_kit::ids::uuid_from_name(format!("OrderPlaced\n{order_id}").as_bytes())
+}
+
+/// Why a follow-up could not be done (the record fails with it).
+#[derive(Debug, thiserror::Error)]
+pub enum FollowUpError {
+    /// `CLEAR_CART` without `cartKey` or `cartVersion`.
+    #[error("CLEAR_CART needs cartKey and cartVersion")]
+    MissingCart,
+    /// A `cartKey` that is no cart's key.
+    #[error("cartKey {0:?} is not a cart's key (CART#<64 hex digits>)")]
+    BadCartKey(String),
+    /// The order is not in the orders table.
+    #[error("unknown order {0}")]
+    UnknownOrder(OrderId),
+    /// A confirmed order without a total: nothing to build the event from.
+    #[error("order {0} has no total")]
+    NoTotal(OrderId),
+    /// The orders table or the sessions table failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The topic or the ledger queue refused the message.
+    #[error("send failed: {0}")]
+    Send(String),
+}
+
+impl From<FollowUpError> for ProcessError {
+    fn from(err: FollowUpError) -> Self {
+        match err {
+            // No retry can fix these: the DLQ and its alarm bring them to a human.
+            FollowUpError::MissingCart
+            | FollowUpError::BadCartKey(_)
+            | FollowUpError::UnknownOrder(_)
+            | FollowUpError::NoTotal(_) => Self::Malformed(err.to_string()),
+            FollowUpError::Store(store) => store.into(),
+            FollowUpError::Send(_) => Self::Failed(err.to_string()),
+        }
+    }
+}
+
+/// Whether the order was confirmed at some point, so that its `OrderPlaced` is owed: it is
+/// (or went on from) `CONFIRMED`. A `REFUND_PENDING` order got there from `CONFIRMED` only on
+/// its way to `CANCELLED` (a checkout's own refund ends `FAILED`/`REJECTED`).
+fn was_confirmed(order: &Order) -> bool {
+    match order.status {
+        OrderStatus::Confirmed
+        | OrderStatus::Fulfilled
+        | OrderStatus::Cancelling
+        | OrderStatus::Cancelled => true,
+        OrderStatus::RefundPending => {
+            order.charge_id.is_some()
+                && order.refund_pending_outcome == Some(OrderStatus::Cancelled)
+        }
+        _ => false,
+    }
 }
 
 /// CloudWatch metric names of the repair consumer (EMF, Count).
@@ -33,37 +99,45 @@ pub mod metric {
     pub const REFUNDED_MINOR: &str = "RefundedMinor";
     /// Orders the repair ended, by `Outcome` (`FAILED`, `REJECTED`, `CANCELLED`).
     pub const ORDERS_REPAIRED: &str = "OrdersRepaired";
+    /// Follow-ups of confirmed orders done, by `FollowUp` (`ORDER_PLACED`, `LEDGER_CHARGE`,
+    /// `CLEAR_CART`); at least once (a redelivery counts again); a skipped one (never
+    /// confirmed, cart changed) is not counted.
+    pub const FOLLOW_UPS_REPAIRED: &str = "FollowUpsRepaired";
 }
 
 /// The repair consumer: refund what is owed, write it to the ledger, release what is held,
-/// end the order.
+/// end the order; or redo one follow-up of a confirmed order.
 #[derive(Debug)]
-pub struct Repair<O, P, S, L, E> {
+pub struct Repair<O, P, S, L, E, C> {
     orders: O,
     provider: P,
     stock: S,
     ledger: L,
     publisher: E,
+    carts: C,
     clock: lambda_kit::clock::Clock,
 }
 
-impl<O, P, S, L, E> Repair<O, P, S, L, E>
+impl<O, P, S, L, E, C> Repair<O, P, S, L, E, C>
 where
     O: OrderStore,
     P: PaymentProvider,
     S: StockRelease,
     L: QueueSender,
     E: EventPublisher,
+    C: CartStore,
 {
     /// A repair over the orders table, the payment provider, the stock, the payments-ledger
-    /// FIFO queue and the events topic (for `OrderCancelled`).
-    pub fn new(orders: O, provider: P, stock: S, ledger: L, publisher: E) -> Self {
+    /// FIFO queue, the events topic (for `OrderCancelled` and `OrderPlaced`) and the carts
+    /// (for `CLEAR_CART`).
+    pub fn new(orders: O, provider: P, stock: S, ledger: L, publisher: E, carts: C) -> Self {
         Self {
             orders,
             provider,
             stock,
             ledger,
             publisher,
+            carts,
             clock: lambda_kit::clock::Clock::System,
         }
     }
@@ -100,11 +174,19 @@ where
         &self.publisher
     }
 
+    /// The carts (tests).
+    pub fn carts(&self) -> &C {
+        &self.carts
+    }
+
     async fn repair(
         &self,
         envelope: &EventEnvelope,
         request: RepairRequested,
     ) -> Result<(), ProcessError> {
+        if let Some(follow_up) = request.follow_up {
+            return self.follow_up(envelope, &request, follow_up).await;
+        }
         let outcome = OrderStatus::parse(&request.outcome)
             .ok()
             .filter(|s| {
@@ -231,17 +313,7 @@ where
             ),
         ];
         for (event, operation_id, event_id) in entries {
-            let mut entry =
-                event.to_envelope(FUNCTION_NAME, &envelope.correlation_id, self.clock.now());
-            entry.event_id = event_id;
-            self.ledger
-                .send(
-                    &entry.to_json(),
-                    Some(FifoKeys {
-                        group_id: order_id,
-                        deduplication_id: operation_id,
-                    }),
-                )
+            self.send_to_ledger(envelope, order_id, &event, operation_id, event_id)
                 .await
                 .map_err(|e| ProcessError::Failed(e.to_string()))?;
         }
@@ -258,6 +330,180 @@ where
             &[("Currency", currency)],
         );
         Ok(())
+    }
+
+    /// Sends one ledger entry under a fixed `eventId`, in the order's FIFO group, deduplicated
+    /// by its payment operation.
+    async fn send_to_ledger(
+        &self,
+        envelope: &EventEnvelope,
+        order_id: &str,
+        event: &ShopEvent,
+        operation_id: &str,
+        event_id: String,
+    ) -> Result<(), SendError> {
+        let mut entry =
+            event.to_envelope(FUNCTION_NAME, &envelope.correlation_id, self.clock.now());
+        entry.event_id = event_id;
+        self.ledger
+            .send(
+                &entry.to_json(),
+                Some(FifoKeys {
+                    group_id: order_id,
+                    deduplication_id: operation_id,
+                }),
+            )
+            .await
+    }
+
+    /// Does the one follow-up a request asks for; the order's status is left as it is.
+    async fn follow_up(
+        &self,
+        envelope: &EventEnvelope,
+        request: &RepairRequested,
+        follow_up: FollowUp,
+    ) -> Result<(), ProcessError> {
+        let order_id = &request.order_id;
+        let name = follow_up.as_str();
+        tracing::info!(
+            order_id = %order_id,
+            follow_up = name,
+            outcome = %request.outcome,
+            reason = %request.reason,
+            cause = %request.cause,
+            "follow-up requested"
+        );
+        if request.refund || request.outcome != OrderStatus::Confirmed.as_str() {
+            // A compensation travels in a request of its own: this one only redoes a side
+            // effect, whatever else it says.
+            tracing::warn!(
+                order_id = %order_id,
+                follow_up = name,
+                outcome = %request.outcome,
+                refund = request.refund,
+                "follow-up with another outcome or a refund: only the follow-up is done"
+            );
+        }
+        let done = match follow_up {
+            FollowUp::OrderPlaced => self.republish_placed(envelope, order_id).await,
+            FollowUp::LedgerCharge => self.record_charge(envelope, order_id).await,
+            FollowUp::ClearCart => self.clear_cart(request).await,
+        };
+        match done {
+            Ok(true) => {
+                tracing::info!(order_id = %order_id, follow_up = name, "follow-up done");
+                lambda_kit::metrics::count(metric::FOLLOW_UPS_REPAIRED, 1, &[("FollowUp", name)]);
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(err) => {
+                tracing::warn!(
+                    order_id = %order_id,
+                    follow_up = name,
+                    error = %err,
+                    "follow-up failed: the record fails (retried, then the DLQ)"
+                );
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn stored_order(&self, order_id: &OrderId) -> Result<Order, FollowUpError> {
+        self.orders
+            .get(order_id)
+            .await?
+            .ok_or_else(|| FollowUpError::UnknownOrder(order_id.clone()))
+    }
+
+    /// `ORDER_PLACED`: the stored order's `OrderPlaced` under its fixed id, if it was ever
+    /// confirmed. `false` when skipped.
+    async fn republish_placed(
+        &self,
+        envelope: &EventEnvelope,
+        order_id: &OrderId,
+    ) -> Result<bool, FollowUpError> {
+        let order = self.stored_order(order_id).await?;
+        if !was_confirmed(&order) {
+            tracing::warn!(
+                order_id = %order_id,
+                status = order.status.as_str(),
+                "order never confirmed: no OrderPlaced"
+            );
+            return Ok(false);
+        }
+        let placed = OrderPlaced::from_order(&order)
+            .ok_or_else(|| FollowUpError::NoTotal(order_id.clone()))?;
+        let mut event = ShopEvent::OrderPlaced(placed).to_envelope(
+            FUNCTION_NAME,
+            &envelope.correlation_id,
+            self.clock.now(),
+        );
+        event.event_id = order_placed_event_id(order_id.as_str());
+        self.publisher
+            .publish(&event)
+            .await
+            .map_err(|e| FollowUpError::Send(e.to_string()))?;
+        Ok(true)
+    }
+
+    /// `LEDGER_CHARGE`: the `PaymentCaptured` of `charge-<orderId>`, exactly as sent ahead of
+    /// a refund. The amount is the order's total, which is what the checkout charged (the
+    /// provider is not asked again: no call of the repair may charge). `false` when the order
+    /// records no charge.
+    async fn record_charge(
+        &self,
+        envelope: &EventEnvelope,
+        order_id: &OrderId,
+    ) -> Result<bool, FollowUpError> {
+        let order = self.stored_order(order_id).await?;
+        if order.charge_id.is_none() {
+            tracing::warn!(
+                order_id = %order_id,
+                status = order.status.as_str(),
+                "the order records no charge: no ledger entry"
+            );
+            return Ok(false);
+        }
+        let amount: Money = order
+            .total
+            .ok_or_else(|| FollowUpError::NoTotal(order_id.clone()))?;
+        let operation_id = format!("charge-{order_id}");
+        let captured = ShopEvent::PaymentCaptured(PaymentOperation {
+            order_id: order_id.clone(),
+            operation_id: operation_id.clone(),
+            amount,
+        });
+        self.send_to_ledger(
+            envelope,
+            order_id.as_str(),
+            &captured,
+            &operation_id,
+            captured_event_id(order_id.as_str()),
+        )
+        .await
+        .map_err(|e| FollowUpError::Send(e.to_string()))?;
+        Ok(true)
+    }
+
+    /// `CLEAR_CART`: deletes the checked-out cart if it is still at the priced version.
+    /// `false` when it changed since or is gone (kept: the shopper's new cart).
+    async fn clear_cart(&self, request: &RepairRequested) -> Result<bool, FollowUpError> {
+        let (Some(key), Some(version)) = (&request.cart_key, request.cart_version) else {
+            return Err(FollowUpError::MissingCart);
+        };
+        let id = cart_id_from_pk(key).ok_or_else(|| FollowUpError::BadCartKey(key.clone()))?;
+        let deleted = self
+            .carts
+            .delete_cart_if_version(&id, version.get())
+            .await?;
+        if !deleted {
+            tracing::info!(
+                order_id = %request.order_id,
+                cart_version = version.get(),
+                "cart changed since the checkout, or gone: kept"
+            );
+        }
+        Ok(deleted)
     }
 
     async fn publish_cancelled(
@@ -283,13 +529,14 @@ where
     }
 }
 
-impl<O, P, S, L, E> EventHandler for Repair<O, P, S, L, E>
+impl<O, P, S, L, E, C> EventHandler for Repair<O, P, S, L, E, C>
 where
     O: OrderStore,
     P: PaymentProvider,
     S: StockRelease,
     L: QueueSender,
     E: EventPublisher,
+    C: CartStore,
 {
     type Event = ShopEvent;
 

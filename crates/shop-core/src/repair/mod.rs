@@ -6,7 +6,7 @@
 //! | file | what |
 //! | --- | --- |
 //! | `mod.rs` | [`RepairSettings`] |
-//! | `consumer.rs` | the queue handler [`Repair`]: refund → ledger → release → end the order |
+//! | `consumer.rs` | the queue handler [`Repair`]: refund → ledger → release → end the order; or one follow-up of a confirmed order |
 //!
 //! The release is [`crate::reservations::StockRelease`], the same transaction as the
 //! workflows' `ReleaseLine`.
@@ -29,10 +29,27 @@
 //! record: SQS delivers it again after the queue's visibility timeout (the backoff), up to its
 //! receive count, then the DLQ (and its alarm) holds it for a human and the reconciler
 //! re-sends it. An order reaches `CANCELLED`/`FAILED`/`REJECTED` only once its money is back.
+//!
+//! **Follow-ups.** After `ConfirmOrder` the checkout runs its side effects as parallel
+//! branches; a branch that still fails after its retries sends a request with a
+//! [`FollowUp`](crate::events::FollowUp) (`outcome: CONFIRMED`, `reason` = its name). The
+//! repair then does that one thing and never touches the order's status (a confirmed order
+//! stays confirmed):
+//!
+//! | `followUp` | what the repair does | idempotent by |
+//! | --- | --- | --- |
+//! | `ORDER_PLACED` | publishes the stored order's `OrderPlaced` (`source: repair`) if the order was ever confirmed (`CONFIRMED`, `FULFILLED`, `CANCELLING`, `CANCELLED`, or `REFUND_PENDING` on its way to `CANCELLED`); otherwise logs and skips | `eventId` = UUIDv5 of `OrderPlaced\n<orderId>` ([`order_placed_event_id`]) |
+//! | `LEDGER_CHARGE` | sends `PaymentCaptured` for `charge-<orderId>` (the order's total: what was charged) to the ledger, as before a refund; skipped for an order without a charge id | FIFO dedup id `charge-<orderId>`, [`captured_event_id`], the ledger's one entry per operation |
+//! | `CLEAR_CART` | deletes the sessions item `pk = cartKey` if its `version` is still `cartVersion` (a cart changed since, or gone, is left alone) | the version condition |
+//!
+//! A follow-up that fails fails the record (retried by SQS, then the DLQ), with the reason
+//! in the log; each one done is counted (`FollowUpsRepaired` by `FollowUp`).
 
 mod consumer;
 
-pub use consumer::{Repair, captured_event_id, metric, refunded_event_id};
+pub use consumer::{
+    FollowUpError, Repair, captured_event_id, metric, order_placed_event_id, refunded_event_id,
+};
 
 use lambda_kit::config::{ConfigError, Settings, lookup_required};
 use lambda_kit::messaging::IdempotencyConfig;
@@ -49,6 +66,7 @@ pub const FUNCTION_NAME: &str = "repair";
 /// | `RESERVATIONS_TABLE`, `PRODUCTS_TABLE` | the release transaction's tables (required) |
 /// | `LEDGER_QUEUE_URL` | the payments-ledger FIFO queue (required) |
 /// | `EVENTS_TOPIC_ARN` | the events topic (required) |
+/// | `SESSIONS_TABLE` | the sessions table, for `CLEAR_CART` follow-ups (required) |
 /// | `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_SECONDS` | the consumer's idempotency ([`IdempotencyConfig`]: required, optional with default 60) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairSettings {
@@ -64,6 +82,8 @@ pub struct RepairSettings {
     pub ledger_queue_url: String,
     /// The events topic.
     pub topic_arn: String,
+    /// The sessions table (carts).
+    pub sessions_table: String,
     /// Where the consumer records the events it processed.
     pub idempotency: IdempotencyConfig,
 }
@@ -77,6 +97,7 @@ impl Settings for RepairSettings {
             products_table: lookup_required("PRODUCTS_TABLE", lookup)?,
             ledger_queue_url: lookup_required("LEDGER_QUEUE_URL", lookup)?,
             topic_arn: lookup_required("EVENTS_TOPIC_ARN", lookup)?,
+            sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
             idempotency: IdempotencyConfig::from_lookup(lookup)?,
         })
     }
