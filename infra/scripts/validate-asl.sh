@@ -21,7 +21,8 @@ import json, re, sys
 src, dst = sys.argv[1], sys.argv[2]
 account, region = "123456789012", "us-east-1"
 NUMBERS = {"ApprovalThreshold": 50000, "ApprovalTimeoutSeconds": 86400,
-           "PaymentRetryIntervalSeconds": 2, "PaymentRetryMaxAttempts": 4}
+           "PaymentRetryIntervalSeconds": 2, "PaymentRetryMaxAttempts": 4,
+           "PaymentSettlementDeadlineSeconds": 120, "CancelRunTimeoutSeconds": 60}
 
 def sample(name):
     """Sample value: strings go inside the quotes the file already has, numbers stand bare."""
@@ -29,6 +30,8 @@ def sample(name):
         return str(NUMBERS[name])
     if name.endswith("FunctionArn"):
         return f"arn:aws:lambda:{region}:{account}:function:shop-{name[:-len('FunctionArn')].lower()}"
+    if name.endswith("StateMachineArn"):
+        return f"arn:aws:states:{region}:{account}:stateMachine:shop-{name[:-len('StateMachineArn')].lower()}"
     if name.endswith("TopicArn"):
         return f"arn:aws:sns:{region}:{account}:shop-events"
     if name.endswith("QueueUrl"):

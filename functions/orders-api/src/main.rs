@@ -23,7 +23,8 @@ async fn main() -> Result<(), Error> {
         // Signed-in sessions are checked for account locks.
         DynamoUserStore::new(dynamodb, settings.users_table),
         settings.cancel_state_machine_arn,
-    );
+    )
+    .with_cancel_run_timeout(settings.cancel_run_timeout_seconds);
     let api = &api;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(api.handle(req).await)

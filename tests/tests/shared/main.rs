@@ -15,6 +15,7 @@
 //! | `cart` | sessions and carts |
 //! | `catalog` | products and paging |
 //! | `checkout` | the checkout workflow end to end |
+//! | `checkout_v2` | Express/Standard split, hand-over once, settlement waits, Parallel follow-ups and their repair |
 //! | `events` | fan-out, filter policies, partial batch failures, DLQs, redrive |
 //! | `orders` | listing, cancel, approval |
 //! | `repair` | owed refunds and the repair path |
@@ -29,6 +30,7 @@ mod alarms;
 mod cart;
 mod catalog;
 mod checkout;
+mod checkout_v2;
 mod events;
 mod https;
 mod metrics;

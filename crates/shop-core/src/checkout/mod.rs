@@ -16,7 +16,9 @@
 //! | `mod.rs` | [`error_types`]: the `errorType`s the workflow's Lambda steps report; [`CheckoutApiSettings`] |
 //! | `api.rs` | checkout-api: `POST /checkout` |
 //! | `tests.rs` | checkout-api's [`CheckoutApiSettings`] (the handler is tested in `api_tests.rs`) |
-//! | `statemachines/checkout.asl.json` | the workflow itself (price, reserve, approve, charge, confirm) |
+//! | `workflow_tests.rs` | the state machines' shape: what LocalStack cannot make fail is checked on the definitions |
+//! | `statemachines/checkout.asl.json` | the workflow itself, EXPRESS (price, reserve, hand over to approval, charge and settle, confirm, follow-ups) |
+//! | `statemachines/approval.asl.json` | the STANDARD approval workflow (a person decides; then the checkout resumes) |
 //!
 //! The workflow's own tasks live with their areas: [`crate::pricing`], [`crate::payment`].
 
@@ -59,6 +61,8 @@ impl Settings for CheckoutApiSettings {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod workflow_tests;
 
 /// `errorType` names the checkout workflow's Lambda steps report and its ASL matches
 /// (`statemachines/README.md`).

@@ -18,7 +18,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{OrderCursor, OrderStore};
+use super::{OrderCursor, OrderStore, now_millis};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
 use crate::auth::{
@@ -47,6 +47,9 @@ const MAX_CANCEL_ATTEMPTS: u32 = 3;
 
 /// Cancel runs started for one order at most (the first and the retries after failed ones).
 const MAX_CANCEL_RUNS: u32 = 5;
+
+/// The cancel-order workflow's `TimeoutSeconds` unless told otherwise.
+const DEFAULT_CANCEL_RUN_TIMEOUT_SECONDS: i64 = 60;
 
 /// What a cancel request did about the cancel run (the `cancelRun` of the 202 body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -144,6 +147,7 @@ pub struct OrdersApi<O, W, S, U> {
     sessions: S,
     users: U,
     cancel_state_machine_arn: String,
+    cancel_run_timeout_ms: i64,
     clock: Clock,
 }
 
@@ -163,8 +167,17 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
             sessions,
             users,
             cancel_state_machine_arn: cancel_state_machine_arn.into(),
+            cancel_run_timeout_ms: DEFAULT_CANCEL_RUN_TIMEOUT_SECONDS * 1_000,
             clock: Clock::System,
         }
+    }
+
+    /// How long a cancel run may take (the cancel-order machine's `TimeoutSeconds`): a
+    /// repeated cancel after that, with the order still `CANCELLING`, means the run failed.
+    #[must_use]
+    pub fn with_cancel_run_timeout(mut self, seconds: i64) -> Self {
+        self.cancel_run_timeout_ms = seconds.saturating_mul(1_000);
+        self
     }
 
     /// Replaces the clock (tests).
@@ -311,11 +324,14 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         )))
     }
 
-    /// Starts the cancel run: `cancel-<orderId>`, or, when that run (and the retries after
-    /// it) failed, `cancel-<orderId>-<n>`. A run that is running or succeeded is not started
-    /// again. Every cancel run hands what it cannot finish to the repair queue, so a failed
-    /// run has usually been picked up there already; a new run is harmless (each step is
-    /// idempotent) and gives the customer's retry a run of its own.
+    /// Starts the cancel run: `cancel-<orderId>`, or, when the previous run should have ended
+    /// by now (its timeout) and the order is still `CANCELLING`, `cancel-<orderId>-<n>`.
+    /// cancel-order is EXPRESS: there is no API to ask a run how it went, so the order item
+    /// counts the runs and stamps the last start ([`OrderStore::claim_cancel_run`], one
+    /// conditional write: parallel requests start one run). Every cancel run hands what it
+    /// cannot finish to the repair queue, so a failed run has usually been picked up there
+    /// already; a new run is harmless (each step is idempotent) and gives the customer's retry
+    /// a run of its own.
     async fn start_cancel(&self, order_id: &OrderId, req: &Request) -> Result<CancelRun, ApiError> {
         let correlation_id = correlation_id(req);
         let input = CancelInput {
@@ -324,50 +340,49 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
         };
         let input = serde_json::to_string(&input)
             .map_err(|e| ApiError::internal(format!("serialising the cancel input: {e}")))?;
-        let unavailable = |err: WorkflowError| {
-            tracing::error!(order_id = %order_id, error = %err, "cancel-order could not be started; the order stays CANCELLING");
-            ApiError::CancelUnavailable
+        let now = now_millis(&self.clock);
+        let Some(run) = self
+            .orders
+            .claim_cancel_run(order_id, now, now - self.cancel_run_timeout_ms)
+            .await?
+        else {
+            tracing::info!(order_id = %order_id, "a cancel run started within its timeout: not starting another");
+            return Ok(CancelRun::Running);
         };
-        for attempt in 1..=MAX_CANCEL_RUNS {
-            let name = if attempt == 1 {
-                format!("cancel-{order_id}")
-            } else {
-                format!("cancel-{order_id}-{attempt}")
-            };
-            match self
-                .workflows
-                .start_execution(&self.cancel_state_machine_arn, &name, &input)
-                .await
-                .map_err(unavailable)?
-            {
-                Started::New { execution_arn } => {
-                    tracing::info!(order_id = %order_id, execution_arn, "cancel-order started");
-                    return Ok(if attempt == 1 {
-                        CancelRun::Started
-                    } else {
-                        CancelRun::Restarted
-                    });
+        if run > MAX_CANCEL_RUNS {
+            tracing::error!(order_id = %order_id, runs = run - 1, "every cancel run failed: left to the repair queue and the reconciler");
+            return Ok(CancelRun::HandedToRepair);
+        }
+        let name = if run == 1 {
+            format!("cancel-{order_id}")
+        } else {
+            format!("cancel-{order_id}-{run}")
+        };
+        match self
+            .workflows
+            .start_execution(&self.cancel_state_machine_arn, &name, &input)
+            .await
+        {
+            Ok(Started::New { execution_arn }) => {
+                tracing::info!(order_id = %order_id, execution_arn, run, "cancel-order started");
+            }
+            Ok(Started::AlreadyExists) => {
+                // Only after a lost answer to our own start: the run is there.
+                tracing::info!(order_id = %order_id, run = %name, "cancel-order run already exists");
+            }
+            Err(err) => {
+                tracing::error!(order_id = %order_id, error = %err, "cancel-order could not be started; the order stays CANCELLING");
+                if let Err(forget) = self.orders.forget_cancel_run(order_id, now).await {
+                    tracing::warn!(order_id = %order_id, error = %forget, "the claimed run stays stamped: a retry within the run timeout answers RUNNING");
                 }
-                Started::AlreadyExists => {
-                    let status = self
-                        .workflows
-                        .execution_status(&self.cancel_state_machine_arn, &name)
-                        .await
-                        .map_err(unavailable)?;
-                    match status {
-                        Some(status) if status.is_failure() => {
-                            tracing::warn!(order_id = %order_id, run = %name, ?status, "previous cancel run failed: starting another");
-                        }
-                        _ => {
-                            tracing::info!(order_id = %order_id, run = %name, "cancel-order already running");
-                            return Ok(CancelRun::Running);
-                        }
-                    }
-                }
+                return Err(ApiError::CancelUnavailable);
             }
         }
-        tracing::error!(order_id = %order_id, "every cancel run failed: left to the repair queue and the reconciler");
-        Ok(CancelRun::HandedToRepair)
+        Ok(if run == 1 {
+            CancelRun::Started
+        } else {
+            CancelRun::Restarted
+        })
     }
 
     /// The order `id` and its approval task token, for an admin; 409 unless it waits for a

@@ -6,7 +6,7 @@ use crate::auth::{InMemoryUserStore, ROLE_CUSTOMER};
 use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::{sample_order, sign_in};
 use crate::test_support::{body_json, event, request};
-use lambda_kit::workflow::{ExecutionStatus, InMemoryWorkflows, StartCall, TaskAnswer};
+use lambda_kit::workflow::{InMemoryWorkflows, StartCall, TaskAnswer};
 
 const START: i64 = 1_800_000_000;
 const CANCEL_SM: &str = "arn:aws:states:eu-west-1:000000000000:stateMachine:shop-cancel-order";
@@ -217,22 +217,22 @@ async fn cancelling_a_confirmed_order_starts_cancel_order() {
         }]
     );
 
-    // Again (a double click): still CANCELLING, the start is repeated and found running.
+    // Again (a double click) within the run's timeout: still CANCELLING, nothing started.
     let again = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     assert_eq!(body_json(&again)["status"], "CANCELLING");
     assert_eq!(body_json(&again)["cancelRun"], "RUNNING");
-    assert_eq!(api.workflows().starts().len(), 2);
+    assert_eq!(api.workflows().starts().len(), 1);
 
-    // The run failed: a retry starts a run of its own and says so.
-    api.workflows()
-        .set_status(&format!("cancel-{id}"), ExecutionStatus::Failed);
+    // Past the timeout and still CANCELLING, the run failed: a retry starts a run of its own
+    // and says so.
+    api.clock.advance(DEFAULT_CANCEL_RUN_TIMEOUT_SECONDS + 1);
     let retried = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
     assert_eq!(retried.status(), StatusCode::ACCEPTED);
     assert_eq!(body_json(&retried)["cancelRun"], "RESTARTED");
     let starts = api.workflows().starts();
-    assert_eq!(starts.len(), 4);
-    assert_eq!(starts[3].name, format!("cancel-{id}-2"));
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[1].name, format!("cancel-{id}-2"));
 
     // Once cancelled: 202 with the final status, nothing started.
     api.orders()
@@ -242,7 +242,43 @@ async fn cancelling_a_confirmed_order_starts_cancel_order() {
     let done = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
     assert_eq!(done.status(), StatusCode::ACCEPTED);
     assert_eq!(body_json(&done)["status"], "CANCELLED");
-    assert_eq!(api.workflows().starts().len(), 4);
+    assert_eq!(api.workflows().starts().len(), 2);
+}
+
+#[tokio::test]
+async fn a_cancel_run_that_could_not_start_is_started_by_the_next_request() {
+    let api = api();
+    let alice = token_of(&api, "alice", ROLE_CUSTOMER).await;
+    let id = order_in(&api, "alice", "k1", OrderStatus::Confirmed);
+    api.workflows().set_unavailable(true);
+    let failed = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status_of(&api, &id).await, Some(OrderStatus::Cancelling));
+
+    // No run is running, so the retry (at once) must not be told one is.
+    api.workflows().set_unavailable(false);
+    let retried = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
+    assert_eq!(retried.status(), StatusCode::ACCEPTED);
+    assert_eq!(body_json(&retried)["cancelRun"], "RESTARTED");
+    assert_eq!(api.workflows().starts().len(), 1);
+}
+
+#[tokio::test]
+async fn after_every_cancel_run_failed_the_cancel_is_left_to_repair() {
+    let api = api();
+    let alice = token_of(&api, "alice", ROLE_CUSTOMER).await;
+    let id = order_in(&api, "alice", "k1", OrderStatus::Confirmed);
+    for _ in 0..MAX_CANCEL_RUNS {
+        let response = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        api.clock.advance(DEFAULT_CANCEL_RUN_TIMEOUT_SECONDS + 1);
+    }
+    let last = call(&api, "POST", &format!("/orders/{id}/cancel"), &alice).await;
+    assert_eq!(body_json(&last)["cancelRun"], "HANDED_TO_REPAIR");
+    assert_eq!(
+        api.workflows().starts().len(),
+        usize::try_from(MAX_CANCEL_RUNS).unwrap()
+    );
 }
 
 #[tokio::test]

@@ -458,6 +458,68 @@ impl OrderStore for DynamoOrderStore {
         )
         .await
     }
+
+    async fn claim_cancel_run(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        running_since_ms: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression(
+                "SET cancel_runs = if_not_exists(cancel_runs, :zero) + :one, cancel_started_at = :now",
+            )
+            .condition_expression(
+                "#s = :cancelling AND (attribute_not_exists(cancel_started_at) OR cancel_started_at < :since)",
+            )
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":since", n(running_since_ms))
+            .expression_attribute_values(":cancelling", s(OrderStatus::Cancelling.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let runs = output
+                    .attributes()
+                    .and_then(|item| item.get("cancel_runs"))
+                    .and_then(|value| value.as_n().ok())
+                    .and_then(|value| value.parse::<u32>().ok())
+                    .ok_or_else(|| StoreError::Malformed {
+                        key: id.to_string(),
+                        problem: "cancel_runs missing or not a count after the claim".to_owned(),
+                    })?;
+                Ok(Some(runs))
+            }
+            Err(err) if is_conditional_failure(&err) => Ok(None),
+            Err(err) => Err(backend("UpdateItem cancel run", &err)),
+        }
+    }
+    async fn forget_cancel_run(&self, id: &OrderId, started_ms: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("REMOVE cancel_started_at")
+            .condition_expression("cancel_started_at = :started")
+            .expression_attribute_values(":started", n(started_ms))
+            .send()
+            .await;
+        match result {
+            // A later claim replaced the stamp: that run is the one to keep.
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(backend("UpdateItem forget cancel run", &err)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -687,6 +749,43 @@ mod real_table {
                 Some("tt".to_owned()),
                 Some("arn:x".to_owned())
             ))
+        );
+
+        // Cancel runs: counted and stamped by one conditional write, on CANCELLING only.
+        let cancelling = sample_order("u3", "c", 2000);
+        let cid = cancelling.order_id.clone();
+        store.create(&cancelling).await.unwrap();
+        assert_eq!(
+            store.claim_cancel_run(&cid, 10_000, 0).await.ok(),
+            Some(None)
+        );
+        store
+            .transition(&cid, &[OrderStatus::Pending], OrderStatus::Cancelling)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim_cancel_run(&cid, 10_000, 0).await.ok(),
+            Some(Some(1))
+        );
+        // Within the run's timeout: no second run.
+        assert_eq!(
+            store.claim_cancel_run(&cid, 20_000, 5_000).await.ok(),
+            Some(None)
+        );
+        // Forgetting another run's stamp changes nothing; forgetting ours frees the claim.
+        store.forget_cancel_run(&cid, 9_999).await.unwrap();
+        assert_eq!(
+            store.claim_cancel_run(&cid, 20_000, 5_000).await.ok(),
+            Some(None)
+        );
+        store.forget_cancel_run(&cid, 10_000).await.unwrap();
+        assert_eq!(
+            store.claim_cancel_run(&cid, 20_000, 5_000).await.ok(),
+            Some(Some(2))
+        );
+        assert_eq!(
+            store.claim_cancel_run(&cid, 40_000, 30_000).await.ok(),
+            Some(Some(3))
         );
         client.delete_table().table_name(&table).send().await.ok();
     }

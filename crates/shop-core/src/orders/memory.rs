@@ -13,6 +13,9 @@ use lambda_kit::sync::lock;
 #[derive(Debug, Default)]
 pub struct InMemoryOrderStore {
     orders: Mutex<HashMap<OrderId, Order>>,
+    /// Per order: cancel runs claimed and when the last one started (attributes the API never
+    /// reads back, so not on [`Order`]).
+    cancel_runs: Mutex<HashMap<OrderId, (u32, Option<i64>)>>,
     clock: Clock,
 }
 
@@ -224,5 +227,35 @@ impl OrderStore for InMemoryOrderStore {
             }
             _ => false,
         })
+    }
+
+    async fn claim_cancel_run(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        running_since_ms: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut orders = lock(&self.orders);
+        let mut runs = lock(&self.cancel_runs);
+        let Some(order) = orders.get_mut(id) else {
+            return Ok(None);
+        };
+        let entry = runs.entry(id.clone()).or_insert((0, None));
+        if order.status != OrderStatus::Cancelling
+            || entry.1.is_some_and(|started| started >= running_since_ms)
+        {
+            return Ok(None);
+        }
+        entry.0 += 1;
+        entry.1 = Some(now_ms);
+        Ok(Some(entry.0))
+    }
+    async fn forget_cancel_run(&self, id: &OrderId, started_ms: i64) -> Result<(), StoreError> {
+        if let Some(entry) = lock(&self.cancel_runs).get_mut(id)
+            && entry.1 == Some(started_ms)
+        {
+            entry.1 = None;
+        }
+        Ok(())
     }
 }

@@ -25,7 +25,7 @@ pub use memory::InMemoryOrderStore;
 use crate::catalog::Money;
 use crate::store::StoreError;
 use lambda_kit::clock::Clock;
-use lambda_kit::config::{ConfigError, Settings, lookup_required};
+use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
 use lambda_kit::ids::sha256_hex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -41,6 +41,7 @@ pub const BY_USER_INDEX: &str = "by-user";
 /// | `SESSIONS_TABLE` | the sessions table (required) |
 /// | `USERS_TABLE` | the users table: signed-in sessions are checked for account locks (required) |
 /// | `CANCEL_ORDER_STATE_MACHINE_ARN` | the cancel-order workflow (required) |
+/// | `CANCEL_RUN_TIMEOUT_SECONDS` | how long a cancel run may take (its `TimeoutSeconds`; optional, default 60): a repeated cancel after it starts a new run |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrdersApiSettings {
     /// The orders table.
@@ -51,6 +52,8 @@ pub struct OrdersApiSettings {
     pub users_table: String,
     /// The cancel-order workflow.
     pub cancel_state_machine_arn: String,
+    /// The cancel-order workflow's `TimeoutSeconds`.
+    pub cancel_run_timeout_seconds: i64,
 }
 
 impl Settings for OrdersApiSettings {
@@ -60,6 +63,7 @@ impl Settings for OrdersApiSettings {
             sessions_table: lookup_required("SESSIONS_TABLE", lookup)?,
             users_table: lookup_required("USERS_TABLE", lookup)?,
             cancel_state_machine_arn: lookup_required("CANCEL_ORDER_STATE_MACHINE_ARN", lookup)?,
+            cancel_run_timeout_seconds: lookup_positive("CANCEL_RUN_TIMEOUT_SECONDS", 60, lookup)?,
         })
     }
 }
@@ -228,6 +232,28 @@ pub trait OrderStore: Send + Sync {
         now_ms: i64,
         not_since_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Claims the next cancel run of a `CANCELLING` order: counts it (`cancel_runs`) and
+    /// stamps `cancel_started_at = now_ms`, unless a run was started at or after
+    /// `running_since_ms` (it may still be running: cancel-order is EXPRESS, with no API to
+    /// ask). Returns the run's number (1 for the first), or `None` when a run is recent or the
+    /// order is not `CANCELLING`. One conditional write, so two parallel requests never start
+    /// the same run twice.
+    fn claim_cancel_run(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        running_since_ms: i64,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
+
+    /// Undoes the time stamp of a claimed run that could not be started (`cancel_started_at`
+    /// removed if it is still `started_ms`), so the customer's retry starts one at once
+    /// instead of being told a run is running. The count stays: run names are never reused.
+    fn forget_cancel_run(
+        &self,
+        id: &OrderId,
+        started_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The statuses an order can still leave (see [`OrderStatus::is_terminal`]).
@@ -305,6 +331,19 @@ impl<T: OrderStore> OrderStore for Arc<T> {
         not_since_ms: i64,
     ) -> Result<bool, StoreError> {
         (**self).claim_reconcile(id, now_ms, not_since_ms).await
+    }
+    async fn claim_cancel_run(
+        &self,
+        id: &OrderId,
+        now_ms: i64,
+        running_since_ms: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        (**self)
+            .claim_cancel_run(id, now_ms, running_since_ms)
+            .await
+    }
+    async fn forget_cancel_run(&self, id: &OrderId, started_ms: i64) -> Result<(), StoreError> {
+        (**self).forget_cancel_run(id, started_ms).await
     }
 }
 

@@ -253,6 +253,7 @@ fn settings_read_every_variable() {
             users_table: "users".to_owned(),
             cancel_state_machine_arn:
                 "arn:aws:states:eu-west-1:000000000000:stateMachine:cancel-order".to_owned(),
+            cancel_run_timeout_seconds: 60,
         })
     );
 }
