@@ -117,9 +117,37 @@ def _checkout_line(ck) -> str:
         return f"- **Checkout: {ck}.**"
     parts = ", ".join(f"{k} ${v:.2f}" for k, v in ck["parts"].items())
     missing = f" (unmeasured, left out: {', '.join(ck['missing'])})" if ck["missing"] else ""
+    if "paths" in ck:  # both paths priced from their measured runs: the table below has the split
+        approval = ck["paths"].get("approval")
+        other = (f"; approval path ${approval['per_million_usd']:.0f}" if isinstance(approval, dict)
+                 else f"; approval path {approval}")
+        return (f"- **Checkout per 1 M, unattended: ${ck['per_million_usd']:.0f}**{missing}{other} (split per path "
+                f"below). Unattended: {parts}; workflow tasks: "
+                + ", ".join(f"{k} ×{v}" for k, v in ck["workflow_tasks"].items()) + f". Assumed: {ck['assumptions']}.")
     return (f"- **Checkout per 1 M: ${ck['per_million_usd']:.0f}**{missing} — {parts}. {ck['state_transitions']} state "
             f"transitions per order; workflow tasks: " + ", ".join(f"{k} ×{v}" for k, v in ck["workflow_tasks"].items())
             + f". Assumed: {ck['assumptions']}.")
+
+
+def _checkout_split(ck) -> list[str]:
+    """The checkout's cost per path (bench/cost.py's split_table), with a line per path on how
+    it was measured and what it includes."""
+    if isinstance(ck, str) or "paths" not in ck:
+        return []
+    import cost
+
+    out = ["", "Checkout per path, per 1 M checkouts (Step Functions = its runs: Express per request + GB-s, "
+               "Standard per state transition; total = with the API, Lambda, DynamoDB, SNS and SQS of the path):", ""]
+    out += cost.split_table(ck) + [""]
+    for name, path in ck["paths"].items():
+        if isinstance(path, dict):
+            how = path["note"] or (f"measured on order {path['order']}" if path["measured"] else "estimated")
+            extra = f"; unmeasured, left out: {', '.join(path['missing'])}" if path["missing"] else ""
+            # The unattended path's parts are in the checkout line above.
+            parts = "" if name == "unattended" else "; parts: " + ", ".join(
+                f"{k} ${v:.2f}" for k, v in path["parts"].items())
+            out.append(f"- {name}: {how}{extra}{parts}")
+    return out
 
 
 # The hot routes, their sample events behind the authorizer (as on AWS) and without it (as on
@@ -334,6 +362,7 @@ def markdown(result: dict) -> str:
             f"{i['function']} {i['init_billed_ms']} ms → ${i['usd_per_million_cold_starts']:.3f}" for i in c["init"]),
         "- Prices: " + c["prices_text"] + ".",
         "- Assumptions: " + "; ".join(c["assumptions"]) + ".",
+        *_checkout_split(c["checkout"]),
         "",
         "Method: " + "; ".join(f"**{k}** = {v}" for k, v in result["method"].items()) + ".",
         "",

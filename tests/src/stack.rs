@@ -65,6 +65,37 @@ impl Stack {
             .unwrap_or_else(|| panic!("stack output {key} is missing"))
     }
 
+    /// The checkout machine's log group (its Express runs' events): the stack output
+    /// `CheckoutLogGroupName`, else the name the template gives it,
+    /// `/aws/vendedlogs/states/<checkout machine name>`.
+    pub fn checkout_log_group(&self) -> String {
+        self.log_group("CheckoutLogGroupName", "CheckoutStateMachineArn")
+    }
+
+    /// The cancel-order machine's log group (`CancelOrderLogGroupName`, else derived the same
+    /// way from `CancelOrderStateMachineArn`).
+    pub fn cancel_order_log_group(&self) -> String {
+        self.log_group("CancelOrderLogGroupName", "CancelOrderStateMachineArn")
+    }
+
+    /// The approval machine (Standard: runs `approval-<orderId>`), if the stack has one.
+    pub fn approval_state_machine_arn(&self) -> Option<&str> {
+        self.outputs
+            .get("ApprovalStateMachineArn")
+            .map(String::as_str)
+    }
+
+    fn log_group(&self, output: &str, machine_output: &str) -> String {
+        match self.outputs.get(output) {
+            Some(group) => group.clone(),
+            None => {
+                let machine = self.output(machine_output);
+                let name = machine.rsplit(':').next().unwrap_or(machine);
+                format!("/aws/vendedlogs/states/{name}")
+            }
+        }
+    }
+
     /// A numeric stack output (a tunable of the local stack), or `default` when the stack
     /// does not export it.
     pub fn tunable(&self, key: &str, default: u64) -> u64 {

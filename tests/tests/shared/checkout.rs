@@ -85,10 +85,7 @@ async fn a_paid_order_is_confirmed_then_fulfilled_and_no_longer_cancellable() {
     assert!(!text(&charge, "charge_id").is_empty(), "{charge:?}");
     assert_eq!(text(&charge, "amount_minor"), "3399");
     assert!(
-        stack
-            .task_failures(&stack.execution_arn(&id))
-            .await
-            .is_empty(),
+        stack.task_failures(&id).await.is_empty(),
         "nothing failed on the happy path"
     );
 
@@ -138,9 +135,7 @@ async fn a_declined_payment_fails_the_order_and_releases_the_stock() {
     assert_eq!(order["failureReason"], "PAYMENT_DECLINED", "{order}");
     // A decline is permanent: one attempt, no retry.
     assert_eq!(
-        stack
-            .failures_of(&stack.execution_arn(&id), "ChargePayment")
-            .await,
+        stack.failures_of(&id, "ChargePayment").await,
         ["PaymentDeclined"]
     );
     assert_eq!(stack.stock(&sku).await, (4, vec![]));
@@ -171,9 +166,7 @@ async fn transient_provider_failures_are_retried_then_the_charge_succeeds() {
         .await;
     // The history shows the two failed attempts that the Retry absorbed.
     assert_eq!(
-        stack
-            .failures_of(&stack.execution_arn(&id), "ChargePayment")
-            .await,
+        stack.failures_of(&id, "ChargePayment").await,
         ["PaymentProviderUnavailable", "PaymentProviderUnavailable"]
     );
     // Retried, yet charged once: three attempts at the provider, one capture.
@@ -202,9 +195,8 @@ async fn a_provider_that_stays_down_fails_the_order_and_compensates() {
         .wait_for_order(&shopper.token, &id, &["FAILED"], SETTLE)
         .await;
     assert_eq!(order["failureReason"], "PAYMENT_UNAVAILABLE", "{order}");
-    let arn = stack.execution_arn(&id);
     let attempts = 1 + stack.tunable("PaymentRetryMaxAttempts", 3);
-    let failures = stack.failures_of(&arn, "ChargePayment").await;
+    let failures = stack.failures_of(&id, "ChargePayment").await;
     assert_eq!(
         failures,
         vec!["PaymentProviderUnavailable"; usize::try_from(attempts).unwrap()],
@@ -212,7 +204,7 @@ async fn a_provider_that_stays_down_fails_the_order_and_compensates() {
     );
     // Compensation ran: refund attempted (a timed-out charge may have gone through), the
     // reservations released.
-    let states = stack.states_entered(&arn).await;
+    let states = stack.states_entered(&id).await;
     for state in ["RefundPayment", "ReleaseStock"] {
         assert!(states.iter().any(|s| s == state), "{state} in {states:?}");
     }
@@ -236,15 +228,15 @@ async fn a_provider_that_stays_down_fails_the_order_and_compensates() {
         .await;
 }
 
-/// The reservation results (`$.reserved`) of an execution's ReserveStock Map, if it ran.
+/// The reservation results (`$.reserved`) of the order's ReserveStock Map, if it ran (the
+/// output its runs logged on leaving the state).
 async fn reservations(stack: &Stack, order_id: &str) -> Option<Vec<bool>> {
-    let history = stack.history(&stack.execution_arn(order_id)).await;
-    history.iter().find_map(|e| {
-        let exited = e.state_exited_event_details()?;
-        if exited.name() != "ReserveStock" {
+    let events = stack.checkout_events(order_id).await;
+    events.iter().find_map(|e| {
+        if !e.kind.ends_with("StateExited") || e.state.as_deref() != Some("ReserveStock") {
             return None;
         }
-        let output: Value = serde_json::from_str(exited.output()?).ok()?;
+        let output: Value = serde_json::from_str(e.output.as_deref()?).ok()?;
         let reserved = output.get("reserved").unwrap_or(&output);
         reserved
             .as_array()?
@@ -328,7 +320,7 @@ async fn the_second_of_three_lines_out_of_stock_releases_the_first() {
         }
         assert_eq!(order["status"], "FAILED", "{order}");
         assert_eq!(order["failureReason"], "OUT_OF_STOCK", "{order}");
-        let states = stack.states_entered(&stack.execution_arn(&id)).await;
+        let states = stack.states_entered(&id).await;
         let reserved = reservations(&stack, &id)
             .await
             .unwrap_or_else(|| panic!("no ReserveStock results in the history: {states:?}"));

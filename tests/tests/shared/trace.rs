@@ -112,7 +112,7 @@ async fn a_fulfilled_order_is_traced_from_the_api_call_to_its_shipment() {
         .iter()
         .filter_map(|e| e.state.as_deref())
         .collect();
-    let history = stack.states_entered(&stack.execution_arn(&id)).await;
+    let history = stack.states_entered(&id).await;
     assert!(!history.is_empty(), "the execution has a history");
     assert_eq!(states, history, "{journey}");
     let started = position(&journey, "the execution's start", |e| {

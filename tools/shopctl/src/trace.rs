@@ -5,7 +5,7 @@
 //! | --- | --- | --- |
 //! | orders table | the order: created, its status now | `GetItem` on the order id (absent: [`TraceError::UnknownOrder`]) |
 //! | CloudWatch Logs | the API request, each workflow step's Lambda, each consumer that processed an event | every function's log group, lines with the order's correlation id or its id |
-//! | Step Functions | every state the checkout execution entered, failures, the end | the execution the order records (named after the order id) |
+//! | Step Functions | every state each run of the order entered, failures, the end | the Express runs (`<orderId>`, `resume-<orderId>`, `cancel-<orderId>[-<n>]`) from their CloudWatch log groups ([`express_runs`]), the Standard `approval-<orderId>` from its history ([`standard_run`]) |
 //! | audit table | every event published about the order (`OrderPlaced`, `OrderShipped`, …) | a `Scan` on the correlation id or the order id in the envelope |
 //! | ledger table | the charge and refund entries | `Query` on the order id |
 //! | notifications table | the customer messages | `Query` on the customer's e-mail, the order's events only |
@@ -45,8 +45,16 @@ pub struct Targets {
     pub audit_table: String,
     /// The notifications table.
     pub notifications_table: String,
-    /// The checkout state machine (executions are named after the order id).
+    /// The checkout state machine (Express; its runs are named `<orderId>` and, after an
+    /// approval, `resume-<orderId>`).
     pub checkout_state_machine_arn: String,
+    /// The checkout machine's log group (`CheckoutLogGroupName`, else
+    /// `/aws/vendedlogs/states/<machine name>`): Express runs have no history API.
+    pub checkout_log_group: String,
+    /// The approval state machine (Standard; runs named `approval-<orderId>`), if deployed.
+    pub approval_state_machine_arn: Option<String>,
+    /// The cancel-order machine's log group (Express; runs `cancel-<orderId>[-<n>]`), if deployed.
+    pub cancel_order_log_group: Option<String>,
     /// Every function's name (its log group is `/aws/lambda/<name>`), sorted.
     pub functions: Vec<String>,
 }
@@ -67,15 +75,37 @@ impl Targets {
             .map(|(_, name)| name.clone())
             .collect();
         functions.sort();
+        let checkout_state_machine_arn = get("CheckoutStateMachineArn")?;
+        // The stack's log group outputs, else the name the template gives them.
+        let log_group = |output: &str, machine_arn: &str| {
+            outputs
+                .get(output)
+                .cloned()
+                .unwrap_or_else(|| vended_log_group(machine_arn))
+        };
         Ok(Self {
             orders_table: get("OrdersTableName")?,
             ledger_table: get("LedgerTableName")?,
             audit_table: get("AuditTableName")?,
             notifications_table: get("NotificationsTableName")?,
-            checkout_state_machine_arn: get("CheckoutStateMachineArn")?,
+            checkout_log_group: log_group("CheckoutLogGroupName", &checkout_state_machine_arn),
+            checkout_state_machine_arn,
+            approval_state_machine_arn: outputs.get("ApprovalStateMachineArn").cloned(),
+            cancel_order_log_group: outputs
+                .get("CancelOrderStateMachineArn")
+                .map(|arn| log_group("CancelOrderLogGroupName", arn)),
             functions,
         })
     }
+}
+
+/// `/aws/vendedlogs/states/<machine name>`: where the template sends a machine's run logs.
+fn vended_log_group(state_machine_arn: &str) -> String {
+    let name = state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or(state_machine_arn);
+    format!("/aws/vendedlogs/states/{name}")
 }
 
 /// The SDK clients the trace reads with.
@@ -85,7 +115,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// CloudWatch Logs (the functions' lines).
     pub logs: aws_sdk_cloudwatchlogs::Client,
-    /// Step Functions (the execution history).
+    /// Step Functions (the approval run's history).
     pub sfn: aws_sdk_sfn::Client,
 }
 
@@ -107,7 +137,7 @@ pub enum Kind {
     Order,
     /// An API request that carried the order's correlation id.
     Api,
-    /// A state of the checkout execution (entered, failed, the end).
+    /// A state of one of the order's workflow runs (entered, failed, the end).
     Workflow,
     /// A workflow step's Lambda (pricing, payment) ran for the order.
     Step,
@@ -256,15 +286,8 @@ pub async fn trace(
         .extend(order_entries(&targets.orders_table, &order));
     let created_at = number(&order, "created_at").unwrap_or(0);
     let email = text(&order, "email");
-    let execution_arn = order
-        .get("execution_arn")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_else(|| {
-            lambda_kit::workflow::execution_arn_of(&targets.checkout_state_machine_arn, order_id)
-        });
 
-    workflow(clients, &execution_arn, &mut journey).await;
+    workflow(clients, targets, created_at, &mut journey).await;
     logs(clients, targets, created_at, &mut journey).await;
     let event_ids = audit(clients, targets, &mut journey).await;
     ledger(clients, targets, &mut journey).await;
@@ -333,20 +356,393 @@ fn order_entries(table: &str, order: &Item) -> Vec<Entry> {
     entries
 }
 
-/// The checkout execution's history: every state entered, failures, the end.
-async fn workflow(clients: &Clients, execution_arn: &str, journey: &mut Journey) {
-    use aws_sdk_sfn::types::HistoryEventType as T;
-    let machine = execution_arn
-        .split(':')
-        .rev()
-        .nth(1)
-        .unwrap_or("checkout")
+/// The runs of the order, each in its own order: the checkout run (`<orderId>`), the approval
+/// (`approval-<orderId>`) and the checkout's resumption (`resume-<orderId>`) if it needed one,
+/// any cancellation (`cancel-<orderId>[-<n>]`): every state entered, failures, each run's end.
+/// What could not be read, and a run seen without its end, go to [`Journey::missing`].
+async fn workflow(clients: &Clients, targets: &Targets, created_at: i64, journey: &mut Journey) {
+    let order_id = journey.order_id.clone();
+    let since = created_at.saturating_sub(RUN_LOG_SLACK_MS).max(0);
+    let mut runs: Vec<Vec<RunEvent>> = Vec::new();
+    let group = &targets.checkout_log_group;
+    // The checkout runs `<orderId>` and `resume-<orderId>`, in one read of the group.
+    let resume = format!("resume-{order_id}");
+    match express_runs(&clients.logs, group, &order_id, since, |run| {
+        run == order_id || run == resume
+    })
+    .await
+    {
+        Ok(found) => {
+            if !found.iter().flatten().any(|e| e.run == order_id) {
+                journey.missing.push(format!(
+                    "no log event of the checkout run {order_id} in {group} (not started, or not delivered yet)"
+                ));
+            }
+            runs.extend(found);
+        }
+        Err(err) => journey
+            .missing
+            .push(format!("log group {group} could not be read ({err})")),
+    }
+    if let Some(machine) = &targets.approval_state_machine_arn {
+        let arn = lambda_kit::workflow::execution_arn_of(machine, &format!("approval-{order_id}"));
+        match standard_run(&clients.sfn, &arn).await {
+            Ok(Some(events)) => runs.push(events),
+            Ok(None) => {}
+            Err(err) => journey.missing.push(format!(
+                "the approval run's history ({arn}) could not be read: {err}"
+            )),
+        }
+    }
+    if let Some(group) = &targets.cancel_order_log_group {
+        let cancel = format!(":cancel-{order_id}");
+        match express_runs(&clients.logs, group, &cancel, since, |run| {
+            is_cancel_run(run, &order_id)
+        })
+        .await
+        {
+            Ok(found) => runs.extend(found),
+            Err(err) => journey
+                .missing
+                .push(format!("log group {group} could not be read ({err})")),
+        }
+    }
+    for run in &runs {
+        run_entries(run, &order_id, journey);
+    }
+}
+
+/// The entries of one run: its start and end, every state entered, every failed attempt.
+fn run_entries(run: &[RunEvent], order_id: &str, journey: &mut Journey) {
+    let Some(first) = run.first() else {
+        return;
+    };
+    let machine = machine_name_of(&first.execution_arn)
+        .unwrap_or("workflow")
         .to_owned();
+    // The order's own checkout run is "the execution"; the others say which run they are.
+    let label = if first.run == order_id {
+        String::new()
+    } else {
+        format!(" ({})", first.run)
+    };
+    let reason = |event: &RunEvent| {
+        format!(
+            "{} {}",
+            event.error.as_deref().unwrap_or_default(),
+            event.cause.as_deref().unwrap_or_default()
+        )
+    };
+    for event in run {
+        let (state, text) = match event.kind.as_str() {
+            "ExecutionStarted" => (None, format!("execution started{label}")),
+            "ExecutionSucceeded" => (None, format!("execution succeeded{label}")),
+            "ExecutionFailed" => (None, format!("execution failed{label}: {}", reason(event))),
+            "ExecutionTimedOut" => (None, format!("execution timed out{label}")),
+            "ExecutionAborted" => (None, format!("execution aborted{label}")),
+            "TaskFailed" => (None, format!("task failed: {}", reason(event))),
+            "LambdaFunctionFailed" => (None, format!("Lambda task failed: {}", reason(event))),
+            _ if event.is_state_entered() => match &event.state {
+                Some(name) => (Some(name.clone()), format!("entered {name}")),
+                None => continue,
+            },
+            _ => continue,
+        };
+        journey.entries.push(Entry {
+            at_ms: event.at_ms,
+            kind: Kind::Workflow,
+            source: machine.clone(),
+            event_type: None,
+            state,
+            text,
+        });
+    }
+    if !run.iter().any(RunEvent::is_run_end) {
+        journey.missing.push(format!(
+            "the end of run {} of {machine} (still running, or its last events not delivered yet)",
+            first.run
+        ));
+    }
+}
+
+/// How long before the order's creation its runs' log events are looked for (clock skew
+/// between the API's function and Step Functions).
+const RUN_LOG_SLACK_MS: i64 = 60_000;
+
+/// The history event types that end a run.
+const RUN_ENDS: [&str; 4] = [
+    "ExecutionSucceeded",
+    "ExecutionFailed",
+    "ExecutionTimedOut",
+    "ExecutionAborted",
+];
+
+/// One event of a workflow run of an order: from a Standard execution's history
+/// ([`standard_run`]) or from an Express run's CloudWatch log ([`express_runs`]; Express runs
+/// have no history API, so their machines log every event with its data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEvent {
+    /// The run's execution name (`<orderId>`, `approval-<orderId>`, `resume-<orderId>`, …).
+    pub run: String,
+    /// The run's ARN (an Express run's ends with a UUID: two runs can share a name).
+    pub execution_arn: String,
+    /// The event's id in its run (1: `ExecutionStarted`).
+    pub id: i64,
+    /// When, epoch milliseconds.
+    pub at_ms: i64,
+    /// The history event type (`TaskStateEntered`, `TaskFailed`, `ExecutionSucceeded`, …).
+    pub kind: String,
+    /// The state's name, on `*StateEntered` and `*StateExited` events.
+    pub state: Option<String>,
+    /// The error, on failures (`TaskFailed`, `LambdaFunctionFailed`, `ExecutionFailed`, …).
+    pub error: Option<String>,
+    /// The cause, on failures.
+    pub cause: Option<String>,
+    /// The state's output (JSON text), on `*StateExited` events (the machines log their data).
+    pub output: Option<String>,
+    /// `<resourceType>:<resource>` of a task (`dynamodb:getItem`, `states:startExecution`…),
+    /// on `Task*` events.
+    pub resource: Option<String>,
+}
+
+impl RunEvent {
+    /// Whether the event enters a state (`TaskStateEntered`, `ChoiceStateEntered`, …).
+    pub fn is_state_entered(&self) -> bool {
+        self.kind.ends_with("StateEntered")
+    }
+
+    /// Whether the event ends its run (succeeded, failed, timed out or aborted).
+    pub fn is_run_end(&self) -> bool {
+        RUN_ENDS.contains(&self.kind.as_str())
+    }
+
+    /// The event an Express run logged: `message` is the JSON object Step Functions writes
+    /// (`id`, `previous_event_id`, `event_timestamp`, `type`, `execution_arn`, `details`), the
+    /// same on AWS and LocalStack but for `event_timestamp`: epoch milliseconds (a string) on
+    /// AWS, RFC 3339 (`2026-01-02T03:04:05.678901+00:00`) on LocalStack; `logged_at_ms`
+    /// (CloudWatch's time of the event) stands in if it is neither. `None` for anything else.
+    pub fn from_log_message(message: &str, logged_at_ms: i64) -> Option<Self> {
+        let fields: Value = serde_json::from_str(message.trim()).ok()?;
+        let execution_arn = fields.get("execution_arn")?.as_str()?.to_owned();
+        let run = execution_name_of(&execution_arn)?.to_owned();
+        let kind = fields.get("type")?.as_str()?.to_owned();
+        let id = match fields.get("id") {
+            Some(Value::String(id)) => id.parse().ok()?,
+            Some(Value::Number(id)) => id.as_i64()?,
+            _ => return None,
+        };
+        let at_ms = match fields.get("event_timestamp") {
+            Some(Value::Number(ms)) => ms.as_i64(),
+            Some(Value::String(text)) => text.parse().ok().or_else(|| parse_rfc3339_ms(text)),
+            _ => None,
+        }
+        .unwrap_or(logged_at_ms);
+        let details = fields.get("details").unwrap_or(&Value::Null);
+        let detail = |name: &str| match details.get(name) {
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        let state_event = kind.ends_with("StateEntered") || kind.ends_with("StateExited");
+        let resource = match (detail("resourceType"), detail("resource")) {
+            (Some(kind), Some(resource)) => Some(format!("{kind}:{resource}")),
+            _ => None,
+        };
+        Some(Self {
+            run,
+            execution_arn,
+            id,
+            at_ms,
+            state: if state_event { detail("name") } else { None },
+            error: detail("error"),
+            cause: detail("cause"),
+            output: if kind.ends_with("StateExited") {
+                detail("output")
+            } else {
+                None
+            },
+            resource,
+            kind,
+        })
+    }
+
+    /// An event of a Standard execution's history.
+    pub fn from_history(execution_arn: &str, event: &aws_sdk_sfn::types::HistoryEvent) -> Self {
+        let failure = failure_of(event);
+        let entered = event.state_entered_event_details();
+        let exited = event.state_exited_event_details();
+        let resource = event
+            .task_scheduled_event_details()
+            .map(|d| (d.resource_type(), d.resource()))
+            .or_else(|| {
+                event
+                    .task_succeeded_event_details()
+                    .map(|d| (d.resource_type(), d.resource()))
+            })
+            .or_else(|| {
+                event
+                    .task_failed_event_details()
+                    .map(|d| (d.resource_type(), d.resource()))
+            })
+            .map(|(kind, resource)| format!("{kind}:{resource}"));
+        Self {
+            run: execution_name_of(execution_arn)
+                .unwrap_or(execution_arn)
+                .to_owned(),
+            execution_arn: execution_arn.to_owned(),
+            id: event.id(),
+            at_ms: event.timestamp().to_millis().unwrap_or(0),
+            kind: event.r#type().as_str().to_owned(),
+            state: entered
+                .map(|d| d.name().to_owned())
+                .or_else(|| exited.map(|d| d.name().to_owned())),
+            error: failure.0.map(str::to_owned),
+            cause: failure.1.map(str::to_owned),
+            output: exited.and_then(|d| d.output()).map(str::to_owned),
+            resource,
+        }
+    }
+}
+
+/// (error, cause) of a history event that reports a failure.
+fn failure_of(event: &aws_sdk_sfn::types::HistoryEvent) -> (Option<&str>, Option<&str>) {
+    macro_rules! first_of {
+        ($($details:ident),* $(,)?) => {
+            $(if let Some(d) = event.$details() {
+                return (d.error(), d.cause());
+            })*
+        };
+    }
+    first_of!(
+        task_failed_event_details,
+        task_timed_out_event_details,
+        task_start_failed_event_details,
+        task_submit_failed_event_details,
+        lambda_function_failed_event_details,
+        lambda_function_timed_out_event_details,
+        lambda_function_start_failed_event_details,
+        lambda_function_schedule_failed_event_details,
+        activity_failed_event_details,
+        activity_timed_out_event_details,
+        execution_failed_event_details,
+        execution_timed_out_event_details,
+        execution_aborted_event_details,
+        map_run_failed_event_details,
+        evaluation_failed_event_details,
+    );
+    (None, None)
+}
+
+/// The execution name in an execution ARN: `arn:…:execution:<machine>:<name>` (Standard) or
+/// `arn:…:express:<machine>:<name>:<uuid>` (Express).
+pub fn execution_name_of(execution_arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = execution_arn.split(':').collect();
+    match parts.get(5).copied() {
+        Some("execution") => parts.get(7).copied(),
+        Some("express") => parts.get(7).copied(),
+        _ => None,
+    }
+}
+
+/// The state machine's name in an execution ARN (Standard or Express).
+pub fn machine_name_of(execution_arn: &str) -> Option<&str> {
+    execution_arn.split(':').nth(6)
+}
+
+/// Whether `run` is one of the cancel-order runs of `order_id`: `cancel-<orderId>`, then
+/// `cancel-<orderId>-<n>`.
+pub fn is_cancel_run(run: &str, order_id: &str) -> bool {
+    run.strip_prefix("cancel-")
+        .and_then(|rest| rest.strip_prefix(order_id))
+        .is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix('-')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+/// The Express runs logged to `group` since `since_ms` (epoch ms) whose execution name
+/// satisfies `wanted`, each run's events in id order, the runs in the order they started.
+/// `term`, a text every wanted event holds (the execution ARN in each event holds
+/// `:<name>:`), narrows the read as a quoted filter pattern, which AWS applies and LocalStack
+/// ignores (it returns the whole window): every event is checked against `wanted` here. A
+/// group that does not exist yet has no runs.
+pub async fn express_runs(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    term: &str,
+    since_ms: i64,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<Vec<RunEvent>>, String> {
+    // ARN → (event id → event): an event read twice is kept once.
+    let mut runs: HashMap<String, std::collections::BTreeMap<i64, RunEvent>> = HashMap::new();
     let mut next: Option<String> = None;
-    let mut seen = 0;
+    for _page in 0..MAX_LOG_PAGES {
+        let sent = next.clone();
+        let page = logs
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(since_ms)
+            .filter_pattern(format!("\"{term}\""))
+            .set_next_token(next.take())
+            .send()
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(err) => {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
+                    break;
+                }
+                return Err(aws_sdk_cloudwatchlogs::error::DisplayErrorContext(err).to_string());
+            }
+        };
+        for logged in page.events() {
+            let Some(event) = logged.message().and_then(|m| {
+                RunEvent::from_log_message(m, logged.timestamp().unwrap_or_default())
+            }) else {
+                continue;
+            };
+            if wanted(&event.run) {
+                runs.entry(event.execution_arn.clone())
+                    .or_default()
+                    .insert(event.id, event);
+            }
+        }
+        // A token is followed even past an empty page (AWS pages by time searched); the
+        // same token twice would loop.
+        match page.next_token() {
+            Some(token) if sent.as_deref() != Some(token) => next = Some(token.to_owned()),
+            _ => break,
+        }
+    }
+    let mut runs: Vec<Vec<RunEvent>> = runs
+        .into_values()
+        .map(|events| events.into_values().collect())
+        .collect();
+    runs.sort_by_key(|run: &Vec<RunEvent>| {
+        run.first()
+            .map(|e| (e.at_ms, e.execution_arn.clone()))
+            .unwrap_or_default()
+    });
+    Ok(runs)
+}
+
+/// Pages of one log search at most (LocalStack returns up to 10,000 events a page).
+const MAX_LOG_PAGES: usize = 1_000;
+
+/// A Standard execution's history, in event order; `Ok(None)` when there is no such execution.
+pub async fn standard_run(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+) -> Result<Option<Vec<RunEvent>>, String> {
+    let mut events = Vec::new();
+    let mut next: Option<String> = None;
     loop {
-        let page = clients
-            .sfn
+        let page = sfn
             .get_execution_history()
             .execution_arn(execution_arn)
             .set_next_token(next.take())
@@ -356,77 +752,24 @@ async fn workflow(clients: &Clients, execution_arn: &str, journey: &mut Journey)
         let page = match page {
             Ok(page) => page,
             Err(err) => {
-                journey.missing.push(format!(
-                    "the checkout execution's history ({execution_arn}): {}",
-                    aws_sdk_sfn::error::DisplayErrorContext(err)
-                ));
-                return;
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist())
+                {
+                    return Ok(None);
+                }
+                return Err(aws_sdk_sfn::error::DisplayErrorContext(err).to_string());
             }
         };
-        for event in page.events() {
-            seen += 1;
-            let at_ms = event.timestamp().to_millis().unwrap_or(0);
-            let (state, text) = match event.r#type() {
-                T::ExecutionStarted => (None, "execution started".to_owned()),
-                T::ExecutionSucceeded => (None, "execution succeeded".to_owned()),
-                T::ExecutionFailed => {
-                    let details = event.execution_failed_event_details();
-                    (
-                        None,
-                        format!(
-                            "execution failed: {} {}",
-                            details.and_then(|d| d.error()).unwrap_or_default(),
-                            details.and_then(|d| d.cause()).unwrap_or_default()
-                        ),
-                    )
-                }
-                T::ExecutionTimedOut => (None, "execution timed out".to_owned()),
-                T::ExecutionAborted => (None, "execution aborted".to_owned()),
-                _ => {
-                    if let Some(entered) = event.state_entered_event_details() {
-                        let name = entered.name().to_owned();
-                        (Some(name.clone()), format!("entered {name}"))
-                    } else if let Some(failed) = event.task_failed_event_details() {
-                        (
-                            None,
-                            format!(
-                                "task failed: {} {}",
-                                failed.error().unwrap_or_default(),
-                                failed.cause().unwrap_or_default()
-                            ),
-                        )
-                    } else if let Some(failed) = event.lambda_function_failed_event_details() {
-                        (
-                            None,
-                            format!(
-                                "Lambda task failed: {} {}",
-                                failed.error().unwrap_or_default(),
-                                failed.cause().unwrap_or_default()
-                            ),
-                        )
-                    } else {
-                        continue;
-                    }
-                }
-            };
-            journey.entries.push(Entry {
-                at_ms,
-                kind: Kind::Workflow,
-                source: machine.clone(),
-                event_type: None,
-                state,
-                text,
-            });
-        }
+        events.extend(
+            page.events()
+                .iter()
+                .map(|e| RunEvent::from_history(execution_arn, e)),
+        );
         match page.next_token() {
             Some(token) if !page.events().is_empty() => next = Some(token.to_owned()),
-            _ => break,
+            _ => return Ok(Some(events)),
         }
-    }
-    if seen == 0 {
-        journey.missing.push(format!(
-            "the checkout execution {execution_arn} has no history"
-        ));
     }
 }
 
@@ -814,9 +1157,47 @@ mod tests {
         .collect();
         let targets = Targets::from_outputs(&outputs).ok();
         assert_eq!(
-            targets.map(|t| t.functions),
+            targets.as_ref().map(|t| t.functions.clone()),
             Some(vec!["shop-cart-api".to_owned(), "shop-notifier".to_owned()])
         );
+        // No log group outputs: the template's names, from the machines' names.
+        assert_eq!(
+            targets.as_ref().map(|t| t.checkout_log_group.as_str()),
+            Some("/aws/vendedlogs/states/sm")
+        );
+        assert_eq!(
+            targets.as_ref().map(|t| t.cancel_order_log_group.is_none()),
+            Some(true)
+        );
+        let mut v2 = outputs.clone();
+        for (key, value) in [
+            (
+                "CheckoutStateMachineArn",
+                "arn:aws:states:us-east-1:1:stateMachine:shop-local-checkout",
+            ),
+            (
+                "CancelOrderStateMachineArn",
+                "arn:aws:states:us-east-1:1:stateMachine:shop-local-cancel-order",
+            ),
+            ("CheckoutLogGroupName", "/custom/checkout"),
+            (
+                "ApprovalStateMachineArn",
+                "arn:aws:states:us-east-1:1:stateMachine:shop-local-approval",
+            ),
+        ] {
+            v2.insert(key.to_owned(), value.to_owned());
+        }
+        let v2 = Targets::from_outputs(&v2).ok();
+        assert_eq!(
+            v2.as_ref().map(|t| t.checkout_log_group.as_str()),
+            Some("/custom/checkout")
+        );
+        assert_eq!(
+            v2.as_ref()
+                .and_then(|t| t.cancel_order_log_group.as_deref()),
+            Some("/aws/vendedlogs/states/shop-local-cancel-order")
+        );
+        assert!(v2.is_some_and(|t| t.approval_state_machine_arn.is_some()));
         let mut partial = outputs;
         partial.remove("LedgerTableName");
         assert!(matches!(
@@ -857,6 +1238,161 @@ mod tests {
             Some(Kind::Log)
         );
         assert_eq!(log_entry("shop-payment", 10, "START RequestId: x"), None);
+    }
+
+    const EXPRESS_ARN: &str = "arn:aws:states:us-east-1:000000000000:express:shop-local-checkout:ord_1:6282fff6-74d5-47f1-bdab-8d70db67b5a7";
+
+    /// A log event as LocalStack writes it (`to_json_str` of its `HistoryLog`).
+    fn localstack_log(id: u32, kind: &str, details: &str) -> String {
+        format!(
+            r#"{{"id": "{id}", "previous_event_id": "{}", "event_timestamp": "2026-01-02T03:04:05.678901+00:00", "type": "{kind}", "execution_arn": "{EXPRESS_ARN}", "details": {details}}}"#,
+            id - 1
+        )
+    }
+
+    #[test]
+    fn express_log_events_become_run_events() {
+        let entered = localstack_log(
+            7,
+            "TaskStateEntered",
+            r#"{"name": "ChargePayment", "input": "{\"a\":1}", "inputDetails": {"truncated": false}}"#,
+        );
+        let event = RunEvent::from_log_message(&entered, 5).expect("an event");
+        assert_eq!(event.run, "ord_1");
+        assert_eq!(event.id, 7);
+        assert_eq!(event.at_ms, 1_767_323_045_678);
+        assert_eq!(event.kind, "TaskStateEntered");
+        assert_eq!(event.state.as_deref(), Some("ChargePayment"));
+        assert!(event.is_state_entered() && !event.is_run_end());
+
+        let failed = localstack_log(
+            9,
+            "LambdaFunctionFailed",
+            r#"{"error": "PaymentDeclined", "cause": "{\"errorMessage\":\"no\"}"}"#,
+        );
+        let event = RunEvent::from_log_message(&failed, 5).expect("an event");
+        assert_eq!(event.error.as_deref(), Some("PaymentDeclined"));
+        assert_eq!(event.cause.as_deref(), Some(r#"{"errorMessage":"no"}"#));
+        assert_eq!(event.state, None);
+
+        let exited = localstack_log(
+            12,
+            "MapStateExited",
+            r#"{"name": "ReserveStock", "output": "{\"reserved\":[true,false]}", "outputDetails": {"truncated": false}}"#,
+        );
+        let event = RunEvent::from_log_message(&exited, 5).expect("an event");
+        assert_eq!(event.state.as_deref(), Some("ReserveStock"));
+        assert_eq!(
+            event.output.as_deref(),
+            Some(r#"{"reserved":[true,false]}"#)
+        );
+
+        let scheduled = localstack_log(
+            3,
+            "TaskScheduled",
+            r#"{"resourceType": "states", "resource": "startExecution", "region": "us-east-1", "parameters": "{}"}"#,
+        );
+        let event = RunEvent::from_log_message(&scheduled, 5).expect("an event");
+        assert_eq!(event.resource.as_deref(), Some("states:startExecution"));
+
+        // AWS: epoch milliseconds as a string (or a number); the end of the run.
+        let aws = format!(
+            r#"{{"id":"30","previous_event_id":"29","event_timestamp":"1733097600123","type":"ExecutionSucceeded","execution_arn":"{EXPRESS_ARN}","details":{{"output":"{{}}"}}}}"#
+        );
+        let event = RunEvent::from_log_message(&aws, 5).expect("an event");
+        assert_eq!((event.id, event.at_ms), (30, 1_733_097_600_123));
+        assert!(event.is_run_end());
+        let numeric = aws.replace(r#""1733097600123""#, "1733097600124");
+        assert_eq!(
+            RunEvent::from_log_message(&numeric, 5).map(|e| e.at_ms),
+            Some(1_733_097_600_124)
+        );
+        // No usable time of its own: CloudWatch's.
+        let untimed = aws.replace(r#""1733097600123""#, r#""soon""#);
+        assert_eq!(
+            RunEvent::from_log_message(&untimed, 5).map(|e| e.at_ms),
+            Some(5)
+        );
+        assert_eq!(RunEvent::from_log_message("START RequestId: x", 5), None);
+        assert_eq!(RunEvent::from_log_message(r#"{"message":"x"}"#, 5), None);
+    }
+
+    #[test]
+    fn execution_arns_name_their_run_and_machine() {
+        assert_eq!(execution_name_of(EXPRESS_ARN), Some("ord_1"));
+        assert_eq!(machine_name_of(EXPRESS_ARN), Some("shop-local-checkout"));
+        let standard =
+            "arn:aws:states:us-east-1:000000000000:execution:shop-local-approval:approval-ord_1";
+        assert_eq!(execution_name_of(standard), Some("approval-ord_1"));
+        assert_eq!(machine_name_of(standard), Some("shop-local-approval"));
+        assert_eq!(
+            execution_name_of("arn:aws:states:us-east-1:0:stateMachine:m"),
+            None
+        );
+        assert!(is_cancel_run("cancel-ord_1", "ord_1"));
+        assert!(is_cancel_run("cancel-ord_1-2", "ord_1"));
+        assert!(!is_cancel_run("cancel-ord_12", "ord_1"));
+        assert!(!is_cancel_run("cancel-ord_1-", "ord_1"));
+        assert!(!is_cancel_run("cancel-ord_1-x", "ord_1"));
+        assert!(!is_cancel_run("ord_1", "ord_1"));
+    }
+
+    #[test]
+    fn each_run_shows_its_states_failures_and_end() {
+        let event = |id: i64, kind: &str, state: Option<&str>, error: Option<&str>| RunEvent {
+            run: "ord_1".to_owned(),
+            execution_arn: EXPRESS_ARN.to_owned(),
+            id,
+            at_ms: 1_000 + id,
+            kind: kind.to_owned(),
+            state: state.map(str::to_owned),
+            error: error.map(str::to_owned),
+            cause: None,
+            output: None,
+            resource: None,
+        };
+        let run = vec![
+            event(1, "ExecutionStarted", None, None),
+            event(2, "TaskStateEntered", Some("ChargePayment"), None),
+            event(3, "TaskFailed", None, Some("PaymentProviderUnavailable")),
+            event(4, "TaskStateExited", Some("ChargePayment"), None),
+            event(5, "ExecutionSucceeded", None, None),
+        ];
+        let mut journey = Journey::default();
+        run_entries(&run, "ord_1", &mut journey);
+        let texts: Vec<&str> = journey.entries.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "execution started",
+                "entered ChargePayment",
+                "task failed: PaymentProviderUnavailable ",
+                "execution succeeded"
+            ]
+        );
+        assert_eq!(journey.entries[1].state.as_deref(), Some("ChargePayment"));
+        assert!(
+            journey
+                .entries
+                .iter()
+                .all(|e| e.kind == Kind::Workflow && e.source == "shop-local-checkout")
+        );
+        assert!(journey.missing.is_empty());
+
+        // Another run of the order says which; one without its end is reported.
+        let resume: Vec<RunEvent> = run[..2]
+            .iter()
+            .cloned()
+            .map(|e| RunEvent {
+                run: "resume-ord_1".to_owned(),
+                ..e
+            })
+            .collect();
+        let mut journey = Journey::default();
+        run_entries(&resume, "ord_1", &mut journey);
+        assert_eq!(journey.entries[0].text, "execution started (resume-ord_1)");
+        assert_eq!(journey.missing.len(), 1, "{:?}", journey.missing);
+        assert!(journey.missing[0].contains("resume-ord_1"));
     }
 
     #[test]
