@@ -25,8 +25,9 @@
 //! not checked. The durations default to the template's defaults; `make reconcile` passes the
 //! stack's.
 //!
-//! `trace` prints one order's journey in time order (the API request, every state of the
-//! checkout execution, each event published and each consumer that processed it, the ledger
+//! `trace` prints one order's journey in time order (the API request, every state of each of
+//! the order's workflow runs — the EXPRESS checkout runs from their log group, the STANDARD
+//! approval run from its history, the cancel runs —, each event published and each consumer that processed it, the ledger
 //! entries, the notifications) and then what it could not find; see [`shopctl::trace`]. The
 //! outputs file names the tables, the state machine and the functions: `make trace` passes
 //! `.local/stack-outputs.json`, or with `TARGET=aws` the CloudFormation stack's outputs.
