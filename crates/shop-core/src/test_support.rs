@@ -8,6 +8,20 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use crate::catalog::{Currency, Money, Product, Sku};
 use crate::config::{ConfigError, Settings};
 
+/// The SDK configuration of the `#[ignore]`d real-table tests: `AWS_ENDPOINT_URL` (default
+/// LocalStack's), test credentials.
+pub async fn local_sdk_config() -> aws_config::SdkConfig {
+    lambda_kit::aws::loader()
+        .endpoint_url(
+            std::env::var("AWS_ENDPOINT_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),
+        )
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+        .load()
+        .await
+}
+
 pub fn sku(value: &str) -> Sku {
     Sku::parse(value).unwrap()
 }

@@ -930,15 +930,7 @@ mod real_tables {
     use super::*;
 
     async fn client() -> Client {
-        let conf = lambda_kit::aws::loader()
-            .endpoint_url(
-                std::env::var("AWS_ENDPOINT_URL")
-                    .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned()),
-            )
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-            .load()
-            .await;
+        let conf = crate::test_support::local_sdk_config().await;
         Client::new(&conf)
     }
 
