@@ -270,7 +270,7 @@ pub struct OrderCancelled {
 }
 
 /// The checkout workflow waits for an admin's decision (built in
-/// `statemachines/checkout.asl.json`; routed to the approvals queue only).
+/// `statemachines/approval.asl.json`; routed to the approvals queue only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]

@@ -22,7 +22,7 @@
 //! | approvals (queue) | [`approvals`] | [`approvals::ApprovalsSettings`] | orders, notifications | `ApprovalsFunction` |
 //! | fulfilment (delay queue) | [`fulfilment`] | [`fulfilment::FulfilmentSettings`] | orders, reservations | `FulfilmentFunction` |
 //! | ledger (FIFO queue) | [`ledger`] | [`ledger::LedgerSettings`] | ledger | `LedgerFunction` |
-//! | repair (queue) | [`repair`] | [`repair::RepairSettings`] | orders, payments, reservations, products | `RepairFunction` |
+//! | repair (queue) | [`repair`] | [`repair::RepairSettings`] | orders, payments, reservations, products, sessions | `RepairFunction` |
 //! | reconciler (schedule) | [`reconciler`] | [`reconciler::ReconcilerSettings`] | orders, reservations | `ReconcilerFunction` |
 //! | `shopctl reconcile --check` (tool) | [`reconcile`] | — | products, reservations, orders, payments, ledger, analytics (read only) | — |
 //!
