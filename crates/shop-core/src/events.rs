@@ -224,6 +224,14 @@ pub struct OrderPlaced {
 }
 
 impl OrderPlaced {
+    /// The `eventId` of an order's `OrderPlaced`, wherever it is published from: the
+    /// checkout's `BuildOrderPlaced` (`States.Format('OrderPlaced-{}', $.orderId)`) and the
+    /// repair's `ORDER_PLACED` follow-up. One id per order, so a retried publish, a duplicate
+    /// Express run and a repair are one event to the consumers (idempotent on `eventId`).
+    pub fn event_id(order_id: &str) -> String {
+        format!("OrderPlaced-{order_id}")
+    }
+
     /// The `OrderPlaced` of a stored order, for a resend (the reconciler's re-drive to
     /// fulfilment, the repair's `ORDER_PLACED` follow-up); `None` until the order is priced
     /// (no total). `items` stays empty: its consumers read the lines from the stored order.

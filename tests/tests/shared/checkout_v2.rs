@@ -261,7 +261,7 @@ async fn an_approval_order_crosses_to_the_standard_workflow_exactly_once() {
 }
 
 /// Sends a follow-up `RepairRequested` for `order_id` to the repair queue, as a Parallel
-/// branch's Catch does.
+/// branch's Catch does; waits until the repair consumer has processed it.
 async fn request_follow_up(stack: &Stack, order_id: &str, follow_up: &str, extra: Value) {
     let mut detail = json!({
         "orderId": order_id,
@@ -274,8 +274,9 @@ async fn request_follow_up(stack: &Stack, order_id: &str, follow_up: &str, extra
     if let (Some(detail), Value::Object(extra)) = (detail.as_object_mut(), extra) {
         detail.extend(extra);
     }
+    let event_id = uuid_like();
     let body = shop_tests::envelope(
-        &uuid_like(),
+        &event_id,
         "RepairRequested",
         "2026-12-01T00:00:00Z",
         &format!("follow-up-{order_id}"),
@@ -289,6 +290,26 @@ async fn request_follow_up(stack: &Stack, order_id: &str, follow_up: &str, extra
         .send()
         .await
         .expect("send to the repair queue");
+    eventually("the repair processed the follow-up", SETTLE, || async {
+        stack.processed_by("repair", &event_id).await.then_some(())
+    })
+    .await;
+}
+
+/// The audit log's copy of an event: its envelope's `source`, `None` if not audited.
+async fn audited_source(stack: &Stack, event_id: &str) -> Option<String> {
+    let item = stack
+        .dynamodb()
+        .get_item()
+        .table_name(stack.output("AuditTableName"))
+        .key("event_id", AttributeValue::S(event_id.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item?;
+    let envelope: Value = serde_json::from_str(&text(&item, "envelope")).ok()?;
+    envelope["source"].as_str().map(str::to_owned)
 }
 
 fn uuid_like() -> String {
@@ -307,14 +328,38 @@ async fn a_follow_up_that_failed_is_done_by_the_repair_consumer() {
         .wait_for_order(&shopper.token, &id, &["CONFIRMED", "FULFILLED"], SETTLE)
         .await;
 
-    // ORDER_PLACED: the repair publishes the order's OrderPlaced under an id of its own,
-    // the same on every retry; the audit log records it.
-    request_follow_up(&stack, &id, "ORDER_PLACED", json!({})).await;
-    let repaired_id = lambda_kit::ids::uuid_from_name(format!("OrderPlaced\n{id}").as_bytes());
-    eventually("the repaired OrderPlaced audited", SETTLE, || async {
-        stack.audited(&repaired_id).await.then_some(())
+    // ORDER_PLACED: the repair publishes the order's OrderPlaced under the checkout's own
+    // event id, so the consumers see it once: the audit log keeps one OrderPlaced for it.
+    let event_id = format!("OrderPlaced-{id}");
+    eventually("the checkout's OrderPlaced audited", SETTLE, || async {
+        audited_source(&stack, &event_id).await
     })
     .await;
+    assert_eq!(
+        audited_source(&stack, &event_id).await.as_deref(),
+        Some("checkout")
+    );
+    let since = shop_tests::now_epoch_millis();
+    request_follow_up(&stack, &id, "ORDER_PLACED", json!({})).await;
+    let repair = format!("{}-repair", stack.output("StackName"));
+    eventually("the repair says it published", SETTLE, || async {
+        stack
+            .log_lines(&repair, "follow-up done", since - 5_000)
+            .await
+            .iter()
+            .any(|line| {
+                line.fields["order_id"] == id.as_str() && line.fields["follow_up"] == "ORDER_PLACED"
+            })
+            .then_some(())
+    })
+    .await;
+    // Published again (source: repair) under the same id: the audit log processed it once.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        audited_source(&stack, &event_id).await.as_deref(),
+        Some("checkout"),
+        "the repaired OrderPlaced is the same event to the consumers"
+    );
 
     // CLEAR_CART: a cart at the priced version is deleted; one changed since is kept.
     let cart_key = text(&stack.order_item(&id).await.unwrap(), "cart_key");

@@ -107,6 +107,8 @@ pub struct Report {
     pub repairs_requested: usize,
     /// Confirmed orders whose `OrderPlaced` was sent to fulfilment again.
     pub fulfilments_redriven: usize,
+    /// Follow-ups of those orders (`ORDER_PLACED`, `LEDGER_CHARGE`) asked of the repair.
+    pub follow_ups_requested: usize,
     /// Stuck orders an earlier sweep handed on less than `stuck_after` ago: nothing sent.
     pub already_requested: usize,
     /// Requests that could not be sent (sent again by a later sweep).
@@ -124,6 +126,8 @@ pub mod metric {
     pub const REPAIRS_REQUESTED: &str = "RepairsRequested";
     /// `OrderPlaced` re-driven to the fulfilment queue.
     pub const FULFILMENTS_REDRIVEN: &str = "FulfilmentsRedriven";
+    /// Follow-ups (`ORDER_PLACED`, `LEDGER_CHARGE`) of confirmed orders asked of the repair.
+    pub const FOLLOW_UPS_REQUESTED: &str = "FollowUpsRequested";
     /// Reservations held for orders that ended.
     pub const STRANDED_RESERVATIONS: &str = "StrandedReservations";
     /// Requests that could not be sent, and orders the sweep cannot act on (for a human).
@@ -147,6 +151,11 @@ impl Report {
         count(
             metric::FULFILMENTS_REDRIVEN,
             n(self.fulfilments_redriven),
+            &[],
+        );
+        count(
+            metric::FOLLOW_UPS_REQUESTED,
+            n(self.follow_ups_requested),
             &[],
         );
         count(

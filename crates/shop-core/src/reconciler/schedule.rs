@@ -6,7 +6,7 @@ use lambda_kit::clock::Clock;
 use lambda_kit::messaging::QueueSender;
 
 use super::{Action, Deadlines, Report, decide};
-use crate::events::{OrderPlaced, RepairRequested, ShopEvent};
+use crate::events::{FollowUp, OrderPlaced, RepairRequested, ShopEvent};
 use crate::orders::{Order, OrderId, OrderStatus, OrderStore, now_millis};
 use crate::reservations::{Reservation, Reservations};
 use crate::store::StoreError;
@@ -107,6 +107,18 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
                 Action::RedriveFulfilment => {
                     self.redrive_fulfilment(&mut report, order, correlation_id)
                         .await;
+                    // A checkout run cut off after its confirmation (an Express run's five
+                    // minutes) never ran its follow-ups: both are idempotent (the order's one
+                    // OrderPlaced id, the ledger's one entry per operation), so ask for them.
+                    let follow_ups = if order.total.is_some() {
+                        [FollowUp::OrderPlaced, FollowUp::LedgerCharge].as_slice()
+                    } else {
+                        &[]
+                    };
+                    for &follow_up in follow_ups {
+                        self.request_follow_up(&mut report, order, follow_up, correlation_id)
+                            .await;
+                    }
                 }
             }
         }
@@ -162,6 +174,7 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
             stranded_reservations = report.stranded_reservations,
             repairs_requested = report.repairs_requested,
             fulfilments_redriven = report.fulfilments_redriven,
+            follow_ups_requested = report.follow_ups_requested,
             already_requested = report.already_requested,
             send_failures = report.send_failures,
             not_actionable = report.not_actionable,
@@ -225,6 +238,33 @@ impl<O: OrderStore, R: Reservations, Q: QueueSender> Reconciler<O, R, Q> {
                 tracing::error!(order_id = %order_id, error = %err, "could not mark the order: the next sweep tries again");
                 report.send_failures += 1;
                 false
+            }
+        }
+    }
+
+    async fn request_follow_up(
+        &self,
+        report: &mut Report,
+        order: &Order,
+        follow_up: FollowUp,
+        correlation_id: &str,
+    ) {
+        let envelope = ShopEvent::RepairRequested(RepairRequested {
+            order_id: order.order_id.clone(),
+            outcome: OrderStatus::Confirmed.as_str().to_owned(),
+            reason: follow_up.as_str().to_owned(),
+            refund: false,
+            cause: "found by the reconciler".to_owned(),
+            follow_up: Some(follow_up),
+            cart_key: None,
+            cart_version: None,
+        })
+        .to_envelope(super::FUNCTION_NAME, correlation_id, self.clock.now());
+        match self.repair_queue.send(&envelope.to_json(), None).await {
+            Ok(()) => report.follow_ups_requested += 1,
+            Err(err) => {
+                tracing::error!(error = %err, "follow-up request not sent: the next sweep tries again");
+                report.send_failures += 1;
             }
         }
     }

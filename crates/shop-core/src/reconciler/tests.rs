@@ -190,10 +190,11 @@ async fn a_confirmed_order_without_a_total_is_reported_not_redriven() {
     assert_eq!(report.not_actionable, 1, "{report:?}");
     assert_eq!(report.send_failures, 0);
     assert!(reconciler.fulfilment_queue().sent().is_empty());
+    assert!(reconciler.repair_queue().sent().is_empty());
 }
 
 #[tokio::test]
-async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_only() {
+async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_and_its_follow_ups_asked_for() {
     let orders = InMemoryOrderStore::new();
     let mut late = order_at("k-late", OrderStatus::Confirmed, 3_600);
     late.total = Some(crate::catalog::Money::new(
@@ -209,7 +210,32 @@ async fn a_confirmed_order_never_shipped_is_redriven_to_fulfilment_only() {
     let report = reconciler.run("corr").await.unwrap();
     assert_eq!(report.fulfilments_redriven, 1);
     assert_eq!(report.repairs_requested, 0);
-    assert!(reconciler.repair_queue().sent().is_empty());
+    // A run cut off after its confirmation never ran its follow-ups: both asked for (each is
+    // idempotent), never an ending of the order.
+    assert_eq!(report.follow_ups_requested, 2);
+    let asked: Vec<_> = reconciler
+        .repair_queue()
+        .sent()
+        .iter()
+        .map(
+            |(body, _)| match ShopEvent::from_envelope(&EventEnvelope::from_json(body).unwrap()) {
+                Ok(ShopEvent::RepairRequested(request)) => {
+                    assert_eq!(request.order_id, late.order_id);
+                    assert_eq!(request.outcome, "CONFIRMED");
+                    assert!(!request.refund);
+                    request.follow_up
+                }
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            Some(crate::events::FollowUp::OrderPlaced),
+            Some(crate::events::FollowUp::LedgerCharge)
+        ]
+    );
     let sent = reconciler.fulfilment_queue().sent();
     assert_eq!(sent.len(), 1);
     let envelope = EventEnvelope::from_json(&sent[0].0).unwrap();

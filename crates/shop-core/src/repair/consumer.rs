@@ -26,11 +26,11 @@ pub fn captured_event_id(order_id: &str) -> String {
     lambda_kit::ids::uuid_from_name(format!("PaymentCaptured\ncharge-{order_id}").as_bytes())
 }
 
-/// The `eventId` of the `OrderPlaced` an `ORDER_PLACED` follow-up publishes: the same for
-/// every attempt and every request about the order, so the consumers (idempotent on
-/// `eventId`) see one event however often it is repaired.
+/// The `eventId` of the `OrderPlaced` an `ORDER_PLACED` follow-up publishes: the one the
+/// checkout publishes too ([`OrderPlaced::event_id`](crate::events::OrderPlaced::event_id)),
+/// so the consumers (idempotent on `eventId`) see one event however often it is repaired.
 pub fn order_placed_event_id(order_id: &str) -> String {
-    lambda_kit::ids::uuid_from_name(format!("OrderPlaced\n{order_id}").as_bytes())
+    crate::events::OrderPlaced::event_id(order_id)
 }
 
 /// Why a follow-up could not be done (the record fails with it).

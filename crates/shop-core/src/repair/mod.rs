@@ -38,7 +38,7 @@
 //!
 //! | `followUp` | what the repair does | idempotent by |
 //! | --- | --- | --- |
-//! | `ORDER_PLACED` | publishes the stored order's `OrderPlaced` (`source: repair`) if the order was ever confirmed (`CONFIRMED`, `FULFILLED`, `CANCELLING`, `CANCELLED`, or `REFUND_PENDING` on its way to `CANCELLED`); otherwise logs and skips | `eventId` = UUIDv5 of `OrderPlaced\n<orderId>` ([`order_placed_event_id`]) |
+//! | `ORDER_PLACED` | publishes the stored order's `OrderPlaced` (`source: repair`) if the order was ever confirmed (`CONFIRMED`, `FULFILLED`, `CANCELLING`, `CANCELLED`, or `REFUND_PENDING` on its way to `CANCELLED`); otherwise logs and skips | `eventId` = `OrderPlaced-<orderId>`, the checkout's own ([`order_placed_event_id`]) |
 //! | `LEDGER_CHARGE` | sends `PaymentCaptured` for `charge-<orderId>` (the order's total: what was charged) to the ledger, as before a refund; skipped for an order without a charge id | FIFO dedup id `charge-<orderId>`, [`captured_event_id`], the ledger's one entry per operation |
 //! | `CLEAR_CART` | deletes the sessions item `pk = cartKey` if its `version` is still `cartVersion` (a cart changed since, or gone, is left alone) | the version condition |
 //!
