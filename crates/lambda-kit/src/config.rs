@@ -110,6 +110,31 @@ pub fn lookup_positive(
     }
 }
 
+/// An optional whole number within `range`, read through `lookup`: `default` when unset or
+/// empty; anything else (not a number, out of the range) is [`ConfigError::Invalid`] with
+/// `expected` as the reason, e.g. `"expected whole seconds from 0 to 300"`.
+pub fn lookup_in_range(
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    expected: &'static str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<u64, ConfigError> {
+    let Some(value) = lookup(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or(ConfigError::Invalid {
+            name,
+            value,
+            reason: expected,
+        })
+}
+
 /// An optional positive count read through `lookup`: `default` when unset or empty, and
 /// when too large for a `u32`.
 pub fn lookup_count(
@@ -138,6 +163,11 @@ mod env_tests {
         assert_eq!(lookup_positive("M", 5, vars), Ok(5));
         assert!(lookup_positive("BAD", 5, vars).is_err());
         assert_eq!(lookup_count("N", 5, vars), Ok(15));
+        assert_eq!(lookup_in_range("N", 3, 0..=20, "0..=20", vars), Ok(15));
+        assert_eq!(lookup_in_range("M", 3, 0..=20, "0..=20", vars), Ok(3));
+        assert!(lookup_in_range("N", 3, 0..=10, "0..=10", vars).is_err());
+        assert!(lookup_in_range("BAD", 3, 0..=10, "0..=10", vars).is_err());
+        assert!(lookup_in_range("A", 3, 0..=10, "0..=10", vars).is_err());
         assert_eq!(lookup_count("M", 5, vars), Ok(5));
         assert!(lookup_count("BAD", 5, vars).is_err());
     }

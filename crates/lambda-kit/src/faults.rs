@@ -107,18 +107,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::{
-    RuntimeComponents, RuntimeComponentsBuilder,
-};
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::sdk_http::{ConnectorLayer, LayeredClient, target_operation};
 
 /// Environment variable holding the spec.
 pub const FAULTS_VAR: &str = "LAMBDA_KIT_FAULTS";
@@ -564,80 +561,60 @@ fn os_random() -> f64 {
     getrandom::u64().map_or(1.0, |x| (x >> 11) as f64 / (1u64 << 53) as f64)
 }
 
-/// An SDK HTTP client that injects the faults of a [`FaultSpec`] into the calls it carries
-/// and passes everything else to the client it wraps ([module doc](self)).
+/// What [`FaultInjectingClient`] puts in front of the client it wraps: the spec and the dice.
 #[derive(Clone)]
-pub struct FaultInjectingClient {
-    inner: SharedHttpClient,
+pub struct InjectFaults {
     spec: Arc<FaultSpec>,
     random: Random,
 }
 
-impl fmt::Debug for FaultInjectingClient {
+impl fmt::Debug for InjectFaults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FaultInjectingClient")
-            .field("inner", &self.inner)
+        f.debug_struct("InjectFaults")
             .field("spec", &self.spec)
             .finish_non_exhaustive()
     }
 }
 
-impl FaultInjectingClient {
-    /// `inner` with the faults of `spec`, rolled with the operating system's generator.
-    pub fn new(inner: SharedHttpClient, spec: FaultSpec) -> Self {
-        Self {
-            inner,
-            spec: Arc::new(spec),
-            random: Arc::new(os_random),
-        }
-    }
-
-    /// Replaces the dice (tests): `random` must return values in `[0, 1)`.
-    #[must_use]
-    pub fn with_random(mut self, random: impl Fn() -> f64 + Send + Sync + 'static) -> Self {
-        self.random = Arc::new(random);
-        self
-    }
-
-    /// As the SDK's shared client type.
-    pub fn into_shared(self) -> SharedHttpClient {
-        SharedHttpClient::new(self)
-    }
-}
-
-impl HttpClient for FaultInjectingClient {
-    fn http_connector(
+impl ConnectorLayer for InjectFaults {
+    fn layer(
         &self,
+        inner: SharedHttpConnector,
         settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(FaultConnector {
-            inner: self.inner.http_connector(settings, components),
+            inner,
             spec: Arc::clone(&self.spec),
             random: Arc::clone(&self.random),
             read_timeout: settings.read_timeout(),
         })
     }
+}
 
-    fn validate_base_client_config(
-        &self,
-        runtime_components: &RuntimeComponentsBuilder,
-        cfg: &ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        self.inner
-            .validate_base_client_config(runtime_components, cfg)
+/// An SDK HTTP client that injects the faults of a [`FaultSpec`] into the calls it carries
+/// and passes everything else to the client it wraps ([module doc](self)).
+pub type FaultInjectingClient = LayeredClient<InjectFaults>;
+
+impl LayeredClient<InjectFaults> {
+    /// `inner` with the faults of `spec`, rolled with the operating system's generator.
+    pub fn new(inner: SharedHttpClient, spec: FaultSpec) -> Self {
+        Self::layered(
+            inner,
+            InjectFaults {
+                spec: Arc::new(spec),
+                random: Arc::new(os_random),
+            },
+        )
     }
 
-    fn validate_final_config(
-        &self,
-        runtime_components: &RuntimeComponents,
-        cfg: &ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        self.inner.validate_final_config(runtime_components, cfg)
-    }
-
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.inner.connector_metadata()
+    /// Replaces the dice (tests): `random` must return values in `[0, 1)`. Call it before
+    /// the client is cloned or shared.
+    #[must_use]
+    pub fn with_random(mut self, random: impl Fn() -> f64 + Send + Sync + 'static) -> Self {
+        if let Some(layer) = self.layer_mut() {
+            layer.random = Arc::new(random);
+        }
+        self
     }
 }
 
@@ -760,9 +737,8 @@ impl ApiCall {
             .and_then(api_service)?;
         let content_type = headers.get("content-type").unwrap_or_default();
         let (operation, protocol) = if let Some(target) = headers.get("x-amz-target") {
-            let operation = target.rsplit_once('.').map_or(target, |(_, op)| op);
             (
-                Some(operation.to_owned()),
+                Some(target_operation(target).to_owned()),
                 Protocol::Json {
                     content_type: if content_type.is_empty() {
                         "application/x-amz-json-1.0".to_owned()

@@ -15,6 +15,7 @@
 //! | the SDK configuration, built once | [`aws`] | [`aws::sdk_config`] |
 //! | AWS calls and sequential round trips per request | [`round_trips`] | [`round_trips::record`], [`round_trips::RoundTrips`] |
 //! | AWS faults and latency on the local stack | [`faults`] | [`faults::FaultSpec`], [`faults::FaultInjectingClient`] (`LAMBDA_KIT_FAULTS`) |
+//! | wrapping the SDK's HTTP client | [`sdk_http`] | [`sdk_http::ConnectorLayer`], [`sdk_http::LayeredClient`] |
 //! | JSON logs through `tracing` | [`telemetry`] | [`telemetry::init`] |
 //! | CloudWatch metrics (EMF) | [`metrics`] | [`metrics::count`], [`metrics::value`], [`metrics::flush`] |
 //! | settings from the environment | [`config`] | [`config::Settings`], [`config::lookup_required`], [`config::lookup_positive`] |
@@ -84,6 +85,7 @@ pub mod ids;
 pub mod messaging;
 pub mod metrics;
 pub mod round_trips;
+pub mod sdk_http;
 pub mod step;
 pub mod sync;
 pub mod telemetry;

@@ -24,17 +24,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::{
-    RuntimeComponents, RuntimeComponentsBuilder,
-};
-use aws_smithy_types::config_bag::ConfigBag;
 
+use crate::sdk_http::{ConnectorLayer, LayeredClient, target_operation};
 use crate::sync::lock;
 
 tokio::task_local! {
@@ -117,66 +113,34 @@ fn operation_label(request: &HttpRequest) -> String {
         .and_then(crate::faults::api_service)
         .unwrap_or_else(|| "?".to_owned());
     let operation = match headers.get("x-amz-target") {
-        Some(target) => Some(
-            target
-                .rsplit_once('.')
-                .map_or(target, |(_, op)| op)
-                .to_owned(),
-        ),
+        Some(target) => Some(target_operation(target).to_owned()),
         None => request.body().bytes().and_then(crate::faults::query_action),
     };
     format!("{service}.{}", operation.as_deref().unwrap_or("?"))
 }
 
+/// What [`RecordingClient`] puts in front of the client it wraps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordCalls;
+
+impl ConnectorLayer for RecordCalls {
+    fn layer(
+        &self,
+        inner: SharedHttpConnector,
+        _settings: &HttpConnectorSettings,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(RecordingConnector { inner })
+    }
+}
+
 /// An SDK HTTP client that records each call it carries in the log of the [`record`]ed
 /// request it was made for, then hands it to the client it wraps.
-#[derive(Debug, Clone)]
-pub struct RecordingClient {
-    inner: SharedHttpClient,
-}
+pub type RecordingClient = LayeredClient<RecordCalls>;
 
-impl RecordingClient {
+impl LayeredClient<RecordCalls> {
     /// Records the calls `inner` carries.
     pub fn new(inner: SharedHttpClient) -> Self {
-        Self { inner }
-    }
-
-    /// As the SDK's shared client type.
-    pub fn into_shared(self) -> SharedHttpClient {
-        SharedHttpClient::new(self)
-    }
-}
-
-impl HttpClient for RecordingClient {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(RecordingConnector {
-            inner: self.inner.http_connector(settings, components),
-        })
-    }
-
-    fn validate_base_client_config(
-        &self,
-        runtime_components: &RuntimeComponentsBuilder,
-        cfg: &ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        self.inner
-            .validate_base_client_config(runtime_components, cfg)
-    }
-
-    fn validate_final_config(
-        &self,
-        runtime_components: &RuntimeComponents,
-        cfg: &ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        self.inner.validate_final_config(runtime_components, cfg)
-    }
-
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.inner.connector_metadata()
+        Self::layered(inner, RecordCalls)
     }
 }
 

@@ -64,21 +64,14 @@ pub const DEFAULT_PRICE_CACHE_SECONDS: u64 = 10;
 pub const MAX_PRICE_CACHE_SECONDS: u64 = 300;
 
 fn price_cache_from(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
-    const NAME: &str = "PRICE_CACHE_SECONDS";
-    let Some(value) = lookup(NAME).filter(|v| !v.trim().is_empty()) else {
-        return Ok(Duration::from_secs(DEFAULT_PRICE_CACHE_SECONDS));
-    };
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n <= MAX_PRICE_CACHE_SECONDS)
-        .map(Duration::from_secs)
-        .ok_or(ConfigError::Invalid {
-            name: NAME,
-            value,
-            reason: "expected whole seconds from 0 to 300",
-        })
+    lambda_kit::config::lookup_in_range(
+        "PRICE_CACHE_SECONDS",
+        DEFAULT_PRICE_CACHE_SECONDS,
+        0..=MAX_PRICE_CACHE_SECONDS,
+        "expected whole seconds from 0 to 300",
+        lookup,
+    )
+    .map(Duration::from_secs)
 }
 
 impl Settings for CartApiSettings {

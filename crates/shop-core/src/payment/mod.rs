@@ -77,7 +77,7 @@ use crate::store::StoreError;
 
 use lambda_kit::clock::Clock;
 
-use lambda_kit::config::{ConfigError, Settings, lookup_positive, lookup_required};
+use lambda_kit::config::{ConfigError, Settings, lookup_required};
 
 use lambda_kit::step::StepError;
 
@@ -113,17 +113,18 @@ pub const DEFAULT_PENDING_RETRY_AFTER_SECONDS: u32 = 1;
 
 impl Settings for PaymentSettings {
     fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        const NAME: &str = "PENDING_RETRY_AFTER_SECONDS";
-        let retry_after =
-            lookup_positive(NAME, i64::from(DEFAULT_PENDING_RETRY_AFTER_SECONDS), lookup)?;
-        let pending_retry_after_seconds = u32::try_from(retry_after)
-            .ok()
-            .filter(|seconds| PENDING_RETRY_AFTER_SECONDS.contains(seconds))
-            .ok_or_else(|| ConfigError::Invalid {
-                name: NAME,
-                value: lookup(NAME).unwrap_or_default(),
-                reason: "expected seconds in 1..=60",
-            })?;
+        let range = u64::from(*PENDING_RETRY_AFTER_SECONDS.start())
+            ..=u64::from(*PENDING_RETRY_AFTER_SECONDS.end());
+        let retry_after = lambda_kit::config::lookup_in_range(
+            "PENDING_RETRY_AFTER_SECONDS",
+            u64::from(DEFAULT_PENDING_RETRY_AFTER_SECONDS),
+            range,
+            "expected seconds in 1..=60",
+            lookup,
+        )?;
+        // In the range, so it fits.
+        let pending_retry_after_seconds =
+            u32::try_from(retry_after).unwrap_or(DEFAULT_PENDING_RETRY_AFTER_SECONDS);
         Ok(Self {
             payments_table: lookup_required("PAYMENTS_TABLE", lookup)?,
             pending_retry_after_seconds,
