@@ -24,6 +24,7 @@
 //! | ledger (FIFO queue) | [`ledger`] | [`ledger::LedgerSettings`] | ledger | `LedgerFunction` |
 //! | repair (queue) | [`repair`] | [`repair::RepairSettings`] | orders, payments, reservations, products, sessions | `RepairFunction` |
 //! | reconciler (schedule) | [`reconciler`] | [`reconciler::ReconcilerSettings`] | orders, reservations | `ReconcilerFunction` |
+//! | image-checker, thumbnailer, catalog-images (queues; library only, not wired yet) | [`media`] | [`media::MediaLimits`] | — (images bucket; records and product images: stores to come) | — |
 //! | `shopctl reconcile --check` (tool) | [`reconcile`] | — | products, reservations, orders, payments, ledger, analytics (read only) | — |
 //!
 //! Every function reads its settings once at cold start through one shape,
@@ -55,6 +56,7 @@ pub mod events;
 pub mod fraud;
 pub mod fulfilment;
 pub mod ledger;
+pub mod media;
 pub mod notifications;
 #[cfg(feature = "schemas")]
 pub mod openapi;
