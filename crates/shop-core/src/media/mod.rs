@@ -7,6 +7,8 @@
 //! | `inspect.rs` | [`inspect`]: format and dimensions from the first [`HEADER_BYTES`], no pixel decoded (image-checker) |
 //! | `thumbnail.rs` | [`thumbnails`]: 128 and 512 px JPEG thumbnails within the limits (thumbnailer) |
 //! | `memory.rs` | the three stores in memory (tests and the `fakes` feature) |
+//! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`s3_client`] |
+//! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]) |
 //! | `tests.rs` | real PNG / JPEG / WebP made in memory, hostile headers and keys, random bytes |
 //!
 //! The flow these serve: `POST /products/{sku}/images` hands out a presigned PUT for
@@ -20,9 +22,11 @@
 //! - `uploads/<sku>/<imageId>`: what the client uploaded, untrusted until checked;
 //! - `thumbnails/<sku>/<imageId>/<size>.jpg`: for each of [`THUMBNAIL_SIZES`].
 
+mod dynamo;
 mod inspect;
 #[cfg(any(test, feature = "fakes"))]
 mod memory;
+mod s3;
 mod thumbnail;
 
 use std::fmt;
@@ -35,9 +39,13 @@ use crate::catalog::Sku;
 use crate::store::StoreError;
 use lambda_kit::config::{ConfigError, Settings, lookup_in_range};
 
+pub use dynamo::{DynamoImageRecords, DynamoProductImages, MAX_IMAGES_PER_PRODUCT};
 pub use inspect::{HEADER_BYTES, inspect};
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::{InMemoryImageObjects, InMemoryImageRecords, InMemoryProductImages};
+#[cfg(any(test, feature = "fakes"))]
+pub use s3::FakeUploadSigner;
+pub use s3::{PresignedUpload, S3ImageObjects, S3UploadSigner, UploadSigner, s3_client};
 pub use thumbnail::{Thumbnail, ThumbnailError, thumbnails};
 
 /// The thumbnails made of every accepted image: the longest side in pixels, never more than
