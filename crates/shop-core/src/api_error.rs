@@ -119,6 +119,17 @@ pub enum ApiError {
         /// Why (its status, or a task that timed out or was answered already).
         detail: String,
     },
+    /// No such image of this product (images-api).
+    #[error("image {0} does not exist")]
+    ImageNotFound(String),
+    /// The product holds as many images as a product may (images-api).
+    #[error("product {sku} already holds {max} images, the most a product may; delete one first")]
+    TooManyImages {
+        /// The product.
+        sku: String,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl ApiError {
@@ -152,7 +163,9 @@ impl HttpError for ApiError {
             Self::AccountLocked | Self::LoginRequired(_) | Self::Forbidden(_) => {
                 StatusCode::FORBIDDEN
             }
-            Self::ProductNotFound(_) | Self::OrderNotFound(_) => StatusCode::NOT_FOUND,
+            Self::ProductNotFound(_) | Self::OrderNotFound(_) | Self::ImageNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CheckoutUnavailable | Self::CancelUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -162,7 +175,8 @@ impl HttpError for ApiError {
             | Self::EmailTaken
             | Self::OrderAlreadyFulfilled(_)
             | Self::OrderNotCancellable { .. }
-            | Self::OrderNotAwaitingApproval { .. } => StatusCode::CONFLICT,
+            | Self::OrderNotAwaitingApproval { .. }
+            | Self::TooManyImages { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -192,6 +206,8 @@ impl HttpError for ApiError {
             Self::OrderAlreadyFulfilled(_) => "ORDER_ALREADY_FULFILLED",
             Self::OrderNotCancellable { .. } => "ORDER_NOT_CANCELLABLE",
             Self::OrderNotAwaitingApproval { .. } => "ORDER_NOT_AWAITING_APPROVAL",
+            Self::ImageNotFound(_) => "IMAGE_NOT_FOUND",
+            Self::TooManyImages { .. } => "TOO_MANY_IMAGES",
         }
     }
 

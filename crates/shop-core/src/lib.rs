@@ -24,7 +24,10 @@
 //! | ledger (FIFO queue) | [`ledger`] | [`ledger::LedgerSettings`] | ledger | `LedgerFunction` |
 //! | repair (queue) | [`repair`] | [`repair::RepairSettings`] | orders, payments, reservations, products, sessions | `RepairFunction` |
 //! | reconciler (schedule) | [`reconciler`] | [`reconciler::ReconcilerSettings`] | orders, reservations | `ReconcilerFunction` |
-//! | image-checker, thumbnailer, catalog-images (queues; library only, not wired yet) | [`media`] | [`media::MediaLimits`] | — (images bucket; records and product images: stores to come) | — |
+//! | images-api | [`media::api`] | [`media::ImagesApiSettings`] | products, sessions, users, media (+ media bucket) | `ImagesApiFunction` |
+//! | image-checker (queue: media bucket notifications) | [`media`] (`checker.rs`) | [`media::ImageCheckerSettings`] | media (+ media bucket) | `ImageCheckerFunction` |
+//! | thumbnailer (queue: media bucket notifications) | [`media`] (`thumbnailer.rs`) | [`media::ThumbnailerSettings`] | media (+ media bucket) | `ThumbnailerFunction` |
+//! | catalog-images (queue: media bucket notifications) | [`media`] (`catalog.rs`) | [`media::CatalogImagesSettings`] | media, products | `CatalogImagesFunction` |
 //! | `shopctl reconcile --check` (tool) | [`reconcile`] | — | products, reservations, orders, payments, ledger, analytics (read only) | — |
 //!
 //! Every function reads its settings once at cold start through one shape,

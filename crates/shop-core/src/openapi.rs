@@ -613,6 +613,9 @@ pub fn reachable_over_http(err: &ApiError) -> bool {
     match err {
         // Only `shopctl seed` sees it: register answers 202 for a taken address.
         ApiError::EmailTaken => false,
+        // images-api's (issue 16), whose operations are not in the document yet: true once
+        // they are.
+        ApiError::ImageNotFound(_) | ApiError::TooManyImages { .. } => false,
         ApiError::Request(request) => match request {
             // API Gateway routes only the documented methods and paths to a function.
             RequestError::NotFound { .. } | RequestError::MethodNotAllowed { .. } => false,
@@ -703,6 +706,11 @@ pub fn every_error() -> Vec<ApiError> {
         ApiError::OrderNotAwaitingApproval {
             order_id: String::new(),
             detail: String::new(),
+        },
+        ApiError::ImageNotFound(String::new()),
+        ApiError::TooManyImages {
+            sku: String::new(),
+            max: 0,
         },
     ]
 }

@@ -1,17 +1,19 @@
 //! Every sample event under `events/` must stay valid as the Lambda runtime deserialises it:
 //! API Gateway REST proxy requests must route to an existing resource of their function,
 //! authorizer events must parse as TOKEN authorizer requests (and one with an authorizer
-//! context must yield a principal), and SQS batches must carry event envelopes.
+//! context must yield a principal), and SQS batches must carry event envelopes (the media
+//! consumers': S3 notifications, raw or in an SNS envelope, that decode to a bucket event).
 
 use std::path::{Path, PathBuf};
 
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Request, RequestExt as _};
 use lambda_kit::http::{Route, match_route};
-use lambda_kit::messaging::{SqsEvent, parse_record};
+use lambda_kit::messaging::{FromEnvelope as _, SqsEvent, parse_record};
 use shop_core::auth::Principal;
 use shop_core::auth::authorizer::TokenAuthorizerEvent;
 use shop_core::events::ShopEvent;
+use shop_core::media::{BucketEvent, as_envelopes};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
@@ -24,6 +26,7 @@ fn routes_of(function: &str) -> Option<&'static [Route]> {
         "auth-api" => Some(shop_core::auth::api::ROUTES),
         "checkout-api" => Some(shop_core::checkout::ROUTES),
         "orders-api" => Some(shop_core::orders::api::ROUTES),
+        "images-api" => Some(shop_core::media::api::ROUTES),
         _ => None,
     }
 }
@@ -34,6 +37,8 @@ enum Kind {
     Consumer,
     /// An SQS FIFO consumer: records also carry `MessageGroupId` and `SequenceNumber`.
     FifoConsumer,
+    /// A consumer of the media bucket's notifications (S3 events, not envelopes).
+    MediaConsumer,
     /// A Lambda step of the checkout workflow: plain JSON input.
     Step(fn(serde_json::Value) -> Result<(), String>),
 }
@@ -59,6 +64,7 @@ fn kind_of(function: &str) -> Result<Kind, String> {
         "audit-log" | "analytics" | "fraud-detector" | "notifier" => Ok(Kind::Consumer),
         "approvals" | "fulfilment" => Ok(Kind::Consumer),
         "ledger" => Ok(Kind::FifoConsumer),
+        "image-checker" | "thumbnailer" | "catalog-images" => Ok(Kind::MediaConsumer),
         "pricing" => Ok(Kind::Step(pricing_input)),
         "payment" => Ok(Kind::Step(payment_input)),
         _ => routes_of(function)
@@ -122,6 +128,19 @@ fn every_event_deserialises_and_routes() -> Result<(), Box<dyn std::error::Error
                                 );
                             }
                         }
+                    }
+                    checked += 1;
+                    continue;
+                }
+                Kind::MediaConsumer => {
+                    let event: SqsEvent = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    assert!(!event.records.is_empty(), "{}", file.display());
+                    for record in &as_envelopes(event).records {
+                        let envelope =
+                            parse_record(record).map_err(|e| format!("{}: {e}", file.display()))?;
+                        BucketEvent::from_envelope(&envelope)
+                            .map_err(|e| format!("{}: {e}", file.display()))?;
                     }
                     checked += 1;
                     continue;

@@ -10,6 +10,12 @@
 //! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`s3_client`] |
 //! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]) |
 //! | `tests.rs` | real PNG / JPEG / WebP made in memory, hostile headers and keys, random bytes |
+//! | `events.rs` | the bucket's notifications on the media queues: [`BucketEvent`] (each created object an upload or a thumbnail), [`as_envelopes`] (S3 notification → the kit's envelope, keyed `bucket/key/eTag[/versionId]`), [`run_media_consumer`], [`NotificationError`] (permanent) / [`MediaError`] |
+//! | `checker.rs` | image-checker: [`ImageChecker`] (ranged GET, [`inspect`], the verdict), [`ImageCheckerSettings`] |
+//! | `thumbnailer.rs` | thumbnailer: [`Thumbnailer`] (judges uploads the checker has not reached, thumbnails, the mark), [`ThumbnailerSettings`]; ~1 GB of memory at the default limits |
+//! | `catalog.rs` | catalog-images: [`CatalogImages`] (woken by the thumbnails' events, publishes once when [`ready_to_publish`]), [`CatalogImagesSettings`]; [`product_image_views`] with presigned GET URLs ([`DownloadSigner`]) |
+//! | `api.rs` | images-api: `POST /products/{sku}/images` (a presigned PUT), `DELETE /products/{sku}/images/{imageId}`, admins only ([`ImagesApi`], [`ImagesApiSettings`]) |
+//! | `handler_tests.rs` | the four functions on the in-memory stores: real uploads, both orders of the consumers, redeliveries, hostile files, the API |
 //!
 //! The flow these serve: `POST /products/{sku}/images` hands out a presigned PUT for
 //! [`ImageKeys::upload_key`]; S3's ObjectCreated for `uploads/` fans out to three consumers:
@@ -646,3 +652,33 @@ pub trait ProductImages: Send + Sync {
 
 #[cfg(test)]
 mod tests;
+
+// The functions (issue 16, handlers half).
+pub mod api;
+mod catalog;
+mod checker;
+mod events;
+#[cfg(test)]
+mod handler_tests;
+mod thumbnailer;
+
+pub use api::{IMAGES_API_FUNCTION_NAME, ImagesApi, ImagesApiSettings};
+#[cfg(any(test, feature = "fakes"))]
+pub use catalog::FakeDownloadSigner;
+pub use catalog::{
+    CATALOG_IMAGES_FUNCTION_NAME, CatalogImages, CatalogImagesSettings, DownloadSigner,
+    IMAGES_PUBLISHED, PresignedDownload, ProductImageView, Publication, ThumbnailView,
+    product_image_views,
+};
+pub use checker::{
+    CHECKER_FUNCTION_NAME, Checked, IMAGES_REJECTED, ImageChecker, ImageCheckerSettings,
+};
+pub use events::{
+    BucketEvent, CreatedObject, ImageObject, MediaError, NOTIFICATION_SOURCE, NotificationError,
+    OBJECT_CREATED, TEST_EVENT, UNREADABLE_NOTIFICATION, as_envelopes, envelope_of,
+    run_media_consumer,
+};
+pub use thumbnailer::{
+    THUMBNAILER_CONCURRENCY, THUMBNAILER_FUNCTION_NAME, Thumbnailed, Thumbnailer,
+    ThumbnailerSettings,
+};
