@@ -165,8 +165,9 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
         let request_hash = sha256_hex(canonical.as_bytes());
         let now = now_millis(&self.clock);
         let order_id = OrderId::derive(&user_id, &key);
-        // Named after the order, so known before it starts: recording it with the order
-        // saves a write (a round trip) after StartExecution.
+        // Named after the order, so known before it starts: recorded with the order (no
+        // write after StartExecution). For the EXPRESS checkout it names the run
+        // (`…:execution:<machine>:<orderId>`); the run's own ARN carries a random suffix.
         let execution_arn = execution_arn_of(&self.state_machine_arn, order_id.as_str());
         let candidate = Order {
             order_id,
@@ -232,21 +233,16 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> CheckoutApi<O, 
                 tracing::error!(order_id = %order.order_id, error = %err, "StartExecution failed; the order stays PENDING");
                 ApiError::CheckoutUnavailable
             })?;
-        let execution_arn = match started {
-            Started::New { execution_arn } => execution_arn,
+        match started {
+            // The order already names its run (`<orderId>`, recorded with it): an EXPRESS
+            // run's ARN adds a random suffix that no API can look up (its events are in the
+            // machine's log group, by name), so it is logged, not written (a round trip saved).
+            Started::New { execution_arn } => {
+                tracing::info!(order_id = %order.order_id, execution_arn, "checkout started");
+            }
             Started::AlreadyExists => {
                 tracing::info!(order_id = %order.order_id, "execution already started");
-                execution_arn_of(&self.state_machine_arn, name)
             }
-        };
-        if order.execution_arn.as_deref() != Some(execution_arn.as_str())
-            && let Err(err) = self
-                .orders
-                .set_execution_arn(&order.order_id, &execution_arn)
-                .await
-        {
-            // Informational only: the execution is named after the order anyway.
-            tracing::warn!(order_id = %order.order_id, error = %err, "could not record the execution ARN");
         }
         Ok(())
     }
