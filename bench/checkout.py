@@ -136,7 +136,7 @@ def _express_runs(logs, group: str, name: str, since_ms: int) -> dict[str, list[
     order, each ``{"type", "at_ms", "details"}``. The quoted filter pattern narrows the read on
     AWS; LocalStack ignores it (returns the whole window), so the name is checked here."""
     runs: dict[str, dict[int, dict]] = {}
-    kwargs = {"logGroupName": group, "startTime": since_ms, "filterPattern": f'":{name}:"'}
+    kwargs = {"logGroupName": group, "startTime": int(since_ms), "filterPattern": f'":{name}:"'}
     while True:
         try:
             page = logs.filter_log_events(**kwargs)
