@@ -128,6 +128,22 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The caller's user id if their account is an admin's *now*: the role copied into the
+    /// session at login is not trusted (an admin demoted since keeps their sessions), so the
+    /// account is read. `None` for anyone else; the caller answers its own 403.
+    pub async fn current_admin(
+        &self,
+        users: &impl UserStore,
+    ) -> Result<Option<String>, crate::store::StoreError> {
+        let (Some(user_id), Some(email)) = (&self.user_id, &self.email) else {
+            return Ok(None);
+        };
+        Ok(match users.get_user(email).await? {
+            Some(user) if user.role == ROLE_ADMIN && &user.user_id == user_id => Some(user.user_id),
+            _ => None,
+        })
+    }
+
     /// The key of the cart this principal works on: the session's own cart while anonymous,
     /// the user's cart once signed in.
     pub fn cart_id(&self) -> SessionId {

@@ -33,9 +33,7 @@ use super::{
     MAX_IMAGES_PER_PRODUCT, MediaLimits, ProductImages, UploadSigner,
 };
 use crate::api_error::ApiError;
-use crate::auth::{
-    Principal, ROLE_ADMIN, SessionStore, UserStore, auth_error_to_api, authenticate,
-};
+use crate::auth::{Principal, SessionStore, UserStore, auth_error_to_api, authenticate};
 use crate::catalog::{ProductStore, Sku};
 use lambda_kit::clock::{Clock, rfc3339};
 use lambda_kit::config::{ConfigError, Settings, lookup_in_range, lookup_required};
@@ -344,13 +342,10 @@ where
     /// The caller's user id if their account is an admin's *now*: the role copied into the
     /// session at login is not trusted (an admin demoted since keeps their sessions).
     async fn current_admin(&self, principal: &Principal) -> Result<String, ApiError> {
-        let (Some(user_id), Some(email)) = (&principal.user_id, &principal.email) else {
-            return Err(not_an_admin());
-        };
-        match self.users.get_user(email).await? {
-            Some(user) if user.role == ROLE_ADMIN && &user.user_id == user_id => Ok(user.user_id),
-            _ => Err(not_an_admin()),
-        }
+        principal
+            .current_admin(&self.users)
+            .await?
+            .ok_or_else(not_an_admin)
     }
 }
 

@@ -21,9 +21,7 @@ use serde::Serialize;
 use super::{OrderCursor, OrderStore, now_millis};
 use crate::api_error::ApiError;
 use crate::auth::SessionStore;
-use crate::auth::{
-    Principal, ROLE_ADMIN, UserStore, auth_error_to_api, authenticate, principal_of,
-};
+use crate::auth::{Principal, UserStore, auth_error_to_api, authenticate, principal_of};
 use crate::orders::{Order, OrderId, OrderStatus, OrderView};
 use lambda_kit::clock::Clock;
 use lambda_kit::http::{
@@ -456,13 +454,10 @@ impl<O: OrderStore, W: Workflows, S: SessionStore, U: UserStore> OrdersApi<O, W,
     /// The caller's user id if their account is an admin's *now*: the role copied into the
     /// session at login is not trusted (an admin demoted since keeps their sessions).
     async fn current_admin(&self, principal: &Principal) -> Result<String, ApiError> {
-        let (Some(user_id), Some(email)) = (&principal.user_id, &principal.email) else {
-            return Err(not_an_admin());
-        };
-        match self.users.get_user(email).await? {
-            Some(user) if user.role == ROLE_ADMIN && &user.user_id == user_id => Ok(user.user_id),
-            _ => Err(not_an_admin()),
-        }
+        principal
+            .current_admin(&self.users)
+            .await?
+            .ok_or_else(not_an_admin)
     }
 
     async fn current_status(&self, order: &Order) -> Result<OrderStatus, ApiError> {

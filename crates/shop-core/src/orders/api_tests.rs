@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::auth::InMemorySessionStore;
-use crate::auth::{InMemoryUserStore, ROLE_CUSTOMER};
+use crate::auth::{InMemoryUserStore, ROLE_ADMIN, ROLE_CUSTOMER};
 use crate::orders::InMemoryOrderStore;
 use crate::orders::tests::{sample_order, sign_in};
 use crate::test_support::{body_json, event, request};
