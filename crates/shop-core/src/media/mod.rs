@@ -1,5 +1,7 @@
-//! Product images (issue 16): the library half — ids, the bucket's key layout, limits, the
-//! header check, thumbnails and the stores. No function uses it yet.
+//! Product images (issue 16): ids, the bucket's key layout, limits, the header check,
+//! thumbnails, the stores and the four functions (images-api, image-checker, thumbnailer,
+//! catalog-images). The wiring (bucket, topic, queues, functions, IAM) is the "Product images"
+//! section of `infra/template.yaml`.
 //!
 //! | file | what |
 //! | --- | --- |
