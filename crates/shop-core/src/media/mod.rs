@@ -277,6 +277,9 @@ pub struct MediaLimits {
 }
 
 impl MediaLimits {
+    /// The most `IMAGE_MAX_BYTES` may be set to (50 MiB).
+    pub const MAX_BYTES_BOUND: u64 = 50 * 1024 * 1024;
+
     /// Bytes a decoded image may take: `max_pixels` at 8 bytes a pixel (16-bit RGBA, the
     /// widest the accepted formats decode to).
     pub fn decode_budget(&self) -> u64 {
@@ -308,7 +311,7 @@ impl Settings for MediaLimits {
             max_bytes: lookup_in_range(
                 "IMAGE_MAX_BYTES",
                 defaults.max_bytes,
-                1..=50 * 1024 * 1024,
+                1..=Self::MAX_BYTES_BOUND,
                 "expected whole bytes from 1 to 52428800 (50 MiB)",
                 lookup,
             )?,
