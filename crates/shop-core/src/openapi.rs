@@ -25,8 +25,8 @@ use crate::api_error::ApiError;
 use crate::auth::api::{Credentials, LoggedIn, NewAccount, Registered};
 use crate::cart::PricedCart;
 use crate::cart::api::{NewSession, PutItemBody};
-use crate::catalog::api::ProductList;
-use crate::catalog::{Product, Sku};
+use crate::catalog::Sku;
+use crate::catalog::api::{ProductDetail, ProductList};
 use crate::checkout::api::{Accepted, CheckoutBody};
 use crate::media::ImageId;
 use crate::media::api::{NewImageBody, UploadTicket};
@@ -176,12 +176,12 @@ pub fn operations(
             method: "GET",
             path: "/products/{sku}",
             id: "getProduct",
-            summary: "One product",
+            summary: "One product, with its images (presigned thumbnail URLs)",
             auth: Auth::Public,
             parameters: vec![sku.clone()],
             request: None,
             success: StatusCode::OK,
-            response: Some(responses.subschema_for::<Product>().to_value()),
+            response: Some(responses.subschema_for::<ProductDetail>().to_value()),
             errors: vec![
                 ApiError::InvalidSku(String::new()),
                 ApiError::ProductNotFound(String::new()),

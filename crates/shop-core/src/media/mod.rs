@@ -9,7 +9,7 @@
 //! | `inspect.rs` | [`inspect`]: format and dimensions from the first [`HEADER_BYTES`], no pixel decoded (image-checker) |
 //! | `thumbnail.rs` | [`thumbnails`]: 128 and 512 px JPEG thumbnails within the limits (thumbnailer) |
 //! | `memory.rs` | the three stores in memory (tests and the `fakes` feature) |
-//! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`s3_client`] |
+//! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`S3DownloadSigner`] (presigned thumbnail GETs, catalog-api), [`s3_client`] |
 //! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]) |
 //! | `tests.rs` | real PNG / JPEG / WebP made in memory, hostile headers and keys, random bytes |
 //! | `events.rs` | the bucket's notifications on the media queues: [`BucketEvent`] (each created object an upload or a thumbnail), [`as_envelopes`] (S3 notification → the kit's envelope, keyed `bucket/key/eTag[/versionId]`), [`run_media_consumer`], [`NotificationError`] (permanent) / [`MediaError`] |
@@ -53,7 +53,9 @@ pub use inspect::{HEADER_BYTES, inspect};
 pub use memory::{InMemoryImageObjects, InMemoryImageRecords, InMemoryProductImages};
 #[cfg(any(test, feature = "fakes"))]
 pub use s3::FakeUploadSigner;
-pub use s3::{PresignedUpload, S3ImageObjects, S3UploadSigner, UploadSigner, s3_client};
+pub use s3::{
+    PresignedUpload, S3DownloadSigner, S3ImageObjects, S3UploadSigner, UploadSigner, s3_client,
+};
 pub use thumbnail::{Thumbnail, ThumbnailError, thumbnails};
 
 /// The thumbnails made of every accepted image: the longest side in pixels, never more than
