@@ -10,8 +10,10 @@ come from infra/template.yaml; which event types a queue receives comes from its
 policy, or, for the queues the workflows write to directly, from the `eventType` of the
 `sqs:sendMessage` states in statemachines/*.asl.json; the message payloads are the JSON
 Schemas under events/schemas/ (generated from the Rust types); the producers are the
-`source` of the envelopes captured from a LocalStack run (events/envelopes/). `make lint`
-runs --check.
+`source` of the envelopes captured from a LocalStack run (events/envelopes/). The media
+bucket's topic (`MediaEventsTopic`) carries S3's own notifications, not the shop's envelopes:
+its queues get one message, `S3ObjectCreated` (the shape `shop_core::media::events` reads).
+`make lint` runs --check.
 """
 import json
 import os
@@ -22,6 +24,65 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "events", "asyncapi.yaml")
+
+# The topic of the shop's envelopes; any other topic is described by FOREIGN_TOPICS.
+EVENTS_TOPIC = "EventsTopic"
+
+# Topics whose messages are not the shop's envelopes: who publishes and what.
+FOREIGN_TOPICS = {
+    "MediaEventsTopic": {
+        "channel": "mediaEvents",
+        "title": "The media bucket's notifications (SNS)",
+        "description": "S3 ObjectCreated notifications of the media bucket for keys under uploads/ and "
+                       "thumbnails/ (two notification configurations, one per prefix), fanned out to "
+                       "image-checker, thumbnailer and catalog-images; no filter policy, each consumer "
+                       "ignores the kind of object that is not its.",
+        "producer": "mediaBucket",
+        "producer_title": "the media bucket (S3) notifies",
+        "message": "S3ObjectCreated",
+    },
+}
+
+# S3's event notification, as far as shop_core::media::events reads it (the rest is ignored).
+S3_NOTIFICATION = {
+    "type": "object",
+    "description": "An S3 event notification "
+                   "(https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html): "
+                   "ObjectCreated records of uploads/<sku>/<imageId> and thumbnails/<sku>/<imageId>/<size>.jpg, "
+                   "or, once when the notification is configured, an s3:TestEvent without Records. Keys are "
+                   "URL-encoded; the idempotency key of an object is bucket/key/eTag[/versionId].",
+    "properties": {
+        "Event": {"const": "s3:TestEvent"},
+        "Records": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["eventName", "s3"],
+                "properties": {
+                    "eventName": {"type": "string", "description": "ObjectCreated:Put, :Post, :Copy, :CompleteMultipartUpload"},
+                    "responseElements": {"type": "object", "properties": {"x-amz-request-id": {"type": "string"}}},
+                    "s3": {
+                        "type": "object",
+                        "required": ["bucket", "object"],
+                        "properties": {
+                            "bucket": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                            "object": {
+                                "type": "object",
+                                "required": ["key", "size", "eTag"],
+                                "properties": {
+                                    "key": {"type": "string", "description": "URL-encoded"},
+                                    "size": {"type": "integer", "minimum": 0},
+                                    "eTag": {"type": "string"},
+                                    "versionId": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
 
 
 class TemplateLoader(yaml.SafeLoader):
@@ -111,6 +172,7 @@ def main():
     queues = {lid: r for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
     subscriptions = {ref_name(r["Properties"]["Endpoint"]): r["Properties"]
                      for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"}
+    topic_of = {lid: ref_name(s["TopicArn"]) for lid, s in subscriptions.items()}
     consumers = {}  # queue logical id -> function name
     for lid, r in resources.items():
         if r["Type"] != "AWS::Serverless::Function":
@@ -130,11 +192,25 @@ def main():
             "bindings": {"sns": {"name": "${AWS::StackName}-events"}},
         }
     }
+    for topic in sorted({topic_of[lid] for lid in consumers if topic_of.get(lid, EVENTS_TOPIC) != EVENTS_TOPIC}):
+        foreign = FOREIGN_TOPICS[topic]
+        name = resources[topic]["Properties"]["TopicName"]
+        address = name["Sub"] if isinstance(name, dict) else name
+        channels[foreign["channel"]] = {
+            "address": address,
+            "title": foreign["title"],
+            "description": foreign["description"],
+            "messages": {foreign["message"]: {"$ref": f"#/components/messages/{foreign['message']}"}},
+            "bindings": {"sns": {"name": address}},
+        }
     operations = {}
     for lid in sorted(consumers):
         queue = queues[lid]["Properties"]
         subscription = subscriptions.get(lid)
-        if subscription is not None:
+        foreign = FOREIGN_TOPICS.get(topic_of.get(lid, EVENTS_TOPIC))
+        if foreign is not None:
+            types = [foreign["message"]]
+        elif subscription is not None:
             policy = subscription.get("FilterPolicy")
             types = sorted(policy["eventType"]) if policy else list(channels["shopEvents"]["messages"])
         else:
@@ -152,6 +228,9 @@ def main():
             "address": sqs_queue["name"],
             "title": f"{consumers[lid]}'s queue",
             "description": (
+                ("Subscribed to the media bucket's topic without a filter policy: every notification; "
+                 "raw message delivery (the body is S3's notification).")
+                if foreign is not None else
                 ("Subscribed to the events topic" + (
                     f" with the filter policy (scope {subscription.get('FilterPolicyScope', 'MessageAttributes')}) "
                     f"`{json.dumps(subscription['FilterPolicy'], sort_keys=True)}`"
@@ -175,7 +254,9 @@ def main():
         operations["receive" + name[0].upper() + name[1:]] = {
             "action": "receive",
             "title": f"{consumers[lid]} consumes",
-            "summary": "Partial batch failures, idempotent on eventId; a record that cannot be decoded fails alone.",
+            "summary": ("Partial batch failures, idempotent on each created object (bucket/key/eTag); "
+                        "a record that cannot be decoded fails alone.") if foreign is not None else
+                       "Partial batch failures, idempotent on eventId; a record that cannot be decoded fails alone.",
             "channel": {"$ref": f"#/channels/{name}"},
             "messages": [{"$ref": f"#/channels/{name}/messages/{t}"} for t in types],
         }
@@ -195,6 +276,17 @@ def main():
                 "messages": [{"$ref": f"#/channels/{name}/messages/{t}"} for t in sent],
             }
 
+    for topic, foreign in sorted(FOREIGN_TOPICS.items()):
+        name = foreign["channel"]
+        if name in channels:
+            operations["send" + foreign["producer"][0].upper() + foreign["producer"][1:]
+                       + name[0].upper() + name[1:]] = {
+                "action": "send",
+                "title": foreign["producer_title"],
+                "channel": {"$ref": f"#/channels/{name}"},
+                "messages": [{"$ref": f"#/channels/{name}/messages/{foreign['message']}"}],
+            }
+
     messages = {}
     for t in schemas:
         messages[t] = {
@@ -211,13 +303,24 @@ def main():
                 ]
             },
         }
+    foreign_schemas = {}
+    if "mediaEvents" in channels:
+        messages["S3ObjectCreated"] = {
+            "name": "S3ObjectCreated",
+            "title": "S3ObjectCreated",
+            "contentType": "application/json",
+            "summary": "S3's event notification of objects created in the media bucket (not an envelope).",
+            "payload": {"$ref": "#/components/schemas/S3EventNotification"},
+        }
+        foreign_schemas["S3EventNotification"] = S3_NOTIFICATION
     document = {
         "asyncapi": "3.1.0",
         "info": {
             "title": "Shop events",
             "version": "1.0.0",
             "description": "The event flows of the shop backend: one SNS topic fanned out to one SQS "
-                           "queue per consumer, plus the queues the workflows write to directly. "
+                           "queue per consumer, plus the queues the workflows write to directly, "
+                           "and the media bucket's S3 notifications fanned out to the media consumers. "
                            "Generated by events/asyncapi.py from infra/template.yaml, "
                            "statemachines/*.asl.json and events/schemas (from the Rust types).",
         },
@@ -240,7 +343,8 @@ def main():
                         "source": {"type": "string", "description": "the function or workflow that published it"},
                         "detail": {"type": "object"},
                     },
-                }
+                },
+                **foreign_schemas,
             },
         },
     }

@@ -3,7 +3,7 @@
 | operation | bearer token sent |
 | --- | --- |
 | POST /auth/logout | a fresh anonymous session per request (a logout ends the token it is sent with) |
-| POST /orders/{id}/approve, /reject | the admin's session (SHOP_FUZZ_ADMIN_TOKEN), so the admin checks run |
+| POST /orders/{id}/approve, /reject; POST /products/{sku}/images, DELETE /products/{sku}/images/{imageId} | the admin's session (SHOP_FUZZ_ADMIN_TOKEN), so the admin checks run (an upload ticket writes nothing; a random image id is not found) |
 | every other one | the run's own fuzz user (SHOP_FUZZ_TOKEN), registered by the script |
 
 The demo customer is never used: fuzzed logins must not lock an account other tests sign
@@ -25,7 +25,12 @@ BASE_URL = os.environ["SHOP_API_URL"]
 CA_FILE = os.environ.get("SHOP_API_CA", True)
 USER_TOKEN = os.environ["SHOP_FUZZ_TOKEN"]
 ADMIN_TOKEN = os.environ["SHOP_FUZZ_ADMIN_TOKEN"]
-ADMIN_PATHS = ("/orders/{id}/approve", "/orders/{id}/reject")
+ADMIN_PATHS = (
+    "/orders/{id}/approve",
+    "/orders/{id}/reject",
+    "/products/{sku}/images",
+    "/products/{sku}/images/{imageId}",
+)
 ORDER_ID = os.environ.get("SHOP_FUZZ_ORDER_ID", "")
 SKU = os.environ.get("SHOP_FUZZ_SKU", "")
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Moves every message of a consumer's dead-letter queue back to its source queue.
 
-    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier|approvals|fulfilment|ledger|repair> [TARGET=aws]
+    make redrive QUEUE=<audit-log|analytics|fraud-detector|notifier|approvals|fulfilment|ledger|repair|
+                        image-checker|thumbnailer|catalog-images> [TARGET=aws]
 
 Finds both queues in the outputs of the CloudFormation stack (STACK_NAME, default `shop`),
 starts an SQS message move task (StartMessageMoveTask with an explicit DestinationArn:
@@ -25,6 +26,11 @@ CONSUMERS = {
     "fulfilment": "Fulfilment",
     "ledger": "PaymentsLedger",  # FIFO: the moved messages keep their group and order
     "repair": "Repair",
+    # The media bucket's notifications (S3 event notifications, not envelopes): every consumer
+    # is idempotent on the created object (bucket/key/eTag), so a redrive is as safe.
+    "image-checker": "ImageChecker",
+    "thumbnailer": "Thumbnailer",
+    "catalog-images": "CatalogImages",
 }
 
 

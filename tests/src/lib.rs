@@ -11,6 +11,7 @@
 //! | [`payments`]   | the ledger ([`LedgerEntry`]), the payment provider's records        |
 //! | [`workflow`]   | checkout executions: history, states, task failures                 |
 //! | [`events`]     | [`envelope`], publishing, what [`CONSUMERS`] recorded               |
+//! | [`media`]      | image uploads (presigned PUT), the bucket, image records, [`MediaCapture`] |
 //! | [`queues`]     | queue depth, peeking, FIFO sends, [`make_redrive`]                  |
 //! | [`functions`]  | a function's environment, read and replaced (breaking it on purpose) |
 //! | [`logs`]       | the functions' JSON log lines, found and counted                    |
@@ -45,6 +46,7 @@ pub mod fixtures;
 pub mod functions;
 pub mod http;
 pub mod logs;
+pub mod media;
 pub mod orders;
 pub mod payments;
 pub mod poll;
@@ -61,6 +63,7 @@ pub use fixtures::{
 };
 pub use http::{ApiResponse, query_value};
 pub use logs::LogLine;
+pub use media::MediaCapture;
 pub use orders::{SETTLED, TERMINAL, order_id_of, units_of};
 pub use payments::LedgerEntry;
 pub use poll::eventually;

@@ -1,5 +1,6 @@
 //! SQS queues and the DLQ runbook: [`Stack::queue_depth`], [`Stack::peek`] / [`Stack::holds`]
-//! (read without consuming), [`Stack::send_fifo`], and [`make_redrive`].
+//! (read without consuming), [`Stack::take_from_queue`], [`Stack::send_fifo`], and
+//! [`make_redrive`].
 
 use crate::Stack;
 
@@ -55,6 +56,41 @@ impl Stack {
             .await
             .iter()
             .any(|body| body.contains(needle))
+    }
+
+    /// Deletes the visible messages of a queue whose body contains `needle` (a test's own
+    /// poison, once it has served), leaving the others; how many were deleted.
+    pub async fn take_from_queue(&self, url: &str, needle: &str) -> usize {
+        let mut taken = std::collections::HashSet::new();
+        for _ in 0..3 {
+            let output = self
+                .sqs()
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .expect("receive from a queue");
+            for message in output.messages() {
+                let ours = message.body().is_some_and(|body| body.contains(needle));
+                let id = message.message_id().unwrap_or_default().to_owned();
+                // Received with no visibility timeout, a message can come back in the next
+                // receive: deleted once, counted once.
+                if let (true, Some(handle)) = (ours, message.receipt_handle())
+                    && taken.insert(id)
+                {
+                    self.sqs()
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete a message");
+                }
+            }
+        }
+        taken.len()
     }
 
     /// Sends `body` straight to a FIFO queue in message group `group`.

@@ -20,6 +20,7 @@ pub struct Stack {
     lambda: aws_sdk_lambda::Client,
     sfn: aws_sdk_sfn::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 impl Stack {
@@ -56,6 +57,8 @@ impl Stack {
             lambda: aws_sdk_lambda::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            // Path-style on LocalStack, as the functions' (shop_core::media::s3_client).
+            s3: shop_core::media::s3_client(&config),
         }
     }
 
@@ -132,6 +135,10 @@ impl Stack {
 
     pub fn sfn(&self) -> &aws_sdk_sfn::Client {
         &self.sfn
+    }
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
     }
 
     /// Invokes a function directly; returns (function error, payload).

@@ -7,7 +7,7 @@
 //!
 //! | function (crate) | module | settings | tables | template |
 //! | --- | --- | --- | --- | --- |
-//! | catalog-api | [`catalog::api`] | [`catalog::CatalogApiSettings`] | products | `CatalogApiFunction` |
+//! | catalog-api | [`catalog::api`] | [`catalog::CatalogApiSettings`] | products (+ media bucket: presigned thumbnail URLs) | `CatalogApiFunction` |
 //! | cart-api | [`cart::api`] | [`cart::CartApiSettings`] | products, sessions (carts), users | `CartApiFunction` |
 //! | auth-api | [`auth::api`] | [`auth::AuthApiSettings`] | users, sessions | `AuthApiFunction` |
 //! | authorizer | [`auth::authorizer`] | [`auth::AuthorizerSettings`] | sessions, users | `AuthorizerFunction` |

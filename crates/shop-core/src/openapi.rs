@@ -3,7 +3,7 @@
 //!
 //! | part of the document | where it comes from |
 //! | --- | --- |
-//! | paths and methods | [`operations`]; a test checks they are exactly the `ROUTES` the five API functions serve, and `api/fuzz/check_routes.py` (run before the fuzz run) that they and their auth are the template's `Api` events |
+//! | paths and methods | [`operations`]; a test checks they are exactly the `ROUTES` the six API functions serve, and `api/fuzz/check_routes.py` (run before the fuzz run) that they and their auth are the template's `Api` events |
 //! | request and response bodies | the types the handlers (de)serialise, through `schemars` |
 //! | error statuses and codes | [`status`](lambda_kit::http::HttpError::status) / [`code`](lambda_kit::http::HttpError::code) of the [`ApiError`]s each operation lists |
 //! | gateway errors | the template's `GatewayResponses` (`GATEWAY_*` codes, [`GATEWAY_UNAUTHORIZED`] …) |
@@ -25,9 +25,11 @@ use crate::api_error::ApiError;
 use crate::auth::api::{Credentials, LoggedIn, NewAccount, Registered};
 use crate::cart::PricedCart;
 use crate::cart::api::{NewSession, PutItemBody};
-use crate::catalog::api::ProductList;
-use crate::catalog::{Product, Sku};
+use crate::catalog::Sku;
+use crate::catalog::api::{ProductDetail, ProductList};
 use crate::checkout::api::{Accepted, CheckoutBody};
+use crate::media::ImageId;
+use crate::media::api::{NewImageBody, UploadTicket};
 use crate::orders::api::{OrderList, StatusBody};
 use crate::orders::{IdempotencyKey, OrderId, OrderView};
 
@@ -133,6 +135,7 @@ pub fn operations(
 ) -> Vec<Operation> {
     let sku = path_param("sku", &requests.subschema_for::<Sku>().to_value());
     let order_id = path_param("id", &requests.subschema_for::<OrderId>().to_value());
+    let image_id = path_param("imageId", &requests.subschema_for::<ImageId>().to_value());
     let idempotency_key = json!({
         "name": "Idempotency-Key", "in": "header", "required": true,
         "description": "one key per order, reused on retries: the same key and body name the same order",
@@ -173,16 +176,65 @@ pub fn operations(
             method: "GET",
             path: "/products/{sku}",
             id: "getProduct",
-            summary: "One product",
+            summary: "One product, with its images (presigned thumbnail URLs)",
             auth: Auth::Public,
             parameters: vec![sku.clone()],
             request: None,
             success: StatusCode::OK,
-            response: Some(responses.subschema_for::<Product>().to_value()),
+            response: Some(responses.subschema_for::<ProductDetail>().to_value()),
             errors: vec![
                 ApiError::InvalidSku(String::new()),
                 ApiError::ProductNotFound(String::new()),
             ],
+        },
+        Operation {
+            method: "POST",
+            path: "/products/{sku}/images",
+            id: "createProductImage",
+            summary: "An admin adds an image to a product: a presigned PUT for its bytes (the image appears once checked and thumbnailed)",
+            auth: Auth::Bearer,
+            parameters: vec![sku.clone()],
+            request: Some(requests.subschema_for::<NewImageBody>().to_value()),
+            success: StatusCode::CREATED,
+            response: Some(responses.subschema_for::<UploadTicket>().to_value()),
+            errors: [
+                auth_errors(),
+                body_errors(),
+                vec![
+                    ApiError::Forbidden(String::new()),
+                    ApiError::InvalidSku(String::new()),
+                    ApiError::ProductNotFound(String::new()),
+                    ApiError::TooManyImages {
+                        sku: String::new(),
+                        max: 0,
+                    },
+                ],
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        },
+        Operation {
+            method: "DELETE",
+            path: "/products/{sku}/images/{imageId}",
+            id: "deleteProductImage",
+            summary: "An admin deletes a product's image: off the product, then its upload, thumbnails and record",
+            auth: Auth::Bearer,
+            parameters: vec![sku.clone(), image_id],
+            request: None,
+            success: StatusCode::NO_CONTENT,
+            response: None,
+            errors: [
+                auth_errors(),
+                vec![
+                    ApiError::Forbidden(String::new()),
+                    ApiError::InvalidSku(String::new()),
+                    ApiError::ImageNotFound(String::new()),
+                ],
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         },
         Operation {
             method: "POST",
@@ -613,9 +665,6 @@ pub fn reachable_over_http(err: &ApiError) -> bool {
     match err {
         // Only `shopctl seed` sees it: register answers 202 for a taken address.
         ApiError::EmailTaken => false,
-        // images-api's (issue 16), whose operations are not in the document yet: true once
-        // they are.
-        ApiError::ImageNotFound(_) | ApiError::TooManyImages { .. } => false,
         ApiError::Request(request) => match request {
             // API Gateway routes only the documented methods and paths to a function.
             RequestError::NotFound { .. } | RequestError::MethodNotAllowed { .. } => false,
@@ -647,7 +696,9 @@ pub fn reachable_over_http(err: &ApiError) -> bool {
         | ApiError::OrderNotFound(_)
         | ApiError::OrderAlreadyFulfilled(_)
         | ApiError::OrderNotCancellable { .. }
-        | ApiError::OrderNotAwaitingApproval { .. } => true,
+        | ApiError::OrderNotAwaitingApproval { .. }
+        | ApiError::ImageNotFound(_)
+        | ApiError::TooManyImages { .. } => true,
     }
 }
 

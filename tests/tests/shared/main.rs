@@ -24,6 +24,7 @@
 //! | `round_trips` | AWS calls and sequential round trips of the hot routes |
 //! | `https` | the API over verified HTTPS |
 //! | `alarms` | every deployed alarm notifies the alarm topic |
+//! | `images` | product images: uploads through presigned URLs, the three media consumers, hostile files, redeliveries, a failing consumer, deletes |
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod alarms;
@@ -33,6 +34,7 @@ mod checkout;
 mod checkout_v2;
 mod events;
 mod https;
+mod images;
 mod metrics;
 mod orders;
 mod repair;

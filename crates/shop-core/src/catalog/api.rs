@@ -1,7 +1,18 @@
 //! catalog-api: read-only product listing and lookup.
 //!
 //! - `GET /products?limit=N&cursor=C` → `{"items": [Product], "nextCursor": "..." | null}`
-//! - `GET /products/{sku}` → Product, or 404 `PRODUCT_NOT_FOUND`
+//! - `GET /products/{sku}` → Product and its `images`, each with presigned GET URLs of its
+//!   thumbnails ([`product_image_views`]), or 404 `PRODUCT_NOT_FOUND`
+//!
+//! The product and its images are read side by side (one round trip). The bucket is private
+//! and the stack has no CDN, so the URLs are presigned, locally, with this function's
+//! credentials (`s3:GetObject` on `thumbnails/*`), for [`CatalogApiSettings::image_url_ttl`](super::CatalogApiSettings::image_url_ttl):
+//! API Gateway's stage cache may serve the response for `CATALOG_CACHE_TTL_SECONDS`, and its
+//! URLs must still work `IMAGE_URL_SECONDS` after that. On AWS in production, a CloudFront
+//! distribution with origin access control in front of `thumbnails/` would give stable,
+//! cacheable URLs instead (see `media/catalog.rs`).
+
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +23,7 @@ use serde::Serialize;
 use crate::api_error::ApiError;
 use crate::catalog::ProductStore;
 use crate::catalog::{Product, Sku};
+use crate::media::{DownloadSigner, ProductImageView, ProductImages, product_image_views};
 use lambda_kit::http::{Route, json_response, match_route, query_param, serve};
 
 /// Name of the function (log field, crate and binary name).
@@ -21,6 +33,10 @@ pub const FUNCTION_NAME: &str = "catalog-api";
 pub const DEFAULT_PAGE_SIZE: u16 = 20;
 /// Largest page size.
 pub const MAX_PAGE_SIZE: u16 = 100;
+
+/// Default of `IMAGE_URL_SECONDS`: how long a thumbnail URL works after the response leaves
+/// the stage cache at the latest.
+pub const DEFAULT_IMAGE_URL_SECONDS: u64 = 900;
 
 /// The resources this function serves.
 pub const ROUTES: &[Route] = &[
@@ -34,10 +50,14 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The catalog API over a product store.
+/// The catalog API over a product store, the products' images and a signer of their
+/// thumbnails' URLs.
 #[derive(Debug)]
-pub struct CatalogApi<P> {
+pub struct CatalogApi<P, I, G> {
     products: P,
+    images: I,
+    signer: G,
+    image_url_ttl: Duration,
 }
 
 /// `GET /products` body.
@@ -50,10 +70,36 @@ pub(crate) struct ProductList {
     next_cursor: Option<String>,
 }
 
-impl<P: ProductStore> CatalogApi<P> {
-    /// The API over `products`.
-    pub fn new(products: P) -> Self {
-        Self { products }
+/// `GET /products/{sku}` body: the product and its images.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProductDetail {
+    #[serde(flatten)]
+    product: Product,
+    /// Its images in the order they were added (empty when it has none), each with presigned
+    /// GET URLs of its thumbnails: fetch the product again after `urlsExpireAt`.
+    images: Vec<ProductImageView>,
+}
+
+impl<P: ProductStore, I: ProductImages, G: DownloadSigner> CatalogApi<P, I, G> {
+    /// The API over `products` and their `images`, the thumbnails' URLs signed by `signer`
+    /// for [`DEFAULT_IMAGE_URL_SECONDS`].
+    pub fn new(products: P, images: I, signer: G) -> Self {
+        Self {
+            products,
+            images,
+            signer,
+            image_url_ttl: Duration::from_secs(DEFAULT_IMAGE_URL_SECONDS),
+        }
+    }
+
+    /// Replaces how long the thumbnails' URLs are signed for
+    /// ([`CatalogApiSettings::image_url_ttl`](super::CatalogApiSettings::image_url_ttl)).
+    #[must_use]
+    pub fn with_image_url_ttl(mut self, ttl: Duration) -> Self {
+        self.image_url_ttl = ttl;
+        self
     }
 
     /// Handles one API Gateway request.
@@ -82,12 +128,16 @@ impl<P: ProductStore> CatalogApi<P> {
 
     async fn get(&self, sku: &str) -> Result<Response<Body>, ApiError> {
         let sku = Sku::parse(sku).map_err(|e| ApiError::InvalidSku(e.to_string()))?;
-        let product = self
-            .products
-            .get(&sku)
-            .await?
-            .ok_or_else(|| ApiError::ProductNotFound(sku.to_string()))?;
-        Ok(json_response(StatusCode::OK, &product))
+        // Side by side: one round trip. The images of a product that does not exist are none.
+        let (product, images) = futures::try_join!(
+            self.products.get(&sku),
+            product_image_views(&self.images, &self.signer, &sku, self.image_url_ttl),
+        )?;
+        let product = product.ok_or_else(|| ApiError::ProductNotFound(sku.to_string()))?;
+        Ok(json_response(
+            StatusCode::OK,
+            &ProductDetail { product, images },
+        ))
     }
 }
 
@@ -124,12 +174,23 @@ pub fn decode_cursor(cursor: &str) -> Result<Sku, ApiError> {
 mod tests {
     use super::*;
     use crate::catalog::InMemoryProductStore;
+    use crate::media::{
+        FakeDownloadSigner, ImageFormat, ImageId, InMemoryProductImages, ProductImage,
+        StoredThumbnail,
+    };
     use crate::test_support::{body_json, get, product};
+    use lambda_kit::clock::Clock;
 
-    fn api(n: usize) -> CatalogApi<InMemoryProductStore> {
-        CatalogApi::new(InMemoryProductStore::with_products(
-            (0..n).map(|i| product(&format!("SKU-{i:03}"), 100, 5)),
-        ))
+    type Api = CatalogApi<InMemoryProductStore, InMemoryProductImages, FakeDownloadSigner>;
+
+    fn api(n: usize) -> Api {
+        CatalogApi::new(
+            InMemoryProductStore::with_products(
+                (0..n).map(|i| product(&format!("SKU-{i:03}"), 100, 5)),
+            ),
+            InMemoryProductImages::default(),
+            FakeDownloadSigner::new(Clock::manual(1_700_000_000)),
+        )
     }
 
     #[tokio::test]
@@ -213,7 +274,7 @@ mod tests {
         assert_eq!(
             body_json(&response),
             serde_json::json!({"sku": "SKU-001", "name": "Product SKU-001", "description": "About SKU-001",
-                               "price": {"amount": 100, "currency": "EUR"}, "stock": 5})
+                               "price": {"amount": 100, "currency": "EUR"}, "stock": 5, "images": []})
         );
         let response = api.handle(get("/products/NOPE", &[])).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -221,6 +282,67 @@ mod tests {
         let response = api.handle(get("/products/not-valid", &[])).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(body_json(&response)["error"]["code"], "INVALID_SKU");
+    }
+
+    fn image(id: &str) -> ProductImage {
+        ProductImage {
+            image_id: ImageId::parse(id).unwrap(),
+            format: ImageFormat::Png,
+            width: 1200,
+            height: 800,
+            thumbnails: vec![
+                // Stored in any order; shown smallest first.
+                StoredThumbnail {
+                    size_px: 512,
+                    width: 512,
+                    height: 341,
+                },
+                StoredThumbnail {
+                    size_px: 128,
+                    width: 128,
+                    height: 85,
+                },
+            ],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_product_shows_its_images_with_urls_that_outlive_the_cache() {
+        let sku = Sku::parse("SKU-001").unwrap();
+        let first = "img_0123456789abcdef0123456789abcdef";
+        let second = "img_fedcba9876543210fedcba9876543210";
+        let api = api(3).with_image_url_ttl(Duration::from_secs(900 + 60));
+        api.images.add_product(&sku);
+        for id in [first, second] {
+            api.images.add(&sku, &image(id)).await.unwrap();
+        }
+        let response = api.handle(get("/products/SKU-001", &[])).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = body_json(&response);
+        assert_eq!(body["sku"], "SKU-001");
+        assert_eq!(body["stock"], 5);
+        let images = body["images"].as_array().unwrap();
+        assert_eq!(images.len(), 2, "{body}");
+        assert_eq!(images[0]["imageId"], first);
+        assert_eq!(images[1]["imageId"], second);
+        assert_eq!(
+            images[0],
+            serde_json::json!({
+                "imageId": first, "format": "PNG", "width": 1200, "height": 800,
+                "thumbnails": [
+                    {"sizePx": 128, "width": 128, "height": 85,
+                     "url": format!("{}thumbnails/SKU-001/{first}/128.jpg?X-Amz-Expires=960", FakeDownloadSigner::BASE_URL)},
+                    {"sizePx": 512, "width": 512, "height": 341,
+                     "url": format!("{}thumbnails/SKU-001/{first}/512.jpg?X-Amz-Expires=960", FakeDownloadSigner::BASE_URL)},
+                ],
+                "urlsExpireAt": lambda_kit::clock::rfc3339(1_700_000_000 + 960),
+            })
+        );
+        // Another product's images are not this one's; the list of products shows none.
+        let other = body_json(&api.handle(get("/products/SKU-002", &[])).await);
+        assert_eq!(other["images"], serde_json::json!([]));
+        let list = body_json(&api.handle(get("/products", &[])).await);
+        assert!(list["items"][1].get("images").is_none(), "{list}");
     }
 
     #[test]

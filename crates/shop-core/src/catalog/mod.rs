@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `mod.rs` | [`Product`], [`ProductStore`], [`ProductPage`], [`CatalogApiSettings`] |
 //! | `sku.rs`, `money.rs` | [`Sku`], [`Money`] and [`Currency`] (used by every area that prices) |
-//! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` |
+//! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` (with the product's images: `crate::media`) |
 //! | `dynamo.rs` / `memory.rs` | the products table / in memory |
 //! | `cached.rs` | [`CachedProducts`]: prices for display from a short-lived cache (cart-api) |
 //! | `tests.rs` | catalog-api's [`CatalogApiSettings`] (the handlers are tested in `api.rs`) |
@@ -22,10 +22,11 @@ mod sku;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 pub use api::{
-    CatalogApi, DEFAULT_PAGE_SIZE, FUNCTION_NAME, MAX_PAGE_SIZE, ROUTES, decode_cursor,
-    encode_cursor,
+    CatalogApi, DEFAULT_IMAGE_URL_SECONDS, DEFAULT_PAGE_SIZE, FUNCTION_NAME, MAX_PAGE_SIZE, ROUTES,
+    decode_cursor, encode_cursor,
 };
 pub use cached::{CachedProducts, PRICE_CACHE_CAPACITY};
 pub use dynamo::DynamoProductStore;
@@ -36,7 +37,7 @@ pub use sku::{Sku, SkuError};
 
 use crate::config::Config;
 use crate::store::StoreError;
-use lambda_kit::config::{ConfigError, Settings};
+use lambda_kit::config::{ConfigError, Settings, lookup_in_range, lookup_required};
 
 use serde::{Deserialize, Serialize};
 
@@ -44,20 +45,55 @@ use serde::{Deserialize, Serialize};
 ///
 /// | variable | meaning |
 /// | --- | --- |
-/// | `PRODUCTS_TABLE` | the products table (required) |
+/// | `PRODUCTS_TABLE` | the products table, and each product's images (required) |
+/// | `MEDIA_BUCKET` | the media bucket: the thumbnails' URLs are signed for it (required) |
+/// | `IMAGE_URL_SECONDS` | how long a thumbnail URL still works when the response leaves the stage cache at the latest (optional, default 900, 60 to 3600) |
+/// | `CATALOG_CACHE_TTL_SECONDS` | how long API Gateway's stage cache may serve `GET /products/{sku}` (optional, default 0, 0 to 3600; the template passes `CatalogCacheTtlSeconds` when the cache is on) |
 ///
 /// Read through the shared [`Config`] (which also requires `SESSIONS_TABLE` and checks
-/// `SESSION_TTL_SECONDS`, as catalog-api always has); only the products table is kept.
+/// `SESSION_TTL_SECONDS`, as catalog-api always has); only the products table is kept of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogApiSettings {
     /// The products table.
     pub products_table: String,
+    /// The media bucket.
+    pub media_bucket: String,
+    /// How long a thumbnail URL works after the stage cache served it at the latest.
+    pub image_url_seconds: u64,
+    /// How long the stage cache may serve a product.
+    pub cache_ttl_seconds: u64,
+}
+
+impl CatalogApiSettings {
+    /// How long the thumbnails' URLs are signed for: the cache's TTL plus
+    /// `IMAGE_URL_SECONDS`, so a response served from the cache at its last second still
+    /// carries URLs that work that long (at most 2 hours, well within presigning's 7 days).
+    pub fn image_url_ttl(&self) -> Duration {
+        Duration::from_secs(self.cache_ttl_seconds + self.image_url_seconds)
+    }
 }
 
 impl Settings for CatalogApiSettings {
     fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let Config { products_table, .. } = Config::from_lookup(lookup)?;
-        Ok(Self { products_table })
+        Ok(Self {
+            products_table,
+            media_bucket: lookup_required("MEDIA_BUCKET", lookup)?,
+            image_url_seconds: lookup_in_range(
+                "IMAGE_URL_SECONDS",
+                DEFAULT_IMAGE_URL_SECONDS,
+                60..=3600,
+                "expected whole seconds from 60 to 3600",
+                lookup,
+            )?,
+            cache_ttl_seconds: lookup_in_range(
+                "CATALOG_CACHE_TTL_SECONDS",
+                0,
+                0..=3600,
+                "expected whole seconds from 0 to 3600 (the stage cache's TTL)",
+                lookup,
+            )?,
+        })
     }
 }
 

@@ -120,9 +120,51 @@ impl Settings for ImagesApiSettings {
 pub(crate) struct NewImageBody {
     /// `image/png`, `image/jpeg` or `image/webp`: the upload must send exactly this
     /// `Content-Type` (what the bytes are is decided from the bytes).
+    #[cfg_attr(feature = "schemas", schemars(with = "UploadContentType"))]
     content_type: serde_json::Value,
     /// The upload's size in bytes, 1 to `IMAGE_MAX_BYTES`: the upload must be exactly this long.
+    #[cfg_attr(feature = "schemas", schemars(with = "UploadContentLength"))]
     content_length: serde_json::Value,
+}
+
+/// What the document says `contentType` accepts (the handler reads a raw value, so that a
+/// wrong type is answered like a wrong value).
+#[cfg(feature = "schemas")]
+struct UploadContentType;
+
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for UploadContentType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UploadContentType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ACCEPTED_CONTENT_TYPES,
+        })
+    }
+}
+
+/// What the document says `contentLength` accepts: the deployment's `IMAGE_MAX_BYTES` (10 MiB
+/// by default, `maxBytes` of the answer) is at most the setting's own bound.
+#[cfg(feature = "schemas")]
+struct UploadContentLength;
+
+#[cfg(feature = "schemas")]
+impl schemars::JsonSchema for UploadContentLength {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UploadContentLength".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MediaLimits::MAX_BYTES_BOUND,
+            "description": "bytes; at most the deployment's IMAGE_MAX_BYTES (10 MiB by default), else 400 INVALID_REQUEST"
+        })
+    }
 }
 
 /// `POST /products/{sku}/images` answer.
@@ -135,6 +177,7 @@ pub(crate) struct UploadTicket {
     /// Where to PUT the bytes.
     upload_url: String,
     /// When the URL stops working (RFC 3339).
+    #[cfg_attr(feature = "schemas", schemars(extend("format" = "date-time")))]
     expires_at: String,
     /// The largest upload accepted, in bytes.
     max_bytes: u64,

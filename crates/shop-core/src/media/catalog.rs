@@ -242,6 +242,7 @@ pub struct ProductImageView {
     /// Its thumbnails, smallest first.
     pub thumbnails: Vec<ThumbnailView>,
     /// When the URLs stop working (RFC 3339): fetch the product again after that.
+    #[cfg_attr(feature = "schemas", schemars(extend("format" = "date-time")))]
     pub urls_expire_at: String,
 }
 

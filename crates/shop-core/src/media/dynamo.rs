@@ -1,8 +1,8 @@
 //! media: the DynamoDB adapters of [`ImageRecords`] (the media table) and [`ProductImages`]
 //! (the products table's items).
 //!
-//! **Media table** (`MediaTable` in the template, to be added: one table, partition key `pk`
-//! of type S, no sort key, on-demand). One item per image:
+//! **Media table** (`MediaTable` in the template: one table, partition key `pk` of type S, no
+//! sort key, on-demand, PITR and `Retain` like the other tables of record). One item per image:
 //!
 //! | attribute | type | what |
 //! | --- | --- | --- |

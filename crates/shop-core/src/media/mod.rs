@@ -1,5 +1,7 @@
-//! Product images (issue 16): the library half — ids, the bucket's key layout, limits, the
-//! header check, thumbnails and the stores. No function uses it yet.
+//! Product images (issue 16): ids, the bucket's key layout, limits, the header check,
+//! thumbnails, the stores and the four functions (images-api, image-checker, thumbnailer,
+//! catalog-images). The wiring (bucket, topic, queues, functions, IAM) is the "Product images"
+//! section of `infra/template.yaml`.
 //!
 //! | file | what |
 //! | --- | --- |
@@ -7,7 +9,7 @@
 //! | `inspect.rs` | [`inspect`]: format and dimensions from the first [`HEADER_BYTES`], no pixel decoded (image-checker) |
 //! | `thumbnail.rs` | [`thumbnails`]: 128 and 512 px JPEG thumbnails within the limits (thumbnailer) |
 //! | `memory.rs` | the three stores in memory (tests and the `fakes` feature) |
-//! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`s3_client`] |
+//! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`S3DownloadSigner`] (presigned thumbnail GETs, catalog-api), [`s3_client`] |
 //! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]) |
 //! | `tests.rs` | real PNG / JPEG / WebP made in memory, hostile headers and keys, random bytes |
 //! | `events.rs` | the bucket's notifications on the media queues: [`BucketEvent`] (each created object an upload or a thumbnail), [`as_envelopes`] (S3 notification → the kit's envelope, keyed `bucket/key/eTag[/versionId]`), [`run_media_consumer`], [`NotificationError`] (permanent) / [`MediaError`] |
@@ -51,7 +53,9 @@ pub use inspect::{HEADER_BYTES, inspect};
 pub use memory::{InMemoryImageObjects, InMemoryImageRecords, InMemoryProductImages};
 #[cfg(any(test, feature = "fakes"))]
 pub use s3::FakeUploadSigner;
-pub use s3::{PresignedUpload, S3ImageObjects, S3UploadSigner, UploadSigner, s3_client};
+pub use s3::{
+    PresignedUpload, S3DownloadSigner, S3ImageObjects, S3UploadSigner, UploadSigner, s3_client,
+};
 pub use thumbnail::{Thumbnail, ThumbnailError, thumbnails};
 
 /// The thumbnails made of every accepted image: the longest side in pixels, never more than
@@ -275,6 +279,9 @@ pub struct MediaLimits {
 }
 
 impl MediaLimits {
+    /// The most `IMAGE_MAX_BYTES` may be set to (50 MiB).
+    pub const MAX_BYTES_BOUND: u64 = 50 * 1024 * 1024;
+
     /// Bytes a decoded image may take: `max_pixels` at 8 bytes a pixel (16-bit RGBA, the
     /// widest the accepted formats decode to).
     pub fn decode_budget(&self) -> u64 {
@@ -306,7 +313,7 @@ impl Settings for MediaLimits {
             max_bytes: lookup_in_range(
                 "IMAGE_MAX_BYTES",
                 defaults.max_bytes,
-                1..=50 * 1024 * 1024,
+                1..=Self::MAX_BYTES_BOUND,
                 "expected whole bytes from 1 to 52428800 (50 MiB)",
                 lookup,
             )?,

@@ -1,5 +1,6 @@
-//! media: the S3 adapter of [`ImageObjects`] (the product-images bucket) and the presigned
-//! upload PUT ([`UploadSigner`]).
+//! media: the S3 adapter of [`ImageObjects`] (the product-images bucket), the presigned
+//! upload PUT ([`UploadSigner`]) and the presigned thumbnail GET ([`S3DownloadSigner`], a
+//! [`DownloadSigner`]: catalog-api, which needs only `s3:GetObject` on `thumbnails/*`).
 //!
 //! The function's role needs `s3:GetObject`, `s3:PutObject`, `s3:DeleteObject` on the bucket's
 //! objects and `s3:ListBucket` on the bucket: without `ListBucket`, S3 answers a GET of a
@@ -21,6 +22,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 
 use super::ImageObjects;
+use super::catalog::{DownloadSigner, PresignedDownload};
 use crate::store::{StoreError, backend};
 
 /// DeleteObjects accepts at most 1,000 keys per call (and ListObjectsV2 returns at most as
@@ -361,6 +363,53 @@ impl UploadSigner for S3UploadSigner {
     }
 }
 
+/// [`DownloadSigner`] with the SDK's SigV4 query presigning; no network call. A URL signed
+/// with temporary credentials (a Lambda's) also stops working when they expire, whatever its
+/// `expires_in`: one reason a CDN in front of `thumbnails/` is the production answer.
+#[derive(Debug, Clone)]
+pub struct S3DownloadSigner {
+    client: Client,
+    bucket: String,
+}
+
+impl S3DownloadSigner {
+    /// Signs GETs of `bucket`'s objects with `client`'s credentials.
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+}
+
+impl DownloadSigner for S3DownloadSigner {
+    async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedDownload, StoreError> {
+        const OPERATION: &str = "presign GetObject media";
+        let start = SystemTime::now();
+        let config = PresigningConfig::builder()
+            .start_time(start)
+            .expires_in(expires_in)
+            .build()
+            .map_err(|e| backend(OPERATION, &e))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| backend(OPERATION, &e))?;
+        Ok(PresignedDownload {
+            url: request.uri().to_owned(),
+            expires_at: epoch_seconds(start + expires_in),
+        })
+    }
+}
+
 fn epoch_seconds(at: SystemTime) -> i64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -483,6 +532,35 @@ mod tests {
             ])
         );
         assert!((before + 300..=before + 302).contains(&upload.expires_at));
+    }
+
+    #[tokio::test]
+    async fn a_presigned_get_names_the_thumbnail_and_its_lifetime() {
+        let signer = S3DownloadSigner::new(client().await, "media-bucket");
+        let before = epoch_seconds(SystemTime::now());
+        let key = "thumbnails/MUG-1/img_0123456789abcdef0123456789abcdef/128.jpg";
+        let download = signer
+            .presign_get(key, Duration::from_secs(960))
+            .await
+            .unwrap();
+        assert!(
+            download.url.contains(&format!("/media-bucket/{key}?")),
+            "{}",
+            download.url
+        );
+        let query = query(&download.url);
+        assert_eq!(query.get("X-Amz-Expires").map(String::as_str), Some("960"));
+        assert_eq!(
+            query.get("X-Amz-SignedHeaders").map(String::as_str),
+            Some("host"),
+            "{query:?}"
+        );
+        assert!(query.contains_key("X-Amz-Signature"), "{query:?}");
+        assert!((before + 960..=before + 962).contains(&download.expires_at));
+        let too_long = signer
+            .presign_get(key, Duration::from_secs(8 * 24 * 3600))
+            .await;
+        assert!(matches!(too_long, Err(StoreError::Backend { .. })));
     }
 
     #[tokio::test]

@@ -33,6 +33,7 @@ fn every_route_of_every_api_function_is_documented_and_nothing_else() {
         crate::auth::api::ROUTES,
         crate::checkout::ROUTES,
         crate::orders::api::ROUTES,
+        crate::media::api::ROUTES,
     ]
     .into_iter()
     .flatten()
@@ -183,5 +184,29 @@ fn bodies_are_the_handlers_types() {
     assert_eq!(
         schemas["OrderStatusChange"]["required"],
         json!(["orderId", "status"])
+    );
+    // images-api: what the upload needs, and the image id's grammar on its path.
+    assert_eq!(
+        schemas["NewImage"]["required"],
+        json!(["contentType", "contentLength"])
+    );
+    assert_eq!(
+        schemas["UploadTicket"]["required"],
+        json!([
+            "imageId",
+            "uploadUrl",
+            "expiresAt",
+            "maxBytes",
+            "requiredHeaders"
+        ])
+    );
+    let delete = &doc["paths"]["/products/{sku}/images/{imageId}"]["delete"];
+    assert_eq!(
+        delete["parameters"][1]["schema"]["$ref"],
+        "#/components/schemas/ImageId"
+    );
+    assert_eq!(
+        delete["responses"]["404"]["description"],
+        "Not Found: IMAGE_NOT_FOUND"
     );
 }
