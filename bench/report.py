@@ -190,6 +190,15 @@ def _hot_routes(result: dict) -> list[str]:
     return out + [""]
 
 
+def _thumbnailer(t: dict | None) -> list[str]:
+    """The thumbnailer's table (bench/thumbnail.py renders it)."""
+    if not t:
+        return []
+    import thumbnail
+
+    return thumbnail.table(t)
+
+
 def _delivery(d: dict | None) -> list[str]:
     if not d or d.get("status") != "measured-delivery":
         return []
@@ -291,6 +300,7 @@ def markdown(result: dict) -> str:
                 f"| {_f(s['write_units_per_invocation'], 1)} |"
             )
     out += [""]
+    out += _thumbnailer(result.get("thumbnailer"))
 
     out += [
         "### End to end through LocalStack (API Gateway REST → executor → function → DynamoDB Local)",

@@ -7,7 +7,8 @@ Environment knobs: BENCH_COLD (cold starts per function, default 15), BENCH_WARM
 every sample event, default 40), BENCH_E2E_REQUESTS (per scenario, default 400),
 BENCH_CONCURRENCY (default 4), BENCH_CHECKOUTS (default 40), BENCH_DRAIN_MESSAGES (default 500),
 BENCH_LOG_LEVEL (RUST_LOG of the measured processes, default info),
-BENCH_SKIP_BUILD=1, BENCH_SKIP_E2E=1, BENCH_FUNCTIONS (comma-separated: measure only these functions).
+BENCH_SKIP_BUILD=1, BENCH_SKIP_E2E=1, BENCH_FUNCTIONS (comma-separated: measure only these functions),
+BENCH_THUMBNAIL_RUNS (thumbnails() calls per image, default 5), BENCH_SKIP_THUMBNAIL=1.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import delivery  # noqa: E402
 import e2e  # noqa: E402
 import functions as fns  # noqa: E402
 import report  # noqa: E402
+import thumbnail  # noqa: E402
 from harness import TimingProxy  # noqa: E402
 
 TARGETS = {
@@ -193,6 +195,17 @@ def main() -> int:
     print(f"bench: {FLOOR} (the floor) ...", file=sys.stderr, flush=True)
     result["floor"] = measure_floor(proxy, cold, warm, workdir, loadavg)
     proxy.close()
+
+    # The thumbnailer's decode, time and memory per image size (bench/thumbnail.py): its sample
+    # events name no upload, so the per-function figures above never decode anything.
+    if os.environ.get("BENCH_SKIP_THUMBNAIL"):
+        result["thumbnailer"] = {"skipped": "BENCH_SKIP_THUMBNAIL"}
+    else:
+        print("bench: the thumbnailer (bench/thumbnail) ...", file=sys.stderr, flush=True)
+        try:
+            result["thumbnailer"] = thumbnail.measure()
+        except Exception as err:  # must not lose the figures measured so far
+            result["thumbnailer"] = {"skipped": f"failed: {err}"}
 
     if os.environ.get("BENCH_SKIP_E2E"):
         result["e2e"] = [{"name": "end to end", "status": "skipped (BENCH_SKIP_E2E)"}]
