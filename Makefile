@@ -7,9 +7,15 @@ SHELL := /bin/bash
 
 ENV := source infra/local/env.sh
 OUTPUTS := .local/stack-outputs.json
-# One feature set for every test build, so each crate is compiled once: the in-memory stores
-# and the event schemas (neither is ever in a Lambda binary).
-TEST_FEATURES := --features shop-core/fakes,shop-core/schemas
+# One feature set and one package set (--workspace) for every build of the local loop, so each
+# crate is compiled once for the local stack's functions and the tests alike: the in-memory
+# stores and the event schemas (in no AWS build; infra/scripts/build-functions.py says why the
+# local stack's debug builds carry them). A `-p <crate>` build would resolve other features
+# and compile the SDK again.
+export SHOP_TEST_FEATURES := shop-core/fakes,shop-core/schemas
+TEST_FEATURES := --features $(SHOP_TEST_FEATURES)
+# shopctl from that same build (`cargo run -p shopctl` would resolve its own features).
+SHOPCTL = cargo build --quiet --workspace --bins --examples $(TEST_FEATURES) && "$${CARGO_TARGET_DIR:-target}/debug/shopctl"
 # Reads one stack output from $(OUTPUTS).
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
@@ -29,11 +35,11 @@ deploy-local: start ## Build with cargo-lambda (sam build) and deploy the templa
 	@infra/scripts/deploy-local.sh
 
 seed: ## Load the demo catalog and the local demo users (demo@shop.local, admin@shop.local) (repeatable)
-	@$(ENV) && cargo run --quiet -p shopctl -- seed --products-table "$(call output,ProductsTableName)" --file infra/seed/catalog.json \
+	@$(ENV) && $(SHOPCTL) seed --products-table "$(call output,ProductsTableName)" --file infra/seed/catalog.json \
 	  --users-table "$(call output,UsersTableName)"
 
 reconcile: ## Check the invariants across the tables (stock, money, ledger, liveness), read only; RECONCILE_FLAGS=--analytics adds the counters
-	@$(ENV) && cargo run --quiet -p shopctl -- reconcile --check \
+	@$(ENV) && $(SHOPCTL) reconcile --check \
 	  --products-table "$(call output,ProductsTableName)" --reservations-table "$(call output,ReservationsTableName)" \
 	  --orders-table "$(call output,OrdersTableName)" --payments-table "$(call output,PaymentsTableName)" \
 	  --ledger-table "$(call output,LedgerTableName)" --analytics-table "$(call output,AnalyticsTableName)" \
@@ -55,24 +61,24 @@ test: up ## Unit + executor + integration tests (brings the stack up first), wit
 	@infra/scripts/run-tests.sh
 
 unit-test: ## Rust unit tests (in-memory fakes, no AWS)
-	@cargo test --workspace --exclude shop-tests $(TEST_FEATURES)
+	@cargo test --workspace $(TEST_FEATURES) --lib --bins --test events
+	@cargo test --workspace $(TEST_FEATURES) --doc
 
 executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
 integration-test: ## Tests against LocalStack: DynamoDB stores; the deployed stack through its API (tests sharing it side by side, then those that change it one by one, then the log scan for secrets); the API fuzzed against api/openapi.json
-	@$(ENV) && cargo test -p lambda-kit --lib -- --ignored
-	@$(ENV) && cargo test -p shop-core --lib --test dynamo_stores --test checkout_stores $(TEST_FEATURES) -- --ignored
+	@$(ENV) && cargo test --workspace $(TEST_FEATURES) --lib --test dynamo_stores --test checkout_stores -- --ignored
 	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
-	  cargo test -p shop-tests $(TEST_FEATURES) --test shared -- --test-threads 6 && \
-	  cargo test -p shop-tests $(TEST_FEATURES) --test auth --test checkout_refund --test login_throttle --test outage --test soak && \
-	  cargo test -p shop-tests $(TEST_FEATURES) --test no_secrets
+	  cargo test --workspace $(TEST_FEATURES) --test shared -- --test-threads 6 && \
+	  cargo test --workspace $(TEST_FEATURES) --test auth --test checkout_refund --test login_throttle --test outage --test soak && \
+	  cargo test --workspace $(TEST_FEATURES) --test no_secrets
 	@infra/scripts/fuzz-api.sh
 
 soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md
 	@$(MAKE) --no-print-directory up
 	@$(ENV) && SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" SOAK_ORDERS="$${SOAK_ORDERS:-200}" SOAK_REPORT="$${SOAK_REPORT:-$(CURDIR)/bench/soak-results.md}" \
-	  cargo test -p shop-tests --test soak $(TEST_FEATURES) -- --nocapture
+	  cargo test --workspace --test soak $(TEST_FEATURES) -- --nocapture
 
 bench: ## Measure every function (cold/warm/RSS/size), the API end to end and the AWS cost; writes bench/results.{json,md}
 	@LAMBDA_BUILD_PROFILE=release $(MAKE) --no-print-directory up
@@ -95,8 +101,8 @@ trace: ## One order's journey in time order (API, workflow, events, consumers, l
 	@if [ "$${TARGET:-local}" = aws ]; then \
 	   outputs=$$(mktemp) && trap 'rm -f "$$outputs"' EXIT && \
 	   python3 -c 'import boto3, json, os, sys; s = boto3.client("cloudformation").describe_stacks(StackName=os.environ.get("STACK_NAME", "shop"))["Stacks"][0]; json.dump({o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}, sys.stdout)' > "$$outputs" && \
-	   cargo run --quiet -p shopctl -- trace --order "$(ORDER)" --outputs "$$outputs"; \
-	 else $(ENV) && cargo run --quiet -p shopctl -- trace --order "$(ORDER)" --outputs "$(OUTPUTS)"; fi
+	   $(SHOPCTL) trace --order "$(ORDER)" --outputs "$$outputs"; \
+	 else $(ENV) && $(SHOPCTL) trace --order "$(ORDER)" --outputs "$(OUTPUTS)"; fi
 
 lint: install ## cargo fmt, clippy -D warnings (with and without the test features), events/asyncapi.yaml up to date, cfn-lint and sam validate --lint, asl-validator, cfn-guard (infra/policies)
 	@cargo fmt --all -- --check

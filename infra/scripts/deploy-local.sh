@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds every function with cargo-lambda (through `sam build`, exactly as for AWS) and
-# deploys infra/template.yaml to the LocalStack on 127.0.0.1:4566 with the SAM transform.
+# Builds every function in one cargo run (infra/scripts/build-functions.py) and deploys
+# infra/template.yaml to the LocalStack on 127.0.0.1:4566 with the SAM transform.
 # Writes the stack outputs, plus the local API base URL, to .local/stack-outputs.json.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -11,25 +11,31 @@ cd "$repo"
 stack=${STACK_NAME:-shop}
 bucket=${ARTIFACT_BUCKET:-shop-sam-artifacts}
 
-# Build profile. `fast` (the default for the local stack) keeps the release profile's code but
-# skips fat LTO and the single codegen unit: a shop-core change rebuilds all functions in about
-# 1.5 min instead of about 70 s per function. `release` is exactly what AWS gets (Cargo.toml's
-# [profile.release]); `make bench` deploys that, so its figures are the AWS binaries'.
-case "${LAMBDA_BUILD_PROFILE:-fast}" in
-  fast) export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+# Build profile.
+# - `dev` (the default): debug builds from the cargo run that also serves `make test`'s tests
+#   (same profile, same features), so a fresh clone compiles the dependency graph once, not
+#   twice; CPU-bound dependencies (Argon2, image decoding) are optimised even so (Cargo.toml).
+# - `fast`: the release profile's code without fat LTO and the single codegen unit.
+# - `release`: exactly what AWS gets (Cargo.toml's [profile.release]); `make bench` deploys
+#   that, so its figures are the AWS binaries'.
+build_profile=dev
+case "${LAMBDA_BUILD_PROFILE:-dev}" in
+  dev) ;;
+  fast) build_profile=release
+        export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
                CARGO_PROFILE_RELEASE_OPT_LEVEL=2 ;;
   # Its own target directory: the release and the local builds share cargo's `release` profile
   # directory otherwise, and each overwrote the other's binaries (`make bench` then cost the next
   # `make up` a rebuild and relink of every function).
-  release) export CARGO_TARGET_DIR="$repo/target/aws" ;;
-  *) echo "LAMBDA_BUILD_PROFILE must be fast or release" >&2; exit 2 ;;
+  release) build_profile=release; export CARGO_TARGET_DIR="$repo/target/aws" ;;
+  *) echo "LAMBDA_BUILD_PROFILE must be dev, fast or release" >&2; exit 2 ;;
 esac
 
-# Every function in one cargo-lambda run (infra/scripts/build-functions.py), then the same
+# Every function in one cargo run (infra/scripts/build-functions.py), then the same
 # template and samconfig.toml as for AWS: the "local" config environment only switches the
 # architecture and a few parameters, and points the SDK at LocalStack.
 built_template="$LOCAL_DIR/build/template.json"
-"$LOCAL_DIR/venv-tools/bin/python" "$repo/infra/scripts/build-functions.py" x86_64 "$built_template"
+"$LOCAL_DIR/venv-tools/bin/python" "$repo/infra/scripts/build-functions.py" x86_64 "$built_template" "$build_profile"
 
 python_tools="$LOCAL_DIR/venv-tools/bin/python"
 "$python_tools" - "$bucket" "$stack" <<'PY'

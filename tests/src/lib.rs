@@ -23,7 +23,7 @@
 //! # Needs LocalStack: run by `make integration-test` only
 //!
 //! One mechanism, no `#[ignore]`: the `shop-tests` crate as a whole is the LocalStack suite.
-//! `make unit-test` runs `cargo test --workspace --exclude shop-tests`; `make integration-test`
+//! `make unit-test` runs the workspace's `--lib --bins` tests only; `make integration-test`
 //! (part of `make test`, which runs `make up` first) runs it with the environment of
 //! `infra/local/env.sh` (SDK endpoint and dummy credentials for LocalStack) and
 //! `SHOP_STACK_OUTPUTS` set to the outputs file `make up` writes (`.local/stack-outputs.json`).
@@ -34,8 +34,9 @@
 //!
 //! ```text
 //! . infra/local/env.sh && export SHOP_STACK_OUTPUTS=$PWD/.local/stack-outputs.json
-//! cargo test -p shop-tests --test shared cart::   # one module of the shared binary
-//! cargo test -p shop-tests --test outage         # one of the binaries that change the stack
+//! F=--features=shop-core/fakes,shop-core/schemas  # the Makefile's: nothing is compiled again
+//! cargo test --workspace $F --test shared cart::   # one module of the shared binary
+//! cargo test --workspace $F --test outage         # one of the binaries that change the stack
 //! ```
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test code: fail loudly
 
