@@ -6,6 +6,7 @@
 //! | HTTP APIs behind API Gateway REST | [`http`] | [`http::serve`], [`http::HttpError`], [`http::parse_json_body`], [`http::match_route`] |
 //! | events on SNS → SQS | [`messaging`] | [`messaging::EventEnvelope`], [`messaging::SnsPublisher`] |
 //! | a message straight to one queue (FIFO too) | [`messaging`] | [`messaging::SqsQueue`] |
+//! | many messages to one queue: batches of 10, failed entries retried | [`messaging`] | [`messaging::send_all`], [`messaging::SqsBatchQueue`] |
 //! | SQS batches with partial failures | [`messaging`] | [`messaging::BatchProcessor`] (standard), [`messaging::process_fifo_batch`] (FIFO) |
 //! | answering before the invocation times out | [`messaging`] | [`messaging::BatchDeadline`] (records stop short of the deadline and fail alone) |
 //! | exactly-once effects on at-least-once delivery | [`messaging`] | [`messaging::Idempotent`], [`messaging::DynamoIdempotencyStore`] |

@@ -28,6 +28,7 @@
 //! | image-checker (queue: media bucket notifications) | [`media`] (`checker.rs`) | [`media::ImageCheckerSettings`] | media (+ media bucket) | `ImageCheckerFunction` |
 //! | thumbnailer (queue: media bucket notifications) | [`media`] (`thumbnailer.rs`) | [`media::ThumbnailerSettings`] | media (+ media bucket) | `ThumbnailerFunction` |
 //! | catalog-images (queue: media bucket notifications) | [`media`] (`catalog.rs`) | [`media::CatalogImagesSettings`] | media, products | `CatalogImagesFunction` |
+//! | `shopctl replay`, `shopctl rebuild analytics` (tool) | [`replay`] | — | audit (read), the consumers' queues (send), analytics (read; a new table written) | — |
 //! | `shopctl reconcile --check` (tool) | [`reconcile`] | — | products, reservations, orders, payments, ledger, analytics (read only) | — |
 //!
 //! Every function reads its settings once at cold start through one shape,
@@ -69,6 +70,7 @@ pub mod pricing;
 pub mod reconcile;
 pub mod reconciler;
 pub mod repair;
+pub mod replay;
 pub mod reservations;
 pub mod store;
 

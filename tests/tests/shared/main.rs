@@ -19,6 +19,7 @@
 //! | `events` | fan-out, filter policies, partial batch failures, DLQs, redrive |
 //! | `orders` | listing, cancel, approval |
 //! | `repair` | owed refunds and the repair path |
+//! | `replay` | `shopctl replay` (a consumer catches up, idempotently) and `shopctl rebuild analytics` |
 //! | `metrics` | EMF documents in the log groups |
 //! | `trace` | `shopctl trace` |
 //! | `round_trips` | AWS calls and sequential round trips of the hot routes |
@@ -38,5 +39,6 @@ mod images;
 mod metrics;
 mod orders;
 mod repair;
+mod replay;
 mod round_trips;
 mod trace;

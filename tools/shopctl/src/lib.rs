@@ -3,5 +3,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`trace`] | one order's journey from the logs, the execution history and the tables |
+//! | [`replay`] | stored events replayed to one consumer's queue; the analytics projection rebuilt and compared |
 
+pub mod replay;
 pub mod trace;

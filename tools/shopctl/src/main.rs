@@ -34,6 +34,10 @@
 //! Exit status: 0 traced, 1 no such order (or unreadable outputs), 2 usage error, 3 the orders
 //! table could not be read.
 //!
+//! `replay` (stored events to one consumer's queue; a dry run without `--yes`) and `rebuild
+//! analytics` (the projection recomputed into a new table and compared): see
+//! [`shopctl::replay::cli`].
+//!
 //! All use the normal AWS SDK environment (`AWS_REGION`, `AWS_ENDPOINT_URL` for LocalStack,
 //! credentials).
 #![allow(
@@ -56,7 +60,8 @@ const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/s
        shopctl reconcile --check --products-table <name> --orders-table <name> --payments-table <name>
            --ledger-table <name> [--reservations-table <name>] [--analytics --analytics-table <name>]
            [--stuck-after <seconds>] [--approval-timeout <seconds>] [--cancel-window <seconds>] [--grace <seconds>]
-       shopctl trace --order <id> --outputs <stack-outputs.json>";
+       shopctl trace --order <id> --outputs <stack-outputs.json>
+       shopctl replay … | shopctl rebuild analytics …  (shopctl replay --help)";
 const DEFAULT_CATALOG: &str = "infra/seed/catalog.json";
 
 #[derive(Debug, thiserror::Error)]
@@ -403,7 +408,12 @@ fn is_local_endpoint(endpoint: Option<String>) -> bool {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let result = match parse_args(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `replay` and `rebuild analytics`: their command line is shopctl::replay::cli's.
+    if let Some(code) = shopctl::replay::cli::main(&args).await {
+        return code;
+    }
+    let result = match parse_args(args) {
         Ok(command) => run(command).await,
         Err(err) => Err(err),
     };

@@ -4,6 +4,7 @@
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 mod batch;
+mod batch_send;
 mod consumer;
 mod deadline;
 mod envelope;
@@ -16,13 +17,17 @@ pub use batch::{
     AnyEvent, BatchProcessor, DEFAULT_CONCURRENCY, EventHandler, FromEnvelope, ProcessError,
     RecordOutcome, parse_record, process_standard_batch,
 };
+pub use batch_send::{
+    BatchQueueSender, BatchSendReport, EntryFailure, InMemoryBatchQueue, MAX_BATCH_ENTRIES,
+    OutgoingMessage, RetryPolicy, SqsBatchQueue, Unsent, send_all,
+};
 pub use consumer::{IdempotencyConfig, run_sqs_consumer};
 pub use deadline::BatchDeadline;
 pub use envelope::{EVENT_TYPE_ATTRIBUTE, EnvelopeError, EventEnvelope};
 pub use fifo::{FifoRecord, process_fifo_batch};
 pub use idempotency::{
-    Claim, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore, Idempotent,
-    InMemoryIdempotencyStore,
+    Claim, DEFAULT_DONE_SECONDS, DynamoIdempotencyStore, IdempotencyError, IdempotencyStore,
+    Idempotent, InMemoryIdempotencyStore,
 };
 pub use publisher::{
     EventPublisher, InMemoryPublisher, PublishError, SnsPublisher, publish_best_effort,
