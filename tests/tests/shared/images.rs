@@ -8,11 +8,11 @@
 //! output `ImageMaxBytes`.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::io::Cursor;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use shop_core::media::samples;
 use shop_tests::media::{MediaCapture, thumbnails_of, verdict_of, wait_processed};
 use shop_tests::{Stack, eventually, now_epoch_millis, unique_id, unique_sku};
 
@@ -22,68 +22,14 @@ const PROCESSING: Duration = Duration::from_secs(120);
 const CATALOG: Duration = Duration::from_secs(150);
 const LOGS_CATCH_UP: Duration = Duration::from_secs(90);
 
-/// The low byte of a coordinate: a gradient that repeats every 256 pixels.
-fn byte(value: u32) -> u8 {
-    value.to_le_bytes()[0]
-}
-
 /// A real PNG of `width` x `height` (an RGB gradient).
 fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([byte(x), byte(y), byte(x + y)])
-    });
-    let mut bytes = Cursor::new(Vec::new());
-    image
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .expect("encode a PNG");
-    bytes.into_inner()
+    samples::png(width, height).expect("encode a PNG")
 }
 
 /// A real JPEG of `width` x `height`.
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([byte(y), 128, byte(x)]));
-    let mut bytes = Cursor::new(Vec::new());
-    image
-        .write_to(&mut bytes, image::ImageFormat::Jpeg)
-        .expect("encode a JPEG");
-    bytes.into_inner()
-}
-
-/// CRC-32 (ISO-HDLC, PNG's), bit by bit: only a few header bytes are ever summed.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFF_u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A PNG whose header declares `width` x `height` (a valid IHDR with its CRC) and whose pixel
-/// data is a few bytes: a decompression bomb as far as the header goes.
-fn png_declaring(width: u32, height: u32) -> Vec<u8> {
-    let mut chunk = b"IHDR".to_vec();
-    chunk.extend(width.to_be_bytes());
-    chunk.extend(height.to_be_bytes());
-    chunk.extend([8, 6, 0, 0, 0]); // 8-bit RGBA, deflate, no filter method, no interlace
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.extend(13_u32.to_be_bytes());
-    bytes.extend(&chunk);
-    bytes.extend(crc32(&chunk).to_be_bytes());
-    let idat = b"IDAT\x78\x9c\x03\x00\x00\x00\x00\x01";
-    bytes.extend(8_u32.to_be_bytes());
-    bytes.extend(idat);
-    bytes.extend(crc32(idat).to_be_bytes());
-    bytes.extend(0_u32.to_be_bytes());
-    bytes.extend(b"IEND");
-    bytes.extend(crc32(b"IEND").to_be_bytes());
-    bytes
+    samples::jpeg(width, height).expect("encode a JPEG")
 }
 
 /// A fresh image id the API never issued (`img_` + 32 hex digits).
@@ -331,7 +277,12 @@ async fn hostile_uploads_are_rejected_with_their_reason_and_change_nothing() {
         .await;
     // A PNG header declaring 100,000 x 100,000 pixels in a few dozen bytes.
     let bomb_id = stack
-        .upload_image(&admin, &sku, "image/png", png_declaring(100_000, 100_000))
+        .upload_image(
+            &admin,
+            &sku,
+            "image/png",
+            samples::png_bomb(100_000, 100_000),
+        )
         .await;
     // One byte over the limit: the API signs no such upload, so it is written with the SDK.
     let oversize = max_bytes + 1;

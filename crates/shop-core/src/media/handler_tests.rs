@@ -3,13 +3,11 @@
 //! real uploads, both orders of the consumers, redeliveries, hostile files and keys, one
 //! consumer's failures, and the API.
 
-use std::io::Cursor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use image::{DynamicImage, Rgb, RgbImage};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use lambda_kit::clock::{Clock, rfc3339};
@@ -19,6 +17,7 @@ use lambda_kit::messaging::{
     InMemoryIdempotencyStore, ProcessError,
 };
 
+use super::samples::{self, png_header};
 use super::*;
 use crate::auth::{InMemorySessionStore, InMemoryUserStore, ROLE_ADMIN, ROLE_CUSTOMER, User};
 use crate::catalog::InMemoryProductStore;
@@ -33,47 +32,9 @@ const START: i64 = 1_800_000_000;
 
 // ---- fixtures ----
 
-/// A real PNG, `width` × `height`, with something to encode.
+/// A real PNG, `width` × `height` ([`samples::png`]).
 fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
-        Rgb([
-            u8::try_from(x % 256).unwrap(),
-            u8::try_from(y % 256).unwrap(),
-            128,
-        ])
-    }));
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
-/// CRC-32 of PNG chunks (the tests' own).
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFF_u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A PNG signature and IHDR declaring `width` × `height`, nothing else (33 bytes).
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut chunk = b"IHDR".to_vec();
-    chunk.extend_from_slice(&width.to_be_bytes());
-    chunk.extend_from_slice(&height.to_be_bytes());
-    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    out.extend_from_slice(&13_u32.to_be_bytes());
-    out.extend_from_slice(&chunk);
-    out.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    out
+    samples::png(width, height).unwrap()
 }
 
 /// An eTag of `bytes` (FNV-1a: distinct contents, distinct tags).

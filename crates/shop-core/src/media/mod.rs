@@ -9,12 +9,13 @@
 //! | `inspect.rs` | [`inspect`]: format and dimensions from the first [`HEADER_BYTES`], no pixel decoded (image-checker) |
 //! | `thumbnail.rs` | [`thumbnails`]: 128 and 512 px JPEG thumbnails within the limits (thumbnailer) |
 //! | `memory.rs` | the three stores in memory (tests and the `fakes` feature) |
+//! | `samples.rs` | real PNGs and JPEGs and size-declaring PNG headers made in memory (tests, the `fakes` feature) |
 //! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`S3DownloadSigner`] (presigned thumbnail GETs, catalog-api), [`s3_client`] |
 //! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]) |
 //! | `tests.rs` | real PNG / JPEG / WebP made in memory, hostile headers and keys, random bytes |
 //! | `events.rs` | the bucket's notifications on the media queues: [`BucketEvent`] (each created object an upload or a thumbnail), [`as_envelopes`] (S3 notification → the kit's envelope, keyed `bucket/key/eTag[/versionId]`), [`run_media_consumer`], [`NotificationError`] (permanent) / [`MediaError`] |
 //! | `checker.rs` | image-checker: [`ImageChecker`] (ranged GET, [`inspect`], the verdict), [`ImageCheckerSettings`] |
-//! | `thumbnailer.rs` | thumbnailer: [`Thumbnailer`] (judges uploads the checker has not reached, thumbnails, the mark), [`ThumbnailerSettings`]; ~1 GB of memory at the default limits |
+//! | `thumbnailer.rs` | thumbnailer: [`Thumbnailer`] (judges uploads the checker has not reached, thumbnails, the mark), [`ThumbnailerSettings`]; peak memory measured by `bench/thumbnail` |
 //! | `catalog.rs` | catalog-images: [`CatalogImages`] (woken by the thumbnails' events, publishes once when [`ready_to_publish`]), [`CatalogImagesSettings`]; [`product_image_views`] with presigned GET URLs ([`DownloadSigner`]) |
 //! | `api.rs` | images-api: `POST /products/{sku}/images` (a presigned PUT), `DELETE /products/{sku}/images/{imageId}`, admins only ([`ImagesApi`], [`ImagesApiSettings`]) |
 //! | `handler_tests.rs` | the four functions on the in-memory stores: real uploads, both orders of the consumers, redeliveries, hostile files, the API |
@@ -35,6 +36,8 @@ mod inspect;
 #[cfg(any(test, feature = "fakes"))]
 mod memory;
 mod s3;
+#[cfg(any(test, feature = "fakes"))]
+pub mod samples;
 mod thumbnail;
 
 use std::fmt;

@@ -1,28 +1,18 @@
-use std::io::Cursor;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use image::{DynamicImage, GenericImageView as _, Rgb, RgbImage, Rgba, RgbaImage};
+use image::{DynamicImage, GenericImageView as _, Rgb, Rgba, RgbaImage};
 
+use super::samples::{self, crc32, gradient, png_header};
 use super::thumbnail::{decode, fit};
 use super::*;
 use crate::test_support::{assert_invalid, settings_from, sku};
 
 // ---- fixtures: real images made in memory ----
 
-/// A `width` × `height` gradient (so the JPEG encoder has something to do).
-fn gradient(width: u32, height: u32) -> DynamicImage {
-    DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
-        let r = u8::try_from(x * 255 / width.max(2).saturating_sub(1).max(1)).unwrap_or(255);
-        let g = u8::try_from(y * 255 / height.max(2).saturating_sub(1).max(1)).unwrap_or(255);
-        Rgb([r, g, 128])
-    }))
-}
-
+/// `image` as `format` ([`samples::encoded`]).
 fn encode(image: &DynamicImage, format: image::ImageFormat) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, format).unwrap();
-    out.into_inner()
+    samples::encoded(image, format).unwrap()
 }
 
 static PNG_1200X800: LazyLock<Vec<u8>> =
@@ -41,36 +31,6 @@ fn verdict(bytes: &[u8]) -> ImageVerdict {
 
 fn rejected(reason: RejectReason) -> ImageVerdict {
     ImageVerdict::rejected(reason)
-}
-
-/// CRC-32 (ISO-HDLC, PNG's), bit by bit: the tests' own, no dependency.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFF_u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A PNG signature and a valid IHDR chunk (8-bit RGBA) declaring `width` × `height`, and
-/// nothing else: a bomb's header costs 33 bytes.
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut chunk = b"IHDR".to_vec();
-    chunk.extend_from_slice(&width.to_be_bytes());
-    chunk.extend_from_slice(&height.to_be_bytes());
-    chunk.extend_from_slice(&[8, 6, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&13_u32.to_be_bytes());
-    png.extend_from_slice(&chunk);
-    png.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    png
 }
 
 /// A WebP header with a VP8X chunk declaring a `width` × `height` canvas.
