@@ -1,6 +1,7 @@
 """The document's routes are the template's: every `Api` event of infra/template.yaml is an
-operation of api/openapi.json with the same method, and bearer auth exactly where the event
-has the session authorizer; nothing else is in the document. (The unit tests check the
+operation of api/openapi.json with the same method, bearer auth exactly where the event
+has the session authorizer and the partner API key exactly where it has `ApiKeyRequired`;
+nothing else is in the document. (The unit tests check the
 document against the handlers' ROUTES; this closes the loop to what API Gateway serves.)
 
     python api/fuzz/check_routes.py        # exit 1 and the differences if they disagree
@@ -29,8 +30,11 @@ def template_routes():
         for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
             if event.get("Type") == "Api":
                 props = event["Properties"]
-                authorizer = (props.get("Auth") or {}).get("Authorizer")
-                routes[(props["Method"].upper(), props["Path"])] = authorizer is not None
+                auth = props.get("Auth") or {}
+                routes[(props["Method"].upper(), props["Path"])] = (
+                    auth.get("Authorizer") is not None,
+                    bool(auth.get("ApiKeyRequired")),
+                )
     return routes
 
 
@@ -42,7 +46,11 @@ def document_routes():
         for method, operation in item.items():
             # Bearer-only: the authorizer's routes; optional bearer ([{}, …]) is public.
             security = operation.get("security", [])
-            routes[(method.upper(), path)] = bool(security) and all(security)
+            required = bool(security) and all(security)
+            routes[(method.upper(), path)] = (
+                required and all("bearerAuth" in s for s in security),
+                required and all("partnerKey" in s for s in security),
+            )
     return routes
 
 
@@ -51,7 +59,7 @@ def main():
     problems = [f"{m} {p}: in the template, not in the document" for m, p in template.keys() - document.keys()]
     problems += [f"{m} {p}: in the document, not in the template" for m, p in document.keys() - template.keys()]
     problems += [
-        f"{m} {p}: authorizer in the template {template[(m, p)]}, bearer-only in the document {document[(m, p)]}"
+        f"{m} {p}: (authorizer, API key) in the template {template[(m, p)]}, (bearer-only, partner key) in the document {document[(m, p)]}"
         for m, p in template.keys() & document.keys()
         if template[(m, p)] != document[(m, p)]
     ]

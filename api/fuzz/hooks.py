@@ -4,6 +4,7 @@
 | --- | --- |
 | POST /auth/logout | a fresh anonymous session per request (a logout ends the token it is sent with) |
 | POST /orders/{id}/approve, /reject; POST /products/{sku}/images, DELETE /products/{sku}/images/{imageId} | the admin's session (SHOP_FUZZ_ADMIN_TOKEN), so the admin checks run (an upload ticket writes nothing; a random image id is not found) |
+| GET /partner/products | no bearer token: the partner key the script created for the run (SHOP_FUZZ_PARTNER_KEY) in `x-api-key` |
 | every other one | the run's own fuzz user (SHOP_FUZZ_TOKEN), registered by the script |
 
 The demo customer is never used: fuzzed logins must not lock an account other tests sign
@@ -31,6 +32,10 @@ ADMIN_PATHS = (
     "/products/{sku}/images",
     "/products/{sku}/images/{imageId}",
 )
+# The partner route's key (fuzz-api.sh creates it with `shopctl partner-key create` and
+# revokes it when the run ends). Without one the route would answer only API Gateway's 403.
+PARTNER_PATHS = ("/partner/products",)
+PARTNER_KEY = os.environ.get("SHOP_FUZZ_PARTNER_KEY", "")
 ORDER_ID = os.environ.get("SHOP_FUZZ_ORDER_ID", "")
 SKU = os.environ.get("SHOP_FUZZ_SKU", "")
 
@@ -47,6 +52,8 @@ def anonymous_session():
 class ShopBearer:
     def get(self, case, context):
         path = context.operation.path
+        if path in PARTNER_PATHS:
+            return ("x-api-key", PARTNER_KEY)
         if path == "/auth/logout":
             return anonymous_session()
         if path in ADMIN_PATHS:
@@ -55,7 +62,11 @@ class ShopBearer:
 
     def set(self, case, data, context):
         case.headers = dict(case.headers or {})
-        case.headers["Authorization"] = f"Bearer {data}"
+        if isinstance(data, tuple):
+            name, value = data
+            case.headers[name] = value
+        else:
+            case.headers["Authorization"] = f"Bearer {data}"
 
 
 @schemathesis.hook

@@ -63,7 +63,18 @@ SHOP_FUZZ_ORDER_ID=$(curl -sS -X POST -H "Authorization: Bearer $SHOP_FUZZ_TOKEN
     -H "Idempotency-Key: fuzz-$(date +%s)" -d '{"paymentToken": "tok_ok"}' "$base/checkout" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin).get("orderId", ""))')
 SHOP_FUZZ_SKU=$(curl -sS "$base/products?limit=1" | python3 -c 'import json,sys; print((json.load(sys.stdin).get("items") or [{}])[0].get("sku", ""))')
-export SHOP_API_URL="$base" SHOP_API_CA="$ca" SHOP_FUZZ_TOKEN SHOP_FUZZ_ADMIN_TOKEN SHOP_FUZZ_ORDER_ID SHOP_FUZZ_SKU
+# A partner key of the run's own for GET /partner/products (shopctl, built by the cargo
+# suites before this), revoked when the run ends. Its value stays in this process's
+# environment: never printed.
+shopctl="${CARGO_TARGET_DIR:-$repo/target}/debug/shopctl"
+[[ -x "$shopctl" ]] || { echo "fuzz-api: $shopctl missing: build the workspace first" >&2; exit 1; }
+partner=$("$shopctl" partner-key create --name "fuzz-$(date +%s)-$RANDOM" --stack-outputs "$LOCAL_DIR/stack-outputs.json") || true
+partner_key_id=$(awk '$1 == "id" {print $2}' <<<"$partner")
+SHOP_FUZZ_PARTNER_KEY=$(awk '$1 == "value" {print $2}' <<<"$partner")
+unset partner
+[[ -n "$partner_key_id" && -n "$SHOP_FUZZ_PARTNER_KEY" ]] || { echo "fuzz-api: shopctl partner-key create failed" >&2; exit 1; }
+trap '"$shopctl" partner-key revoke --id "$partner_key_id" --stack-outputs "$LOCAL_DIR/stack-outputs.json" >/dev/null || true' EXIT
+export SHOP_API_URL="$base" SHOP_API_CA="$ca" SHOP_FUZZ_TOKEN SHOP_FUZZ_ADMIN_TOKEN SHOP_FUZZ_ORDER_ID SHOP_FUZZ_SKU SHOP_FUZZ_PARTNER_KEY
 # Hypothesis keeps its caches under .local, not in the work tree.
 export HYPOTHESIS_STORAGE_DIRECTORY="$LOCAL_DIR/hypothesis"
 

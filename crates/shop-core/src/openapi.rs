@@ -43,6 +43,12 @@ pub const GATEWAY_UNAUTHORIZED: &str = "GATEWAY_UNAUTHORIZED";
 pub const GATEWAY_ACCESS_DENIED: &str = "GATEWAY_ACCESS_DENIED";
 /// API Gateway's answer when the stage's throttling refuses a request.
 pub const GATEWAY_THROTTLED: &str = "GATEWAY_THROTTLED";
+/// API Gateway's answer on a route that requires an API key when the request has none, or one
+/// that is unknown, disabled or in no usage plan of the stage (one gateway response type,
+/// `INVALID_API_KEY`, covers all of them; the template's body says so).
+pub const GATEWAY_INVALID_API_KEY: &str = "GATEWAY_INVALID_API_KEY";
+/// API Gateway's answer when a key has used up its usage plan's quota (per day).
+pub const GATEWAY_QUOTA_EXCEEDED: &str = "GATEWAY_QUOTA_EXCEEDED";
 
 /// Why the document could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,9 @@ pub enum Auth {
     Optional,
     /// `Authorization: Bearer <token>` of a live session.
     Bearer,
+    /// `x-api-key: <partner key>` (`shopctl partner-key create`), checked and metered by API
+    /// Gateway against the partner usage plan.
+    ApiKey,
 }
 
 /// One operation of the API, as the document describes it.
@@ -185,6 +194,28 @@ pub fn operations(
             errors: vec![
                 ApiError::InvalidSku(String::new()),
                 ApiError::ProductNotFound(String::new()),
+            ],
+        },
+        Operation {
+            method: "GET",
+            path: crate::catalog::PARTNER_PRODUCTS,
+            id: "listPartnerProducts",
+            summary: "A page of the catalog for a partner (API key required; rate, burst and a daily quota per key)",
+            auth: Auth::ApiKey,
+            parameters: vec![
+                limit(
+                    crate::catalog::MAX_PAGE_SIZE,
+                    crate::catalog::DEFAULT_PAGE_SIZE,
+                ),
+                cursor(),
+            ],
+            request: None,
+            success: StatusCode::OK,
+            response: Some(responses.subschema_for::<ProductList>().to_value()),
+            errors: vec![
+                ApiError::InvalidLimit(String::new()),
+                ApiError::InvalidCursor(String::new()),
+                ApiError::Forbidden(String::new()),
             ],
         },
         Operation {
@@ -516,6 +547,13 @@ pub fn error_codes(op: &Operation) -> BTreeMap<u16, BTreeSet<&'static str>> {
         codes.entry(401).or_default().insert(GATEWAY_UNAUTHORIZED);
         codes.entry(403).or_default().insert(GATEWAY_ACCESS_DENIED);
     }
+    if op.auth == Auth::ApiKey {
+        codes
+            .entry(403)
+            .or_default()
+            .insert(GATEWAY_INVALID_API_KEY);
+        codes.entry(429).or_default().insert(GATEWAY_QUOTA_EXCEEDED);
+    }
     codes.entry(429).or_default().insert(GATEWAY_THROTTLED);
     codes
 }
@@ -582,6 +620,7 @@ fn operation_object(op: &Operation) -> Value {
         Auth::Public => json!([]),
         Auth::Optional => json!([{}, {"bearerAuth": []}]),
         Auth::Bearer => json!([{"bearerAuth": []}]),
+        Auth::ApiKey => json!([{"partnerKey": []}]),
     };
     let mut object = json!({
         "operationId": op.id,
@@ -652,6 +691,12 @@ pub fn document() -> Result<Value, OpenApiError> {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "a session token from POST /sessions (anonymous) or POST /auth/login"
+                },
+                "partnerKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-api-key",
+                    "description": "a partner's API key (shopctl partner-key create), in the partner usage plan: rate, burst and a daily quota per key"
                 }
             },
             "schemas": schemas

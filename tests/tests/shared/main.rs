@@ -18,6 +18,7 @@
 //! | `checkout_v2` | Express/Standard split, hand-over once, settlement waits, Parallel follow-ups and their repair |
 //! | `events` | fan-out, filter policies, partial batch failures, DLQs, redrive |
 //! | `orders` | listing, cancel, approval |
+//! | `partner` | the partner catalog: API keys made by `shopctl partner-key`, 403s, the usage plan as deployed |
 //! | `repair` | owed refunds and the repair path |
 //! | `replay` | `shopctl replay` (a consumer catches up, idempotently) and `shopctl rebuild analytics` |
 //! | `metrics` | EMF documents in the log groups |
@@ -38,6 +39,7 @@ mod https;
 mod images;
 mod metrics;
 mod orders;
+mod partner;
 mod repair;
 mod replay;
 mod round_trips;

@@ -7,6 +7,9 @@
 //!     [--analytics --analytics-table <name>] [--stuck-after <s>] [--approval-timeout <s>]
 //!     [--cancel-window <s>] [--grace <s>]
 //! shopctl trace --order <id> --outputs <stack-outputs.json>
+//! shopctl partner-key create --name <partner> [--stack-outputs <file> | --usage-plan <id>]
+//! shopctl partner-key list [--stack-outputs <file> | --usage-plan <id>]
+//! shopctl partner-key revoke --id <key id> [--stack-outputs <file> | --usage-plan <id>]
 //! ```
 //!
 //! `seed` upserts every product of the file (so running it twice gives the same state, and
@@ -34,6 +37,14 @@
 //! Exit status: 0 traced, 1 no such order (or unreadable outputs), 2 usage error, 3 the orders
 //! table could not be read.
 //!
+//! `partner-key` manages the API keys of the partner usage plan (`GET /partner/products`; see
+//! [`shopctl::partner`]): `create` makes an enabled key `partner-<name>`, adds it to the plan
+//! and prints `id`, `name` and `value` lines on stdout — the value (the secret the partner
+//! sends in `x-api-key`) only there and only then; `list` prints the plan's key ids and names;
+//! `revoke` takes a key of the plan out of it and deletes it. The plan is the stack output
+//! `PartnerUsagePlanId` of `--stack-outputs` (default `.local/stack-outputs.json`), or
+//! `--usage-plan`. Exit status: 0 done, 1 failed, 2 usage error.
+//!
 //! `replay` (stored events to one consumer's queue; a dry run without `--yes`) and `rebuild
 //! analytics` (the projection recomputed into a new table and compared): see
 //! [`shopctl::replay::cli`].
@@ -54,6 +65,7 @@ use shop_core::catalog::Product;
 use shop_core::catalog::{DynamoProductStore, ProductStore};
 use shop_core::reconcile::{CheckConfig, Tables};
 use shop_core::store::StoreError;
+use shopctl::partner::{self, ApiGatewayKeys, PartnerKeyError, PartnerName};
 use shopctl::trace::{Clients, Targets, TraceError};
 
 const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/seed/catalog.json] [--users-table <name>]
@@ -61,8 +73,13 @@ const USAGE: &str = "usage: shopctl seed --products-table <name> [--file infra/s
            --ledger-table <name> [--reservations-table <name>] [--analytics --analytics-table <name>]
            [--stuck-after <seconds>] [--approval-timeout <seconds>] [--cancel-window <seconds>] [--grace <seconds>]
        shopctl trace --order <id> --outputs <stack-outputs.json>
+       shopctl partner-key create --name <partner> [--stack-outputs <file> | --usage-plan <id>]
+       shopctl partner-key list [--stack-outputs <file> | --usage-plan <id>]
+       shopctl partner-key revoke --id <key id> [--stack-outputs <file> | --usage-plan <id>]
        shopctl replay … | shopctl rebuild analytics …  (shopctl replay --help)";
 const DEFAULT_CATALOG: &str = "infra/seed/catalog.json";
+/// Where `make up` writes the local stack's outputs (`partner-key`'s default).
+const DEFAULT_OUTPUTS: &str = ".local/stack-outputs.json";
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -92,13 +109,18 @@ enum CliError {
     Outputs { path: PathBuf, reason: String },
     #[error(transparent)]
     Trace(#[from] TraceError),
+    #[error(transparent)]
+    Partner(#[from] PartnerKeyError),
 }
 
 impl CliError {
     /// The process's exit status for this error (see the module doc).
     fn exit_code(&self) -> ExitCode {
         match self {
-            Self::Usage(_) => ExitCode::from(2),
+            Self::Usage(_)
+            | Self::Partner(PartnerKeyError::InvalidName(_) | PartnerKeyError::InvalidKeyId(_)) => {
+                ExitCode::from(2)
+            }
             Self::Tables(_) | Self::Trace(TraceError::Orders(_)) => ExitCode::from(3),
             _ => ExitCode::FAILURE,
         }
@@ -125,7 +147,26 @@ enum Command {
         order_id: String,
         outputs: PathBuf,
     },
+    PartnerKey {
+        action: PartnerAction,
+        plan: PlanSource,
+    },
     Help,
+}
+
+/// What `partner-key` does.
+#[derive(Debug, PartialEq, Eq)]
+enum PartnerAction {
+    Create(PartnerName),
+    List,
+    Revoke(String),
+}
+
+/// Where the partner usage plan's id comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum PlanSource {
+    Outputs(PathBuf),
+    Id(String),
 }
 
 /// `reconcile --check`'s options; durations in seconds.
@@ -144,6 +185,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, CliErro
         Some("seed") => parse_seed(args),
         Some("reconcile") => parse_reconcile(args),
         Some("trace") => parse_trace(args),
+        Some("partner-key") => parse_partner_key(args),
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some(other) => Err(CliError::Usage(format!("unknown command {other:?}"))),
         None => Err(CliError::Usage("missing command".to_owned())),
@@ -196,6 +238,97 @@ fn parse_trace(mut args: impl Iterator<Item = String>) -> Result<Command, CliErr
             .ok_or_else(|| CliError::Usage("--order is required (ORDER=<id>)".to_owned()))?,
         outputs: outputs.ok_or_else(|| CliError::Usage("--outputs is required".to_owned()))?,
     })
+}
+
+fn parse_partner_key(mut args: impl Iterator<Item = String>) -> Result<Command, CliError> {
+    let action = args.next();
+    let (mut name, mut id, mut outputs, mut plan) = (None, None, None, None);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "--name" => name = Some(value()?),
+            "--id" => id = Some(value()?),
+            "--stack-outputs" => outputs = Some(PathBuf::from(value()?)),
+            "--usage-plan" => plan = Some(value()?),
+            "-h" | "--help" => return Ok(Command::Help),
+            other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
+        }
+    }
+    let plan = match (outputs, plan) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::Usage(
+                "give --stack-outputs or --usage-plan, not both".to_owned(),
+            ));
+        }
+        (_, Some(plan)) => PlanSource::Id(plan),
+        (outputs, None) => {
+            PlanSource::Outputs(outputs.unwrap_or_else(|| PathBuf::from(DEFAULT_OUTPUTS)))
+        }
+    };
+    let action = match (action.as_deref(), name, id) {
+        (Some("create"), Some(name), None) => PartnerAction::Create(PartnerName::parse(&name)?),
+        (Some("create"), _, _) => {
+            return Err(CliError::Usage(
+                "partner-key create takes --name <partner>".to_owned(),
+            ));
+        }
+        (Some("list"), None, None) => PartnerAction::List,
+        (Some("revoke"), None, Some(id)) => PartnerAction::Revoke(partner::parse_key_id(&id)?),
+        (Some("revoke"), _, _) => {
+            return Err(CliError::Usage(
+                "partner-key revoke takes --id <key id>".to_owned(),
+            ));
+        }
+        (Some(other), _, _) => {
+            return Err(CliError::Usage(format!(
+                "partner-key {other:?}: expected create, list or revoke and their options"
+            )));
+        }
+        (None, _, _) => {
+            return Err(CliError::Usage(
+                "partner-key needs create, list or revoke".to_owned(),
+            ));
+        }
+    };
+    Ok(Command::PartnerKey { action, plan })
+}
+
+/// Runs a `partner-key` command against API Gateway.
+async fn partner_key(action: PartnerAction, plan: PlanSource) -> Result<Outcome, CliError> {
+    let plan = match plan {
+        PlanSource::Id(id) => id,
+        PlanSource::Outputs(path) => partner::plan_id_from_outputs(&path)?,
+    };
+    let sdk_config = lambda_kit::aws::sdk_config().await;
+    let keys = ApiGatewayKeys::new(aws_sdk_apigateway::Client::new(&sdk_config));
+    match action {
+        PartnerAction::Create(name) => {
+            let key = partner::create(&keys, &plan, &name).await?;
+            // The only place the value is ever shown.
+            println!("id {}\nname {}\nvalue {}", key.id, key.name, key.value);
+            eprintln!(
+                "partner {}: key {} in usage plan {plan}; hand the value over now, it is not shown again",
+                name.as_str(),
+                key.id
+            );
+        }
+        PartnerAction::List => {
+            let found = partner::list(&keys, &plan).await?;
+            for key in &found {
+                println!("{} {}", key.id, key.name);
+            }
+            eprintln!("{} key(s) in usage plan {plan}", found.len());
+        }
+        PartnerAction::Revoke(id) => {
+            let key = partner::revoke(&keys, &plan, &id).await?;
+            println!("revoked {} {}", key.id, key.name);
+        }
+    }
+    Ok(Outcome::Done)
 }
 
 /// Traces one order (`shopctl::trace`) and prints the journey.
@@ -350,6 +483,7 @@ async fn run(command: Command) -> Result<Outcome, CliError> {
         Command::Help => println!("{USAGE}"),
         Command::Reconcile(args) => return reconcile(args).await,
         Command::Trace { order_id, outputs } => return trace(&order_id, outputs).await,
+        Command::PartnerKey { action, plan } => return partner_key(action, plan).await,
         Command::Seed {
             products_table,
             file,
@@ -454,6 +588,69 @@ mod tests {
         assert!(matches!(
             parse_args(args(&["trace", "--order", "", "--outputs", "o"])),
             Err(CliError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn parses_the_partner_key_commands() {
+        assert_eq!(
+            parse_args(args(&["partner-key", "create", "--name", "acme"])).ok(),
+            Some(Command::PartnerKey {
+                action: PartnerAction::Create(PartnerName::parse("acme").unwrap()),
+                plan: PlanSource::Outputs(DEFAULT_OUTPUTS.into()),
+            })
+        );
+        assert_eq!(
+            parse_args(args(&["partner-key", "list", "--stack-outputs", "o.json"])).ok(),
+            Some(Command::PartnerKey {
+                action: PartnerAction::List,
+                plan: PlanSource::Outputs("o.json".into()),
+            })
+        );
+        assert_eq!(
+            parse_args(args(&[
+                "partner-key",
+                "revoke",
+                "--id",
+                "abc123",
+                "--usage-plan",
+                "up1"
+            ]))
+            .ok(),
+            Some(Command::PartnerKey {
+                action: PartnerAction::Revoke("abc123".into()),
+                plan: PlanSource::Id("up1".into()),
+            })
+        );
+        for bad in [
+            &["partner-key"][..],
+            &["partner-key", "rotate"],
+            &["partner-key", "create"],
+            &["partner-key", "create", "--name", ""],
+            &["partner-key", "create", "--name", "a", "--id", "b"],
+            &["partner-key", "list", "--name", "a"],
+            &["partner-key", "revoke"],
+            &[
+                "partner-key",
+                "list",
+                "--stack-outputs",
+                "o",
+                "--usage-plan",
+                "p",
+            ],
+        ] {
+            assert!(
+                matches!(parse_args(args(bad)), Err(CliError::Usage(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            parse_args(args(&["partner-key", "create", "--name", "a b"])),
+            Err(CliError::Partner(PartnerKeyError::InvalidName(_)))
+        ));
+        assert!(matches!(
+            parse_args(args(&["partner-key", "revoke", "--id", "../x"])),
+            Err(CliError::Partner(PartnerKeyError::InvalidKeyId(_)))
         ));
     }
 

@@ -3,6 +3,11 @@
 //! - `GET /products?limit=N&cursor=C` → `{"items": [Product], "nextCursor": "..." | null}`
 //! - `GET /products/{sku}` → Product and its `images`, each with presigned GET URLs of its
 //!   thumbnails ([`product_image_views`]), or 404 `PRODUCT_NOT_FOUND`
+//! - `GET /partner/products?limit=N&cursor=C` → the same pages as `GET /products`, for
+//!   partners: API Gateway admits a request only with an API key of the partner usage plan
+//!   (`x-api-key`; rate, burst and daily quota per key), and this handler refuses one that did
+//!   not come through that check ([`partner_key_id`]: 403 `FORBIDDEN`), so a deployment that
+//!   lost `ApiKeyRequired` fails closed instead of serving partners' traffic unmetered.
 //!
 //! The product and its images are read side by side (one round trip). The bucket is private
 //! and the stack has no CDN, so the URLs are presigned, locally, with this function's
@@ -24,6 +29,8 @@ use crate::api_error::ApiError;
 use crate::catalog::ProductStore;
 use crate::catalog::{Product, Sku};
 use crate::media::{DownloadSigner, ProductImageView, ProductImages, product_image_views};
+use lambda_http::RequestExt as _;
+use lambda_http::request::RequestContext;
 use lambda_kit::http::{Route, json_response, match_route, query_param, serve};
 
 /// Name of the function (log field, crate and binary name).
@@ -48,7 +55,53 @@ pub const ROUTES: &[Route] = &[
         resource: "/products/{sku}",
         methods: &["GET"],
     },
+    Route {
+        resource: PARTNER_PRODUCTS,
+        methods: &["GET"],
+    },
 ];
+
+/// The partner catalog's resource: API key required (`x-api-key`), behind the partner usage plan.
+pub const PARTNER_PRODUCTS: &str = "/partner/products";
+
+/// The id of the API key API Gateway accepted for a partner request: its own identifier
+/// (`requestContext.identity.apiKeyId`), never the key's value, so it may be logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerKeyId(String);
+
+impl PartnerKeyId {
+    /// The key's id, as API Gateway and `shopctl partner-key list` name it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PartnerKeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The partner API key API Gateway checked for `req`. API Gateway sets
+/// `requestContext.identity.apiKeyId` only on a method that requires a key, after finding the
+/// key enabled in a usage plan of the stage (LocalStack does the same). Without it the request
+/// did not pass that check — the method lost `ApiKeyRequired`, or the function was invoked
+/// some other way —, and the answer is 403 `FORBIDDEN`: the route fails closed.
+pub fn partner_key_id(req: &Request) -> Result<PartnerKeyId, ApiError> {
+    let key_id = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.identity.api_key_id.as_deref(),
+        _ => None,
+    };
+    key_id
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| PartnerKeyId(id.to_owned()))
+        .ok_or_else(|| {
+            ApiError::Forbidden(
+                "the partner catalog is served only to a partner API key (x-api-key) checked by API Gateway".to_owned(),
+            )
+        })
+}
 
 /// The catalog API over a product store, the products' images and a signer of their
 /// thumbnails' URLs.
@@ -111,6 +164,7 @@ impl<P: ProductStore, I: ProductImages, G: DownloadSigner> CatalogApi<P, I, G> {
         let route = match_route(ROUTES, req)?;
         match route.resource {
             "/products" => self.list(req).await,
+            PARTNER_PRODUCTS => self.partner_list(req).await,
             _ => self.get(route.param("sku")).await,
         }
     }
@@ -124,6 +178,13 @@ impl<P: ProductStore, I: ProductImages, G: DownloadSigner> CatalogApi<P, I, G> {
             next_cursor: page.last_evaluated.as_ref().map(encode_cursor),
         };
         Ok(json_response(StatusCode::OK, &body))
+    }
+
+    /// A page of the catalog for a partner whose key API Gateway checked (and metered).
+    async fn partner_list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let partner = partner_key_id(req)?;
+        tracing::info!(partner_key_id = %partner, "partner catalog page");
+        self.list(req).await
     }
 
     async fn get(&self, sku: &str) -> Result<Response<Body>, ApiError> {
@@ -343,6 +404,89 @@ mod tests {
         assert_eq!(other["images"], serde_json::json!([]));
         let list = body_json(&api.handle(get("/products", &[])).await);
         assert!(list["items"][1].get("images").is_none(), "{list}");
+    }
+
+    /// `GET /partner/products` as API Gateway passes it after checking the key: the key's id in
+    /// the request context (the sample event of the route).
+    fn partner_request(query: &[(&str, &str)]) -> Request {
+        let req = crate::test_support::event("catalog-api", "list-partner-products");
+        let query: std::collections::HashMap<String, String> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        req.with_query_string_parameters(query)
+    }
+
+    #[tokio::test]
+    async fn a_partner_whose_key_api_gateway_checked_gets_the_catalog_pages() {
+        let api = api(30);
+        let req = partner_request(&[]);
+        assert_eq!(
+            partner_key_id(&req)
+                .map(|id| id.to_string())
+                .ok()
+                .as_deref(),
+            Some("k8x2pq7ad1")
+        );
+        let response = api.handle(req).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = body_json(&response);
+        assert_eq!(body["items"].as_array().map(Vec::len), Some(20));
+        let next = body["nextCursor"].as_str().unwrap().to_owned();
+        // The same pages, limits and cursors as GET /products.
+        let page = body_json(&api.handle(partner_request(&[("cursor", &next)])).await);
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(10));
+        assert_eq!(page["items"][0]["sku"], "SKU-020");
+        assert!(page["nextCursor"].is_null());
+        for (name, value, code) in [
+            ("limit", "0", "INVALID_LIMIT"),
+            ("cursor", "!!!", "INVALID_CURSOR"),
+        ] {
+            let response = api.handle(partner_request(&[(name, value)])).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(body_json(&response)["error"]["code"], code);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_partner_route_fails_closed_without_a_checked_key() {
+        let api = api(3);
+        // No API Gateway context at all (a direct invoke, `cargo lambda watch`): refused.
+        let response = api.handle(get("/partner/products", &[])).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(body_json(&response)["error"]["code"], "FORBIDDEN");
+        // Through API Gateway on a method that does not require a key: no key id, refused,
+        // even with an x-api-key header (the handler does not check keys; API Gateway does).
+        let mut event: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../events/catalog-api/list-partner-products.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        for blank in [
+            serde_json::Value::Null,
+            serde_json::json!(""),
+            serde_json::json!("  "),
+        ] {
+            event["requestContext"]["identity"]["apiKeyId"] = blank;
+            let parsed: lambda_http::request::LambdaRequest =
+                serde_json::from_value(event.clone()).unwrap();
+            let req = Request::from(parsed);
+            assert!(partner_key_id(&req).is_err());
+            let response = api.handle(req).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            let body = body_json(&response);
+            assert_eq!(body["error"]["code"], "FORBIDDEN");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("x-api-key"),
+                "{body}"
+            );
+        }
     }
 
     #[test]

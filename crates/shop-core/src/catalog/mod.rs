@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `mod.rs` | [`Product`], [`ProductStore`], [`ProductPage`], [`CatalogApiSettings`] |
 //! | `sku.rs`, `money.rs` | [`Sku`], [`Money`] and [`Currency`] (used by every area that prices) |
-//! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` (with the product's images: `crate::media`) |
+//! | `api.rs` | catalog-api: `GET /products`, `GET /products/{sku}` (with the product's images: `crate::media`), `GET /partner/products` (API key required: [`partner_key_id`]) |
 //! | `dynamo.rs` / `memory.rs` | the products table / in memory |
 //! | `cached.rs` | [`CachedProducts`]: prices for display from a short-lived cache (cart-api) |
 //! | `tests.rs` | catalog-api's [`CatalogApiSettings`] (the handlers are tested in `api.rs`) |
@@ -25,8 +25,8 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use api::{
-    CatalogApi, DEFAULT_IMAGE_URL_SECONDS, DEFAULT_PAGE_SIZE, FUNCTION_NAME, MAX_PAGE_SIZE, ROUTES,
-    decode_cursor, encode_cursor,
+    CatalogApi, DEFAULT_IMAGE_URL_SECONDS, DEFAULT_PAGE_SIZE, FUNCTION_NAME, MAX_PAGE_SIZE,
+    PARTNER_PRODUCTS, PartnerKeyId, ROUTES, decode_cursor, encode_cursor, partner_key_id,
 };
 pub use cached::{CachedProducts, PRICE_CACHE_CAPACITY};
 pub use dynamo::DynamoProductStore;

@@ -142,6 +142,36 @@ fn error_responses_name_their_codes() {
 }
 
 #[test]
+fn the_partner_route_takes_an_api_key_and_only_it_does() {
+    let doc = document().unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["partnerKey"],
+        json!({"type": "apiKey", "in": "header", "name": "x-api-key",
+               "description": doc["components"]["securitySchemes"]["partnerKey"]["description"]})
+    );
+    let partner = &doc["paths"]["/partner/products"]["get"];
+    assert_eq!(partner["security"], json!([{"partnerKey": []}]));
+    assert_eq!(
+        partner["responses"]["403"]["description"],
+        "Forbidden: FORBIDDEN, GATEWAY_INVALID_API_KEY"
+    );
+    assert_eq!(
+        partner["responses"]["429"]["description"],
+        "Too Many Requests: GATEWAY_QUOTA_EXCEEDED, GATEWAY_THROTTLED"
+    );
+    assert_eq!(
+        partner["responses"]["200"]["content"]["application/json"]["schema"],
+        doc["paths"]["/products"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    );
+    let keyed: Vec<&str> = all_operations()
+        .iter()
+        .filter(|op| op.auth == Auth::ApiKey)
+        .map(|op| op.path)
+        .collect();
+    assert_eq!(keyed, [crate::catalog::PARTNER_PRODUCTS]);
+}
+
+#[test]
 fn bodies_are_the_handlers_types() {
     let doc = document().unwrap();
     let schemas = &doc["components"]["schemas"];
