@@ -7,7 +7,7 @@
 //! | on AWS | on LocalStack | checked here |
 //! | --- | --- | --- |
 //! | no key, an unknown key, a key in no plan of the stage, a revoked key → 403 | the same 403 (`x-amzn-ErrorType: ForbiddenException`) | by requests |
-//! | that 403's body is our gateway response, `{"error": {"code": "GATEWAY_INVALID_API_KEY", …}}` | the status of our gateway response, but its body template is not applied: `{"message": "Forbidden"}` | the body by requests (either shape, JSON); our template as deployed, through the API Gateway API |
+//! | that 403's body is our gateway response, `{"error": {"code": "GATEWAY_INVALID_API_KEY", …}}` | LocalStack's own `{"message": "Forbidden"}`: it keeps none of the gateway responses SAM puts in the API's definition (`GetGatewayResponse` lists every type as its default) | the body by requests (either shape, JSON); our response through the API Gateway API where it was deployed, else as the template writes it |
 //! | per-key throttle (rate, burst) → 429 `THROTTLED`; daily quota → 429 `GATEWAY_QUOTA_EXCEEDED` | neither: every request with a valid key is served | the deployed plan's rate, burst, quota and stage through the API Gateway API; a canary that fails when LocalStack starts enforcing them |
 //!
 //! So throttling and the quota are checked by configuration only: what the plan says, that it
@@ -149,43 +149,73 @@ async fn no_key_or_an_unknown_key_is_refused_with_403_and_a_json_body() {
         .await
         .expect_status(StatusCode::OK);
 
-    // What AWS answers is our gateway response (LocalStack keeps its status only): deployed as
-    // the template says.
+    // What AWS answers is our gateway response. LocalStack keeps none of the gateway responses
+    // SAM puts in the API's definition (it lists every type as its default): then the template
+    // is checked as written.
     let api_id = stack.output("ApiId");
-    let response = apigateway
-        .get_gateway_response()
-        .rest_api_id(api_id)
-        .response_type(GatewayResponseType::InvalidApiKey)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status_code(), Some("403"));
-    let template = response
-        .response_templates()
-        .and_then(|t| t.get("application/json"))
-        .expect("a JSON body template");
-    let body: serde_json::Value = serde_json::from_str(template).expect("the template is JSON");
-    assert_eq!(body["error"]["code"], "GATEWAY_INVALID_API_KEY");
+    for (kind, status, code) in [
+        (
+            GatewayResponseType::InvalidApiKey,
+            "403",
+            "GATEWAY_INVALID_API_KEY",
+        ),
+        (
+            GatewayResponseType::QuotaExceeded,
+            "429",
+            "GATEWAY_QUOTA_EXCEEDED",
+        ),
+    ] {
+        let deployed = apigateway
+            .get_gateway_response()
+            .rest_api_id(api_id)
+            .response_type(kind.clone())
+            .send()
+            .await
+            .unwrap();
+        let body = if deployed.default_response() {
+            template_gateway_response(kind.as_str(), status)
+        } else {
+            assert_eq!(deployed.status_code(), Some(status), "{kind:?}");
+            deployed
+                .response_templates()
+                .and_then(|t| t.get("application/json"))
+                .expect("a JSON body template")
+                .clone()
+        };
+        let body: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{kind:?}: {e}: {body}"));
+        assert_eq!(body["error"]["code"], code, "{kind:?}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+}
+
+/// The JSON body infra/template.yaml gives gateway response `kind` (under the API's
+/// `GatewayResponses`), after checking its status there.
+fn template_gateway_response(kind: &str, status: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = template.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == format!("{kind}:"))
+        .unwrap_or_else(|| panic!("no {kind} gateway response in the template"));
+    let section = &lines[at + 1..(at + 10).min(lines.len())];
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("x-api-key")),
-        "{body}"
+        section
+            .iter()
+            .any(|l| l.trim() == format!("StatusCode: \"{status}\"")),
+        "{kind}: status {status} in the template: {section:?}"
     );
-    let quota = apigateway
-        .get_gateway_response()
-        .rest_api_id(api_id)
-        .response_type(GatewayResponseType::QuotaExceeded)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(quota.status_code(), Some("429"));
-    assert!(
-        quota
-            .response_templates()
-            .and_then(|t| t.get("application/json"))
-            .is_some_and(|t| t.contains("GATEWAY_QUOTA_EXCEEDED"))
-    );
+    let body = section
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("application/json: "))
+        .unwrap_or_else(|| panic!("{kind}: a JSON body in the template: {section:?}"));
+    body.trim_matches('\'').to_owned()
 }
 
 #[tokio::test]
