@@ -8,7 +8,7 @@
 //! | --- | --- | --- |
 //! | no key, an unknown key, a key in no plan of the stage, a revoked key → 403 | the same 403 (`x-amzn-ErrorType: ForbiddenException`) | by requests |
 //! | that 403's body is our gateway response, `{"error": {"code": "GATEWAY_INVALID_API_KEY", …}}` | LocalStack's own `{"message": "Forbidden"}`: it keeps none of the gateway responses SAM puts in the API's definition (`GetGatewayResponse` lists every type as its default) | the body by requests (either shape, JSON); our response through the API Gateway API where it was deployed, else as the template writes it |
-//! | per-key throttle (rate, burst) → 429 `THROTTLED`; daily quota → 429 `GATEWAY_QUOTA_EXCEEDED` | neither: every request with a valid key is served | the deployed plan's rate, burst, quota and stage through the API Gateway API; a canary that fails when LocalStack starts enforcing them |
+//! | per-key throttle (rate, burst) → 429 `GATEWAY_THROTTLED`; daily quota → 429 `GATEWAY_QUOTA_EXCEEDED` | neither: every request with a valid key is served | the deployed plan's rate, burst, quota and stage through the API Gateway API; a canary that fails when LocalStack starts enforcing them |
 //!
 //! So throttling and the quota are checked by configuration only: what the plan says, that it
 //! covers the stage, and that the route requires a key.
@@ -351,7 +351,7 @@ async fn localstack_does_not_enforce_a_plans_throttle_or_quota_yet() {
         .unwrap();
     assert_eq!(
         statuses, [200; 6],
-        "LocalStack now throttles or meters usage plans: test the 429s (THROTTLED, \
+        "LocalStack now throttles or meters usage plans: test the 429s (GATEWAY_THROTTLED, \
          GATEWAY_QUOTA_EXCEEDED) here and update the README"
     );
 }
