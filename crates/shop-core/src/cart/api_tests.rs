@@ -474,3 +474,22 @@ async fn behind_the_authorizer_the_cart_is_read_without_the_session() {
     );
     assert_eq!(body_json(&response)["itemCount"], 3);
 }
+
+#[test]
+fn the_write_loop_stops_at_its_attempts_or_its_time_budget_whichever_comes_first() {
+    use super::{WRITE_RETRY_BUDGET, may_retry};
+    use std::time::Duration;
+    assert!(may_retry(2, Duration::ZERO));
+    assert!(may_retry(
+        MAX_WRITE_ATTEMPTS,
+        WRITE_RETRY_BUDGET - Duration::from_millis(1)
+    ));
+    assert!(!may_retry(MAX_WRITE_ATTEMPTS + 1, Duration::ZERO));
+    // A slow store: attempts left, but the time is up (answer 409 well before the function's
+    // deadline, never a 502 for an invocation cut off).
+    assert!(!may_retry(3, WRITE_RETRY_BUDGET));
+    assert!(
+        WRITE_RETRY_BUDGET < Duration::from_secs(10),
+        "inside the default 10 s timeout"
+    );
+}
