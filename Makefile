@@ -7,11 +7,11 @@ SHELL := /bin/bash
 
 ENV := source infra/local/env.sh
 OUTPUTS := .local/stack-outputs.json
-# One feature set and one package set (--workspace) for every build of the local loop, so each
-# crate is compiled once for the local stack's functions and the tests alike: the in-memory
-# stores and the event schemas (in no AWS build; infra/scripts/build-functions.py says why the
-# local stack's debug builds carry them). A `-p <crate>` build would resolve other features
-# and compile the SDK again.
+# One feature set and one package set (--workspace) for every debug build of the local loop,
+# so each crate is compiled once for the tests, shopctl and (LAMBDA_BUILD_PROFILE=dev) the local
+# stack's functions: the in-memory stores and the event schemas (in no AWS build;
+# infra/scripts/build-functions.py says why dev builds carry them). A `-p <crate>` build would
+# resolve other features and compile the SDK again.
 export SHOP_TEST_FEATURES := shop-core/fakes,shop-core/schemas
 TEST_FEATURES := --features $(SHOP_TEST_FEATURES)
 # shopctl from that same build (`cargo run -p shopctl` would resolve its own features).

@@ -8,7 +8,7 @@ the workspace and linking alone); one run shares the dependency graph and links 
 Two profiles:
 - `release` (AWS, `make deploy`, `make bench`): `cargo lambda build --release [--arm64]
   --bin <name>...`, the same binary SAM's rust-cargolambda builder makes per function.
-- `dev` (the local stack's default): `cargo build --workspace --bins --examples` with the
+- `dev` (`LAMBDA_BUILD_PROFILE=dev`): `cargo build --workspace --bins --examples` with the
   tests' features, i.e. the very feature set and profile `make test` compiles its tests with,
   so one compile of the dependency graph serves the functions and the tests. (`--examples`
   only switches on the dev-dependencies' features, as a test build does; there are no
