@@ -86,8 +86,10 @@ def before_generate_path_parameters(context, strategy):
     operation = context.operation
     if operation is None:
         return strategy
+    # Override one parameter and keep the generated others: a route with a second path
+    # parameter (DELETE /products/{sku}/images/{imageId}) must still get it.
     if "{id}" in operation.path and ORDER_ID:
-        return st.one_of(strategy, st.just({"id": ORDER_ID}))
+        return st.one_of(strategy, strategy.map(lambda params: {**params, "id": ORDER_ID}))
     if "{sku}" in operation.path and SKU and operation.method.upper() != "PUT":
-        return st.one_of(strategy, st.just({"sku": SKU}))
+        return st.one_of(strategy, strategy.map(lambda params: {**params, "sku": SKU}))
     return strategy
