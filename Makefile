@@ -20,7 +20,7 @@ SHOPCTL = cargo build --quiet --workspace --bins --examples $(TEST_FEATURES) && 
 output = $$(python3 -c 'import json,sys; print(json.load(open("$(OUTPUTS)"))[sys.argv[1]])' $(1))
 
 .PHONY: help install build start deploy-local seed reconcile up down status test unit-test executor-test \
-        integration-test lint deploy clean bench redrive trace schemas capture-envelopes soak reconcile
+        integration-test lint deploy clean bench redrive trace schemas capture-envelopes soak reconcile coupling burst
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -84,6 +84,14 @@ bench: ## Measure every function (cold/warm/RSS/size), the API end to end and th
 	@LAMBDA_BUILD_PROFILE=release $(MAKE) --no-print-directory up
 	@bench/install-hey.sh
 	@$(ENV) && CARGO_TARGET_DIR="$(CURDIR)/target/aws" "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
+
+coupling: ## The coupling experiment: a tightly coupled login (bench/coupling/, a synchronous fraud check) beside the event-driven one, fraud service healthy, slow and down; writes bench/coupling/
+	@$(MAKE) --no-print-directory up
+	@$(ENV) && PLOT_PYTHON="$$(bench/install-plot.sh)" "$(CURDIR)/.local/venv-localstack/bin/python" bench/coupling.py
+
+burst: ## Backpressure: publish a burst of events (BURST_EVENTS, default 5000, over 10 s) and sample the queues until drained; writes bench/burst/
+	@$(MAKE) --no-print-directory up
+	@$(ENV) && PLOT_PYTHON="$$(bench/install-plot.sh)" "$(CURDIR)/.local/venv-localstack/bin/python" bench/burst.py
 
 schemas: ## Regenerate events/schemas/ (JSON Schemas of the event types) and events/asyncapi.yaml
 	@UPDATE_SCHEMAS=1 cargo test -p shop-core --lib $(TEST_FEATURES) schemas_are_committed

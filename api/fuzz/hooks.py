@@ -20,6 +20,7 @@ import os
 import requests
 import schemathesis
 from hypothesis import strategies as st
+from schemathesis.generation.value import GeneratedValue
 
 BASE_URL = os.environ["SHOP_API_URL"]
 # LocalStack's certificate, the one CA the local API is trusted with (fuzz-api.sh sets it).
@@ -89,7 +90,20 @@ def before_generate_path_parameters(context, strategy):
     # Override one parameter and keep the generated others: a route with a second path
     # parameter (DELETE /products/{sku}/images/{imageId}) must still get it.
     if "{id}" in operation.path and ORDER_ID:
-        return st.one_of(strategy, strategy.map(lambda params: {**params, "id": ORDER_ID}))
+        return st.one_of(strategy, strategy.map(_with_parameter("id", ORDER_ID)))
     if "{sku}" in operation.path and SKU and operation.method.upper() != "PUT":
-        return st.one_of(strategy, strategy.map(lambda params: {**params, "sku": SKU}))
+        return st.one_of(strategy, strategy.map(_with_parameter("sku", SKU)))
     return strategy
+
+
+def _with_parameter(name, value):
+    """Set one path parameter in a drawn value. Positive generation draws a plain dict;
+    negative generation draws a `GeneratedValue` wrapping it (with the mutation's metadata,
+    which `map_value` keeps)."""
+
+    def override(drawn):
+        if isinstance(drawn, GeneratedValue):
+            return drawn.map_value(lambda params: {**params, name: value})
+        return {**drawn, name: value}
+
+    return override
