@@ -1,26 +1,36 @@
-//! analytics: the in-memory adapter (unit tests and the `fakes` feature).
+//! analytics: counters in memory — the unit tests' store and the projection
+//! `shopctl rebuild analytics` counts into ([`crate::replay::rebuild`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use super::CounterStore;
 use crate::store::StoreError;
 use lambda_kit::sync::lock;
 
-/// Counters in memory (tests).
+/// Counters by day (`YYYY-MM-DD`), then by name: the day items of the analytics table.
+pub type Counters = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Counters in memory, counted once per event id like the table's `COUNTED#` markers.
 #[derive(Debug, Default)]
 pub struct InMemoryCounterStore {
-    counters: Mutex<HashMap<(String, &'static str), i64>>,
-    counted: Mutex<std::collections::HashSet<String>>,
+    counters: Mutex<Counters>,
+    counted: Mutex<HashSet<String>>,
 }
 
 impl InMemoryCounterStore {
-    /// The value of `counter` on `day`.
-    pub fn get(&self, day: &str, counter: &'static str) -> i64 {
+    /// The value of `counter` on `day` (0 when absent).
+    pub fn get(&self, day: &str, counter: &str) -> i64 {
         lock(&self.counters)
-            .get(&(day.to_owned(), counter))
+            .get(day)
+            .and_then(|counters| counters.get(counter))
             .copied()
             .unwrap_or_default()
+    }
+
+    /// Every counter so far.
+    pub fn counters(&self) -> Counters {
+        lock(&self.counters).clone()
     }
 }
 
@@ -36,8 +46,9 @@ impl CounterStore for InMemoryCounterStore {
             return Ok(false);
         }
         let mut counters = lock(&self.counters);
+        let day = counters.entry(day.to_owned()).or_default();
         for (counter, by) in increments {
-            *counters.entry((day.to_owned(), *counter)).or_default() += by;
+            *day.entry((*counter).to_owned()).or_default() += by;
         }
         Ok(true)
     }

@@ -31,10 +31,8 @@ mod consumer;
 pub use consumer::{Analytics, emit_metrics, increments_of, metric};
 mod dynamo;
 pub use dynamo::DynamoCounterStore;
-#[cfg(any(test, feature = "fakes"))]
 mod memory;
-#[cfg(any(test, feature = "fakes"))]
-pub use memory::InMemoryCounterStore;
+pub use memory::{Counters, InMemoryCounterStore};
 
 /// Name of the function.
 pub const FUNCTION_NAME: &str = "analytics";

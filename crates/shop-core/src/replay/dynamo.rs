@@ -1,5 +1,6 @@
 //! replay: the DynamoDB adapters (the audit table read whole; analytics counter tables).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -12,6 +13,27 @@ use lambda_kit::messaging::EventEnvelope;
 use super::rebuild::{AnalyticsTables, Counters};
 use super::{EventLog, StoredEvents};
 use crate::store::{StoreError, backend};
+
+/// Every item of `table` (strongly consistent, every page), with only `projection`'s attributes
+/// when given; `operation` names the call in the error.
+async fn scan_all(
+    client: &Client,
+    table: &str,
+    projection: Option<&str>,
+    operation: &'static str,
+) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    client
+        .scan()
+        .table_name(table)
+        .set_projection_expression(projection.map(str::to_owned))
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|err| backend(operation, &err))
+}
 
 /// The audit table, read with a `Scan` (every entry's `envelope`).
 #[derive(Debug, Clone)]
@@ -32,18 +54,13 @@ impl DynamoEventLog {
 
 impl EventLog for DynamoEventLog {
     async fn read_all(&self) -> Result<StoredEvents, StoreError> {
-        let items: Vec<_> = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .projection_expression("event_id, envelope")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|err| backend("Scan audit", &err))?;
+        let items = scan_all(
+            &self.client,
+            &self.table,
+            Some("event_id, envelope"),
+            "Scan audit",
+        )
+        .await?;
         let mut stored = StoredEvents::default();
         for item in items {
             let text = |name: &str| match item.get(name) {
@@ -90,17 +107,7 @@ fn is_day(key: &str) -> bool {
 
 impl AnalyticsTables for DynamoAnalyticsTables {
     async fn read(&self, table: &str) -> Result<Counters, StoreError> {
-        let items: Vec<_> = self
-            .client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|err| backend("Scan analytics", &err))?;
+        let items = scan_all(&self.client, table, None, "Scan analytics").await?;
         let mut counters = Counters::new();
         for item in items {
             let Some(AttributeValue::S(day)) = item.get("day") else {

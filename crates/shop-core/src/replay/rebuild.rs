@@ -4,7 +4,7 @@
 //! The projection is made by the analytics consumer's own handler
 //! ([`crate::analytics::Analytics`]: the same decoding, the same day of `occurredAt`, the same
 //! [`increments_of`](crate::analytics::increments_of), counted once per `eventId`) over an
-//! in-memory [`CounterStore`] ([`Projection`]), fed the stored events the analytics queue's
+//! [`InMemoryCounterStore`], fed the stored events the analytics queue's
 //! filter policy lets through, in event order. The totals are then written to the new table,
 //! one item per day, as the live table holds them (without the live table's `COUNTED#`
 //! markers: the new table is a projection to compare or inspect, not yet a consumer's table).
@@ -15,19 +15,15 @@
 //! than the audit table, or for an event analytics cannot decode (it fails there too: listed in
 //! [`Rebuilt::failed`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Mutex;
 
 use lambda_kit::messaging::{EventEnvelope, EventHandler as _};
-use lambda_kit::sync::lock;
 
 use super::{ReplayError, StoredEvents, Window, in_window, subscriber};
-use crate::analytics::{Analytics, CounterStore};
+pub use crate::analytics::Counters;
+use crate::analytics::{Analytics, InMemoryCounterStore};
 use crate::store::StoreError;
-
-/// Counters by day (`YYYY-MM-DD`), then by name.
-pub type Counters = BTreeMap<String, BTreeMap<String, i64>>;
 
 /// Counter tables: the live analytics table and the ones a rebuild creates.
 pub trait AnalyticsTables: Send + Sync {
@@ -41,40 +37,6 @@ pub trait AnalyticsTables: Send + Sync {
         table: &str,
         counters: &Counters,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// A [`CounterStore`] in memory that the analytics handler counts into: the projection.
-#[derive(Debug, Default)]
-pub struct Projection {
-    counters: Mutex<Counters>,
-    counted: Mutex<HashSet<String>>,
-}
-
-impl Projection {
-    /// The counters so far.
-    pub fn counters(&self) -> Counters {
-        lock(&self.counters).clone()
-    }
-}
-
-impl CounterStore for Projection {
-    async fn increment_once(
-        &self,
-        day: &str,
-        increments: &[(&'static str, i64)],
-        event_id: &str,
-        _marker_expires_at: i64,
-    ) -> Result<bool, StoreError> {
-        if !lock(&self.counted).insert(event_id.to_owned()) {
-            return Ok(false);
-        }
-        let mut counters = lock(&self.counters);
-        let day = counters.entry(day.to_owned()).or_default();
-        for (counter, by) in increments {
-            *day.entry((*counter).to_owned()).or_default() += by;
-        }
-        Ok(true)
-    }
 }
 
 /// The projection of a set of events.
@@ -98,7 +60,7 @@ pub async fn project(events: Vec<EventEnvelope>, window: Option<&Window>) -> Reb
         .collect();
     let window = window.copied().unwrap_or_else(Window::everything);
     let (events, _) = in_window(events, &window);
-    let analytics = Analytics::new(Projection::default());
+    let analytics = Analytics::new(InMemoryCounterStore::default());
     let mut failed = Vec::new();
     for event in &events {
         if let Err(err) = analytics.handle_envelope(event).await {
