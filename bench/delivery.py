@@ -3,12 +3,14 @@
 - Latency: one event at a time is published to the events topic (SNS Publish, as the
   producers do) after an idle gap, and the time until its audit entry exists (audit-log's
   effect: SNS -> SQS -> LocalStack's event source mapping -> the function -> DynamoDB) is timed
-  by polling the audit table every 10 ms. The gaps (0.2 s to 3 s) let the mapping fall back
-  into its empty-poll backoff, which is what an event usually meets; so the figure includes
-  the wait for the next poll. ``BenchEvent`` matches no other consumer's filter policy.
+  by polling the audit table every 10 ms. The gaps (0.2 s to 3 s) leave the mapping idle
+  between events, as an event usually finds it. ``BenchEvent`` matches no other consumer's
+  filter policy.
 - Idle CPU: the CPU time of LocalStack's process group (it and every function process it
-  started) over a quiet interval, as a share of one core: the price of short empty-poll
-  backoffs (LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC, infra/local/start.sh).
+  started) over a quiet interval, as a share of one core: the price of the way the mappings
+  poll (a 10 s long poll per standard queue, the template's batching window on LocalStack;
+  LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC and _MAX_BACKOFF_ON_EMPTY_POLL_SEC, see
+  infra/local/start.sh).
 """
 
 from __future__ import annotations
@@ -89,4 +91,6 @@ def idle_cpu(repo: Path, seconds: float = 10.0) -> dict:
     used = (_group_cpu_ticks(pgid) - before) / hz
     return {"status": "measured", "seconds": seconds,
             "share_of_one_core": used / (time.perf_counter() - t0),
-            "max_backoff_s": os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC", "0.5")}
+            "polling": "10 s long polls; {} s between polls that found messages; empty-poll back-off ≤ {} s".format(
+                os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.05"),
+                os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC", "0.5"))}

@@ -208,12 +208,12 @@ def _delivery(d: dict | None) -> list[str]:
     return [
         "### Event delivery on the local stack (publish → consumer effect)",
         "",
-        "| events | p50 ms | p90 ms | max ms | not seen within {t:g} s | LocalStack idle CPU | empty-poll backoff |".format(
+        "| events | p50 ms | p90 ms | max ms | not seen within {t:g} s | LocalStack idle CPU | polling |".format(
             t=lost["timeout_s"]),
         "|---|---|---|---|---|---|---|",
         f"| {d['events']} ({d['consumer']}) | **{_f(lat.get('p50'), 0)}** | {_f(lat.get('p90'), 0)} | **{_f(lat.get('max'), 0)}** "
         f"| {lost['count']} | {_f(share * 100 if share is not None else None, 1)} % of one core "
-        f"| ≤ {idle.get('max_backoff_s', '?')} s |",
+        f"| {idle.get('polling', '?')} |",
         "",
         d["note"] + ". Target: p50 ≤ 400 ms, max ≤ 1 s.",
         "",
