@@ -14,12 +14,12 @@ Map of this script:
 4. For each fraud mode (``healthy``, ``slow``, ``down``) ``set_fraud_faults`` sets
    ``LAMBDA_KIT_FAULTS`` on the shop's fraud detector (``crates/lambda-kit/src/faults.rs``), then
    ``fraud_calls`` times direct invocations of it (what one fraud call costs in that mode),
-   and ``load`` runs the same load against both logins: the shop's ``POST /auth/login``
-   (*loose*: publishes ``LoginSucceeded`` and answers) and the bench's (*tight*: invokes the fraud
-   detector and waits). ``slow`` is calibrated: the per-AWS-call latency is chosen so one fraud
-   call takes about ``SLOW_TARGET_MS``, from the measured call with a first guess.
-   ``queue_state`` samples the fraud detector's queue and DLQ after each run: the loose
-   variant's fraud work waits there.
+   and ``load_both`` runs the same load against both logins, in alternating chunks: the
+   shop's ``POST /auth/login`` (*loose*: publishes ``LoginSucceeded`` and answers) and the
+   bench's (*tight*: invokes the fraud detector and waits). ``slow`` is calibrated: the
+   per-AWS-call latency is chosen so one fraud call takes about ``SLOW_TARGET_MS``, from the
+   measured call with a first guess. ``QueueWatch`` samples the fraud detector's queue and DLQ
+   every second meanwhile: the loose variant's fraud work waits there.
 5. ``finally`` the fraud detector's environment is restored, whatever happened; then ``drain``
    follows the queue until the deferred work is done (a DLQ that grew is redriven first).
 6. ``bench/coupling/results.json``, ``results.md``, ``coupling.png`` (``bench/coupling_plot.py``
@@ -62,6 +62,7 @@ STACK = os.environ.get("COUPLING_STACK", "shop-coupling")
 BUCKET = os.environ.get("ARTIFACT_BUCKET", "shop-sam-artifacts")
 REQUESTS = int(os.environ.get("COUPLING_REQUESTS", "80"))
 CONCURRENCY = int(os.environ.get("COUPLING_CONCURRENCY", "4"))
+CHUNKS = 4
 FRAUD_TIMEOUT_MS = 5000
 SLOW_TARGET_MS = 2000
 FRAUD_SAMPLES = 6
@@ -162,8 +163,9 @@ def bench_users(shop_url: str) -> list[str]:
     return users
 
 
-def load(url: str, users: list[str], requests: int, tag: str) -> dict:
-    """``requests`` logins at ``len(users)`` concurrent clients, each as its own account."""
+def run_logins(url: str, users: list[str], requests: int, tag: str) -> tuple[list[tuple[int, float]], float]:
+    """``requests`` logins at ``len(users)`` concurrent clients, each as its own account:
+    (status, ms) of each, and the wall time."""
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
     counter = iter(range(requests))
@@ -182,7 +184,10 @@ def load(url: str, users: list[str], requests: int, tag: str) -> dict:
     started = now()
     with ThreadPoolExecutor(max_workers=len(users)) as pool:
         list(pool.map(worker, users))
-    wall = now() - started
+    return results, now() - started
+
+
+def stats(results: list[tuple[int, float]], wall: float) -> dict:
     statuses: dict[str, int] = {}
     for status, _ in results:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -193,9 +198,54 @@ def load(url: str, users: list[str], requests: int, tag: str) -> dict:
         "statuses": statuses,
         "latency_ms": summary([ms for _, ms in results]),
         "success_latency_ms": summary(ok),
-        "wall_s": wall,
+        "busy_s": wall,
         "throughput_rps": len(results) / wall if wall else None,
     }
+
+
+def load_both(urls: dict[str, str], users: list[str], requests: int, mode: str) -> dict[str, dict]:
+    """The same load on both logins, in CHUNKS alternating chunks (A B B A ...): what one
+    login leaves behind (the loose one's queued fraud work, new execution environments) falls
+    on both alike instead of on whichever ran second."""
+    raw = {name: [] for name in urls}
+    busy = {name: 0.0 for name in urls}
+    names = list(urls)
+    for chunk in range(CHUNKS):
+        order = names if chunk % 2 == 0 else names[::-1]
+        share = requests // CHUNKS + (1 if chunk < requests % CHUNKS else 0)
+        for name in order:
+            results, wall = run_logins(urls[name], users, share, f"{mode}-{name}-{chunk}")
+            raw[name] += results
+            busy[name] += wall
+    return {name: stats(raw[name], busy[name]) for name in names}
+
+
+class QueueWatch:
+    """Samples the fraud queue and DLQ every second in the background (the deepest point of
+    a mode, not only where it ended)."""
+
+    def __init__(self, sqs, shop: dict):
+        self.sqs, self.shop = sqs, shop
+        self.samples: list[dict] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.started = time.time()
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self.samples.append(queue_state(self.sqs, self.shop))
+            except (ClientError, OSError):
+                pass
+
+    def finish(self) -> dict:
+        self.stop.set()
+        self.thread.join()
+        end = queue_state(self.sqs, self.shop)
+        waiting = [s["queue_visible"] + s["queue_in_flight"] for s in self.samples + [end]]
+        return {"max_waiting": max(waiting), "max_dlq": max(s["dlq"] for s in self.samples + [end]),
+                "end": end, "samples": len(self.samples)}
 
 
 # --- 4. the fraud detector ----------------------------------------------------------------
@@ -353,21 +403,25 @@ def markdown(results: dict) -> str:
             statuses = ", ".join(f"{k}: {n}" for k, n in sorted(v["statuses"].items()))
             lines.append(f"| {mode['mode']} | {fmt(call)} ms | {label} | {v['success_rate'] * 100:.0f} % | "
                          f"{fmt(v['latency_ms'].get('p50'))} | {fmt(v['latency_ms'].get('p99'))} | {statuses} |")
-    lines += ["", "The event-driven login's fraud work (the shop's fraud-detector queue, sampled after each run):", "",
-              "| fraud service | after the loose run: queued / in flight / DLQ | after the tight run |",
-              "|---|---|---|"]
+    lines += ["", "The event-driven login's fraud work: the shop's fraud-detector queue, sampled every second "
+              "while the mode ran (waiting = queued + in flight):", "",
+              "| fraud service | most waiting | most in the DLQ | at the end of the mode: queued / in flight / DLQ |",
+              "|---|---:|---:|---|"]
     for mode in results["modes"]:
-        a, b = mode["fraud_queue"]["after_loose"], mode["fraud_queue"]["after_tight"]
-        lines.append(f"| {mode['mode']} | {a['queue_visible']} / {a['queue_in_flight']} / {a['dlq']} | "
-                     f"{b['queue_visible']} / {b['queue_in_flight']} / {b['dlq']} |")
+        q = mode["fraud_queue"]
+        e = q["end"]
+        lines.append(f"| {mode['mode']} | {q['max_waiting']} | {q['max_dlq']} | "
+                     f"{e['queue_visible']} / {e['queue_in_flight']} / {e['dlq']} |")
     d = results["after_restore"]
     lines += ["", f"After the fraud detector was restored: {d['redriven_from_dlq']} messages redriven from its DLQ; "
               f"queue and DLQ back to their level before the run: {'yes' if d['drained'] else 'NO'}, "
               f"after {d['seconds']:.0f} s.", "",
               f"Conditions: {c['requests']} logins per login and mode at {c['concurrency']} concurrent clients "
-              f"(each its own account, right password); fraud call timeout of the tight login {c['fraud_timeout_ms']} ms; "
+              f"(each its own account, right password), in {c['chunks']} alternating chunks (loose, tight, tight, loose); fraud call timeout of the tight login {c['fraud_timeout_ms']} ms; "
               f"slow = `{c['slow_spec']}` on the fraud detector (every AWS call it makes), down = `{c['down_spec']}`; "
-              f"{c['machine']}; LocalStack {c['localstack']}; run {c['started']}, {c['duration_s']:.0f} s."]
+              f"{c['machine']}; LocalStack {c['localstack']}"
+              + "".join(f", {k}={v}" for k, v in sorted(c.get("localstack_settings", {}).items()))
+              + f"; run {c['started']}, {c['duration_s']:.0f} s."]
     return "\n".join(lines) + "\n"
 
 
@@ -400,6 +454,21 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} CPUs ({model or platform.machine()}), {platform.system()}"
+
+
+def localstack_settings() -> dict:
+    """The event source mapping's poll settings LocalStack runs with (they set how soon the
+    fraud queue is read): from its process environment, else LocalStack's defaults."""
+    found = {}
+    try:
+        pid = (REPO / ".local" / "localstack.pid").read_text().strip()
+        for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            name, _, value = item.decode(errors="replace").partition("=")
+            if name.startswith("LAMBDA_EVENT_SOURCE_MAPPING_"):
+                found[name] = value
+    except OSError:
+        pass
+    return found
 
 
 def localstack_version() -> str:
@@ -452,19 +521,17 @@ def main() -> None:
                 call = fraud_calls(lam, fraud)
             log(f"{mode}: fraud call median {call['duration_ms']['median']:.0f} ms, {call['outcomes']}")
             # One unmeasured round per login: new execution environments are not what is measured.
-            load(loose_url, users, len(users), f"{mode}-warm-loose")
-            load(tight_url, users, len(users), f"{mode}-warm-tight")
-            loose = load(loose_url, users, REQUESTS, f"{mode}-loose")
-            after_loose = queue_state(sqs, shop)
-            tight = load(tight_url, users, REQUESTS, f"{mode}-tight")
-            after_tight = queue_state(sqs, shop)
-            for name, v in (("loose", loose), ("tight", tight)):
+            run_logins(loose_url, users, len(users), f"{mode}-warm-loose")
+            run_logins(tight_url, users, len(users), f"{mode}-warm-tight")
+            watch = QueueWatch(sqs, shop)
+            variants = load_both({"loose": loose_url, "tight": tight_url}, users, REQUESTS, mode)
+            fraud_queue = watch.finish()
+            for name, v in variants.items():
                 log(f"{mode} {name}: success {v['success_rate'] * 100:.0f} %, p50 {fmt(v['latency_ms'].get('p50'))} ms, "
                     f"p99 {fmt(v['latency_ms'].get('p99'))} ms, {v['statuses']}")
-            log(f"{mode}: fraud queue after loose {after_loose}, after tight {after_tight}")
-            modes.append({"mode": mode, "fault": spec, "fraud_call": call,
-                          "variants": {"loose": loose, "tight": tight},
-                          "fraud_queue": {"after_loose": after_loose, "after_tight": after_tight}})
+            log(f"{mode}: fraud queue {fraud_queue}")
+            modes.append({"mode": mode, "fault": spec, "fraud_call": call, "variants": variants,
+                          "fraud_queue": fraud_queue})
     finally:
         set_environment(lam, fraud, restore)
         log(f"{fraud}: environment restored")
@@ -473,10 +540,11 @@ def main() -> None:
 
     results = {
         "conditions": {
-            "requests": REQUESTS, "concurrency": CONCURRENCY, "fraud_timeout_ms": FRAUD_TIMEOUT_MS,
+            "requests": REQUESTS, "concurrency": CONCURRENCY, "chunks": CHUNKS, "fraud_timeout_ms": FRAUD_TIMEOUT_MS,
             "slow_target_ms": SLOW_TARGET_MS, "slow_spec": slow_spec, "slow_calibration": calibration,
             "down_spec": DOWN_SPEC, "fault_found_at_start": original.get(FAULTS),
-            "machine": machine(), "localstack": localstack_version(), "started": started_wall,
+            "machine": machine(), "localstack": localstack_version(),
+            "localstack_settings": localstack_settings(), "started": started_wall,
             "duration_s": now() - started, "loose": "shop POST /auth/login (auth-api)",
             "tight": f"{STACK} POST /auth/login (bench/coupling tight-login)",
             "fraud_function": fraud,
