@@ -180,7 +180,9 @@ async fn a_consumer_that_lost_events_catches_up_by_replay_and_only_it() {
         analytics_mapping(&stack, false).await,
         "analytics' mapping disabled"
     );
-    tokio::time::sleep(Duration::from_secs(3)).await; // a receive already under way ends
+    // A long poll already under way ends (on LocalStack the mapping's batching window, 10 s,
+    // is a long poll that outlives the mapping's "Disabled" and still hands over what it gets).
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let mut lost = Vec::new();
     for _ in 0..2 {
         lost.push(publish(&stack, "LoginSucceeded", &email_b, &day, &corr).await);
