@@ -1,7 +1,7 @@
 """Backpressure on the local stack (`make burst`): a burst of events, the queue until drained.
 
-- Publishes BURST_EVENTS events (default 3000, see bench/burst/README.md for why not 5,000
-  here) over BURST_SECONDS (default 10) to the events topic with SNS PublishBatch (10 entries a
+- Publishes BURST_EVENTS events (default 5000, about 3.5 minutes to drain on the local stack)
+  over BURST_SECONDS (default 10) to the events topic with SNS PublishBatch (10 entries a
   call, from BURST_THREADS threads, calls spread evenly over the window). They are
   ``BenchEvent``s: the only subscription whose filter policy accepts them is audit-log's (which
   takes every event type, so any burst of real events reaches it too), and audit-log's effect
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "burst"
 CONSUMER = "audit-log"
 
-EVENTS = int(os.environ.get("BURST_EVENTS", "3000"))
+EVENTS = int(os.environ.get("BURST_EVENTS", "5000"))
 SECONDS = float(os.environ.get("BURST_SECONDS", "10"))
 THREADS = int(os.environ.get("BURST_THREADS", "4"))
 SAMPLE_S = float(os.environ.get("BURST_SAMPLE_S", "0.5"))
@@ -208,6 +208,16 @@ def _localstack_log_since(offset: int) -> dict:
     return {"available": True, **counts}
 
 
+def _localstack_esm_settings() -> dict:
+    """LocalStack's LAMBDA_EVENT_SOURCE_MAPPING_* settings, read from its process (infra/local/start.sh)."""
+    try:
+        pid = int((REPO / ".local" / "localstack.pid").read_text().strip())
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return {}
+    return dict(kv.decode().split("=", 1) for kv in env if kv.startswith(b"LAMBDA_EVENT_SOURCE_MAPPING_"))
+
+
 def _rate_series(samples: list[dict], published: list[tuple[float, int]]) -> list[dict]:
     """consumed(t) = published by t - depth(t) - DLQ(t), per sample; rate over a 5 s window."""
     pub = sorted(published)
@@ -226,7 +236,21 @@ def _rate_series(samples: list[dict], published: list[tuple[float, int]]) -> lis
     return out
 
 
+def _wait_for_localstack(seconds: float = 120.0) -> None:
+    import urllib.request
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:4566/_localstack/health", timeout=3):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("burst: LocalStack does not answer on 127.0.0.1:4566 (make up)")
+            time.sleep(2)
+
+
 def main() -> int:
+    _wait_for_localstack()
     outputs = json.loads((REPO / ".local" / "stack-outputs.json").read_text())
     topic, queue, dlq = outputs["EventsTopicArn"], outputs["AuditLogQueueUrl"], outputs["AuditLogDlqUrl"]
     table, idem, function = outputs["AuditTableName"], outputs["IdempotencyTableName"], outputs["AuditLogFunctionName"]
@@ -336,7 +360,7 @@ def main() -> int:
         "event_source_mapping": {"BatchSize": esm.get("BatchSize"), "ScalingConfig": esm.get("ScalingConfig"),
                                  "MaximumBatchingWindowInSeconds": esm.get("MaximumBatchingWindowInSeconds")},
         "reserved_concurrency": concurrency,
-        "max_backoff_s": os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC"),
+        "localstack_esm_settings": _localstack_esm_settings(),
         "samples": samples, "consumed": series,
     }
     if not KEEP_ROWS:
@@ -382,7 +406,10 @@ def _markdown(r: dict) -> str:
         ("**lost**", f"**{r['lost']}**"),
         ("duplicate deliveries skipped (idempotency)", str(r["duplicates_skipped"])),
         ("event source mapping (as LocalStack keeps it)", f"BatchSize {r['event_source_mapping']['BatchSize']}, "
-         f"ScalingConfig {json.dumps(r['event_source_mapping']['ScalingConfig'])}; reserved concurrency: {r['reserved_concurrency']}"),
+         f"ScalingConfig {json.dumps(r['event_source_mapping']['ScalingConfig'])}, MaximumBatchingWindowInSeconds "
+         f"{r['event_source_mapping']['MaximumBatchingWindowInSeconds']}; reserved concurrency: {r['reserved_concurrency']}"),
+        ("LocalStack's mapping settings", ", ".join(f"`{k}={v}`" for k, v in sorted(r["localstack_esm_settings"].items()))
+         or "unknown"),
     ]
     lines = [f"# Burst: {r['events']} events in {r['publish_window_s']:g} s → {r['consumer']} ({r['date']}, run {r['run']})",
              "", "| figure | value |", "|---|---|"]

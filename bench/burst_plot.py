@@ -17,7 +17,7 @@ def main(src: str, dst: str) -> None:
     r = json.load(open(src))
     s = r["samples"]
     t = [p["t"] for p in s]
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(9, 5.2), dpi=110)
     ax.axvspan(0, r["publish_s"] or r["publish_window_s"], color="tab:orange", alpha=0.15,
                label=f"publishing ({r['published']} events, {r['publish_s']} s)")
     ax.plot(t, [p["depth"] for p in s], color="tab:blue", lw=1.8, label="queue depth (visible + in flight)")
@@ -42,7 +42,7 @@ def main(src: str, dst: str) -> None:
                  fontsize=9)
     lines, labels = ax.get_legend_handles_labels()
     l2, lab2 = ax2.get_legend_handles_labels()
-    ax.legend(lines + l2, labels + lab2, loc="upper right", fontsize=8)
+    ax.legend(lines + l2, labels + lab2, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(dst)
