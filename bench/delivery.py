@@ -92,5 +92,5 @@ def idle_cpu(repo: Path, seconds: float = 10.0) -> dict:
     return {"status": "measured", "seconds": seconds,
             "share_of_one_core": used / (time.perf_counter() - t0),
             "polling": "10 s long polls; {} s between polls that found messages; empty-poll back-off ≤ {} s".format(
-                os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.05"),
+                os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.25"),
                 os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC", "0.5"))}

@@ -37,8 +37,11 @@ cd "$REPO"
 # pollers do), so an idle queue costs one request per 10 s and no back-off delays an event.
 # Between two polls that found messages LocalStack sleeps LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC
 # (1 s by default: a backlog drained 10 messages a second per queue, and an event right after
-# another waited up to 1 s): 0.05 s here. The empty-poll back-off now only follows a long
-# poll that timed out, and the FIFO queue's short polls (no batching window on FIFO queues).
+# another waited up to 1 s). 0.25 s here: at 0.05 s nearly every message became an invocation
+# of its own, and under the integration tests' load LocalStack's one Python core saturated
+# (Step Functions runs took two minutes; the 1 s default passed). The empty-poll back-off now
+# only follows a long poll that timed out, and the FIFO queue's short polls (no batching
+# window on FIFO queues).
 # setsid: LocalStack gets its own process group, so stop.sh can kill it with everything it spawned
 env \
     GATEWAY_LISTEN=127.0.0.1:4566 \
@@ -54,7 +57,7 @@ env \
     LAMBDA_RUNTIME_EXECUTOR=host \
     LAMBDA_KEEPALIVE_MS="${LAMBDA_KEEPALIVE_MS:-600000}" \
     LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="${LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC:-0.5}" \
-    LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC="${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.05}" \
+    LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC="${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.25}" \
     LS_LOG="${LS_LOG:-info}" \
     setsid "$PY" -m localstack.runtime.main >"$LOGFILE" 2>&1 </dev/null &
 echo $! >"$PIDFILE"

@@ -427,3 +427,30 @@ def test_finished_threads_leave_localstacks_thread_list_and_free_their_stacks():
     assert _memory_maps() - before < 100
     release.set()
     threads.TMP_THREADS.remove(pool)
+
+
+def test_step_functions_parse_each_json_path_once_and_still_evaluate_it_per_input():
+    """LocalStack parsed every JSONPath on every evaluation (a PLY parser built per parse, under
+    its one GIL); the executor's patch caches the parsed paths. The cached expression must give
+    each input its own answer, and ResultPath must still write into the input it is given."""
+    from localstack.services.stepfunctions.asl.component.common.path import result_path
+    from localstack.services.stepfunctions.asl.utils import json_path
+    from localstack_host_executor import executor
+
+    executor._cache_step_functions_json_paths()
+    executor._cache_step_functions_json_paths()  # idempotent: wrapped once
+    assert not hasattr(json_path.parse.__wrapped__, "cache_info")
+
+    hits = json_path.parse.cache_info().hits
+    assert json_path.extract_json("$.order.total", {"order": {"total": 7}}) == 7
+    assert json_path.extract_json("$.order.total", {"order": {"total": 9}}) == 9
+    assert json_path.parse.cache_info().hits > hits, "the second evaluation reuses the parsed path"
+    assert json_path.parse("$.order.total") is json_path.parse("$.order.total")
+    with pytest.raises(json_path.NoSuchJsonPathError):
+        json_path.extract_json("$.order.total", {"order": {}})
+    assert json_path.extract_json("$.lines[*].sku", {"lines": [{"sku": "A"}, {"sku": "B"}]}) == ["A", "B"]
+
+    first = result_path.parse("$.priced").update_or_create({"orderId": "o-1"}, {"total": 1})
+    second = result_path.parse("$.priced").update_or_create({"orderId": "o-2"}, {"total": 2})
+    assert first == {"orderId": "o-1", "priced": {"total": 1}}
+    assert second == {"orderId": "o-2", "priced": {"total": 2}}

@@ -988,15 +988,38 @@ def _reap_once(tmp_threads: list) -> int:
     return dropped
 
 
+def _cache_step_functions_json_paths() -> None:
+    """Parse each Step Functions JSONPath once.
+
+    LocalStack's Step Functions interpreter parses a path every time it evaluates one
+    (``asl/utils/json_path.extract_json``, ``ResultPath``), and jsonpath_ng builds a whole PLY
+    LALR parser for every parse (``write_tables=0``): 8-25 ms of CPU per path on these
+    machines, several paths per state, all under LocalStack's one GIL. Ten checkouts at once
+    saturated it: a Pass state took a second, a checkout two minutes (two tests timed out).
+    A parsed path is an immutable expression tree (``find`` and ``update_or_create`` only read
+    it), so one per distinct path string serves every execution.
+    """
+    import functools
+
+    from localstack.services.stepfunctions.asl.component.common.path import result_path
+    from localstack.services.stepfunctions.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        if not hasattr(module.parse, "cache_info"):
+            module.parse = functools.lru_cache(maxsize=4096)(module.parse)
+
+
 def install_patches() -> None:
     """Carry ``ClientContext`` to the executor (LocalStack's ExecutionEnvironment drops it
-    from the invoke payload, and the Runtime API hands it to the function as a header), and
-    keep LocalStack's thread list from pinning every finished thread's stack
-    (:func:`_reap_finished_threads`)."""
+    from the invoke payload, and the Runtime API hands it to the function as a header), keep
+    LocalStack's thread list from pinning every finished thread's stack
+    (:func:`_reap_finished_threads`), and parse each Step Functions JSONPath once
+    (:func:`_cache_step_functions_json_paths`)."""
     global _PATCHED
     if _PATCHED:
         return
     threading.Thread(target=_reap_finished_threads, name="lambda-host-thread-reaper", daemon=True).start()
+    _cache_step_functions_json_paths()
     from localstack.services.lambda_.invocation import execution_environment
 
     original = execution_environment.ExecutionEnvironment.invoke
