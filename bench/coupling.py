@@ -52,7 +52,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from functions import summary  # noqa: E402  (the bench's nearest-rank percentiles)
+from functions import cpu_model, summary  # noqa: E402  (nearest-rank percentiles; the machine line)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -445,15 +445,8 @@ def write_outputs(results: dict) -> None:
 
 
 def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({model or platform.machine()}), {platform.system()}"
+    model = cpu_model()
+    return f"{os.cpu_count()} CPUs ({platform.machine() if model == '?' else model}), {platform.system()}"
 
 
 def localstack_settings() -> dict:

@@ -32,6 +32,18 @@ def pct(values: list[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("?" where there is none): the machine line of
+    every bench report."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
 def summary(values: list[float]) -> dict:
     if not values:
         return {"n": 0}

@@ -75,14 +75,6 @@ def cpu_busy(seconds: float = 1.0) -> float:
 
 
 def machine() -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     mem_gb = None
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
@@ -90,7 +82,7 @@ def machine() -> dict:
     except (OSError, ValueError, IndexError):
         pass
     return {
-        "cpu": cpu,
+        "cpu": fns.cpu_model(),
         "cores": os.cpu_count(),
         "memory_gb": mem_gb,
         "kernel": platform.release(),
