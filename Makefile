@@ -8,7 +8,7 @@ SHELL := /bin/bash
 ENV := source infra/local/env.sh
 OUTPUTS := .local/stack-outputs.json
 # One feature set and one package set (--workspace) for every debug build of the local loop,
-# so each crate is compiled once for the tests, shopctl and (LAMBDA_BUILD_PROFILE=dev) the local
+# so each crate is compiled once for the tests, shopctl and (LAMBDA_BUILD_PROFILE=dev, the default) the local
 # stack's functions: the in-memory stores and the event schemas (in no AWS build;
 # infra/scripts/build-functions.py says why dev builds carry them). A `-p <crate>` build would
 # resolve other features and compile the SDK again.

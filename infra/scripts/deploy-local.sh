@@ -12,18 +12,17 @@ stack=${STACK_NAME:-shop}
 bucket=${ARTIFACT_BUCKET:-shop-sam-artifacts}
 
 # Build profile.
-# - `fast` (the default): the release profile's code without fat LTO and the single codegen
-#   unit.
-# - `dev`: debug builds from the cargo run that also serves `make test`'s tests (same profile,
-#   same features), so a clean clone compiles the dependency graph once for both (functions
-#   built in ~3 min instead of ~10 on 2 cores; CPU-bound dependencies optimised even so, see
-#   Cargo.toml). Not the default yet: on a loaded 2-core LocalStack the slower debug functions
-#   made timing-bound tests fail (an approval answered after its 20 s timeout, a FIFO ordering
-#   check), see bench/README.md.
+# - `dev` (the default): debug builds from the cargo run that also serves `make test`'s tests
+#   (same profile, same features), so a clean clone compiles the dependency graph once for both
+#   (functions built in ~3 min instead of ~11 on 2 cores; CPU-bound dependencies optimised even
+#   so, see Cargo.toml). It took over from `fast` once LocalStack's own load was cut (the
+#   executor plugin's JSONPath cache, 0.25 s between polls): the timing-bound tests that failed
+#   with debug functions on a loaded LocalStack pass, see bench/README.md.
+# - `fast`: the release profile's code without fat LTO and the single codegen unit.
 # - `release`: exactly what AWS gets (Cargo.toml's [profile.release]); `make bench` deploys
 #   that, so its figures are the AWS binaries'.
 build_profile=release
-case "${LAMBDA_BUILD_PROFILE:-fast}" in
+case "${LAMBDA_BUILD_PROFILE:-dev}" in
   dev) build_profile=dev ;;
   fast) export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
                CARGO_PROFILE_RELEASE_OPT_LEVEL=2 ;;
