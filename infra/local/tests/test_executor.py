@@ -454,3 +454,65 @@ def test_step_functions_parse_each_json_path_once_and_still_evaluate_it_per_inpu
     second = result_path.parse("$.priced").update_or_create({"orderId": "o-2"}, {"total": 2})
     assert first == {"orderId": "o-1", "priced": {"total": 1}}
     assert second == {"orderId": "o-2", "priced": {"total": 2}}
+
+
+def test_step_functions_parse_each_definition_once_and_build_fresh_components_per_execution():
+    """LocalStack parsed the whole definition with ANTLR at every execution's start; the
+    executor's patch keeps the parse tree per definition. Each execution must still get
+    components of its own, and a definition with a syntax error must fail every time."""
+    import json
+
+    from localstack.services.stepfunctions.asl.parse.asl_parser import (
+        AmazonStateLanguageParser,
+        ASLParserException,
+    )
+    from localstack_host_executor import executor
+
+    executor._cache_step_functions_definitions()
+    executor._cache_step_functions_definitions()  # idempotent: wrapped once
+    parse = AmazonStateLanguageParser.parse
+    definition = json.dumps(
+        {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": {"n": 1}, "End": True}}}
+    )
+    misses = parse.tree_cache_info().misses
+    first_program, first_tree = parse(definition)
+    second_program, second_tree = parse(definition)
+    assert parse.tree_cache_info().misses == misses + 1, "the second execution reuses the tree"
+    assert second_tree is first_tree
+    assert second_program is not first_program, "components are built per execution"
+    assert type(second_program) is type(first_program)
+    other = definition.replace('"n": 1', '"n": 2')
+    assert parse(other)[1] is not first_tree, "another definition is parsed on its own"
+    for _ in range(2):
+        with pytest.raises(ASLParserException):
+            parse('{"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": }}}')
+
+
+def test_step_functions_tasks_share_one_client_per_service_region_and_role():
+    """LocalStack built a botocore client for every Task state; the executor's patch keeps one
+    per (service, Region, role). The modules that call it, imported before or after the
+    patch, must all get the cached one, and another role or service gets a client of its own."""
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task import (
+        lambda_eval_utils,
+    )
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.credentials import (
+        StateCredentials,
+    )
+    from localstack.services.stepfunctions.asl.utils import boto_client
+    from localstack_host_executor import executor
+
+    executor._cache_step_functions_clients()
+    executor._cache_step_functions_clients()  # idempotent: wrapped once
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.service import (
+        state_task_service_sqs,
+    )
+
+    for module in (lambda_eval_utils, state_task_service_sqs):
+        assert module.boto_client_for is boto_client.boto_client_for
+    role = StateCredentials(role_arn="arn:aws:iam::000000000000:role/checkout")
+    other_role = StateCredentials(role_arn="arn:aws:iam::000000000000:role/cancel")
+    first = boto_client.boto_client_for(service="lambda", region="us-east-1", state_credentials=role)
+    again = boto_client.boto_client_for(service="lambda", region="us-east-1", state_credentials=role)
+    assert again is first
+    assert boto_client.boto_client_for(service="lambda", region="us-east-1", state_credentials=other_role) is not first
+    assert boto_client.boto_client_for(service="sqs", region="us-east-1", state_credentials=role) is not first

@@ -1009,17 +1009,103 @@ def _cache_step_functions_json_paths() -> None:
             module.parse = functools.lru_cache(maxsize=4096)(module.parse)
 
 
+def _cache_step_functions_definitions() -> None:
+    """Parse each state machine definition once, and build its components per execution.
+
+    LocalStack's Step Functions parses the whole definition with ANTLR's Python runtime at the
+    start of every execution (``ExecutionWorker._get_evaluation_entrypoint``): in a profile of
+    the 30-order soak that was a tenth of the time anyone held LocalStack's one GIL (the
+    checkout's definition is ~40 states). The parse tree is only read afterwards (the
+    preprocessor is a visitor that builds new components from it), so one tree per distinct
+    definition serves every execution; the components, which executions evaluate, are still
+    built fresh each time. A definition with syntax errors raises every time (exceptions are
+    not cached).
+    """
+    import functools
+
+    from localstack.services.stepfunctions.asl.parse import asl_parser
+    from localstack.services.stepfunctions.asl.parse.preprocessor import Preprocessor
+
+    parser_class = asl_parser.AmazonStateLanguageParser
+    if hasattr(parser_class.parse, "tree_cache_info"):
+        return
+    original = parser_class.parse
+
+    @functools.lru_cache(maxsize=64)
+    def parse_tree(definition: str):
+        return original(definition)[1]
+
+    def parse(definition: str):
+        tree = parse_tree(definition)
+        return Preprocessor().visit(tree), tree
+
+    parse.tree_cache_info = parse_tree.cache_info
+    parser_class.parse = staticmethod(parse)
+
+
+def _cache_step_functions_clients() -> None:
+    """Give Step Functions' tasks one AWS client per (service, Region, role) instead of one per call.
+
+    LocalStack's ``boto_client_for`` assumes the state machine's role and builds a client for
+    every Task state it runs (a Lambda invoke, a DynamoDB write, an SQS send). Its
+    ``ClientFactory`` caches clients, but the key holds the fresh session token and a merged
+    ``Config`` (hashed by identity), so it never hits: every task built a botocore client,
+    about a tenth of the GIL's time in the soak's profile. A botocore client is safe to share
+    between threads; LocalStack does not enforce IAM, so the role's first credentials stay as
+    good as the next ones. The pool is sized for the concurrent tasks of a test run.
+    """
+    import sys
+    import threading as _threading
+
+    from botocore.config import Config
+
+    from localstack.services.stepfunctions.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    if hasattr(original, "cached_clients"):
+        return
+    clients: dict = {}
+    lock = _threading.Lock()
+    config = boto_client._BOTO_CLIENT_CONFIG.merge(Config(max_pool_connections=64))
+
+    def boto_client_for(service, region, state_credentials):
+        key = (service, region, state_credentials.role_arn)
+        client = clients.get(key)
+        if client is None:
+            with lock:
+                client = clients.get(key)
+                if client is None:
+                    factory = boto_client.connect_to.with_assumed_role(
+                        role_arn=state_credentials.role_arn,
+                        service_principal=boto_client.ServicePrincipal.states,
+                        region_name=region,
+                        config=config,
+                    )
+                    client = clients[key] = factory.get_client(service=service)
+        return client
+
+    boto_client_for.cached_clients = clients
+    boto_client.boto_client_for = boto_client_for
+    # Modules that imported the function by name before this patch keep their own reference.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("localstack.services.stepfunctions") and getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for
+
+
 def install_patches() -> None:
     """Carry ``ClientContext`` to the executor (LocalStack's ExecutionEnvironment drops it
     from the invoke payload, and the Runtime API hands it to the function as a header), keep
     LocalStack's thread list from pinning every finished thread's stack
-    (:func:`_reap_finished_threads`), and parse each Step Functions JSONPath once
-    (:func:`_cache_step_functions_json_paths`)."""
+    (:func:`_reap_finished_threads`), and parse each Step Functions JSONPath and each state
+    machine definition once and build its AWS clients once (:func:`_cache_step_functions_json_paths`,
+    :func:`_cache_step_functions_definitions`, :func:`_cache_step_functions_clients`)."""
     global _PATCHED
     if _PATCHED:
         return
     threading.Thread(target=_reap_finished_threads, name="lambda-host-thread-reaper", daemon=True).start()
     _cache_step_functions_json_paths()
+    _cache_step_functions_definitions()
+    _cache_step_functions_clients()
     from localstack.services.lambda_.invocation import execution_environment
 
     original = execution_environment.ExecutionEnvironment.invoke
