@@ -71,9 +71,24 @@ integration-test: ## Tests against LocalStack: DynamoDB stores; the deployed sta
 	@$(ENV) && cargo test --workspace $(TEST_FEATURES) --lib --test dynamo_stores --test checkout_stores -- --ignored
 	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
 	  cargo test --workspace $(TEST_FEATURES) --test shared -- --test-threads 6 && \
-	  cargo test --workspace $(TEST_FEATURES) --test auth --test checkout_refund --test login_throttle --test outage --test soak && \
+	  $(MAKE) --no-print-directory auth-beside-refund && \
+	  cargo test --workspace $(TEST_FEATURES) --test login_throttle --test outage --test soak && \
 	  cargo test --workspace $(TEST_FEATURES) --test no_secrets
 	@infra/scripts/fuzz-api.sh
+
+# `auth` and `checkout_refund` side by side: each mostly waits (a lock to expire; the payment
+# function's timeouts), and they share nothing: `checkout_refund` breaks only `payment`, which no
+# `auth` test reaches, and `auth`'s failed logins stay far below the local per-address limit.
+# The refund test's output follows auth's, whole.
+.PHONY: auth-beside-refund
+auth-beside-refund:
+	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
+	  cargo test --workspace $(TEST_FEATURES) --no-run --quiet --test auth --test checkout_refund && \
+	  refund_log=$$(mktemp) && trap 'rm -f "$$refund_log"' EXIT && \
+	  { cargo test --workspace $(TEST_FEATURES) --test checkout_refund > "$$refund_log" 2>&1 & refund=$$!; } && \
+	  auth_status=0 && { cargo test --workspace $(TEST_FEATURES) --test auth || auth_status=$$?; } && \
+	  refund_status=0 && { wait "$$refund" || refund_status=$$?; } && \
+	  cat "$$refund_log" && [ "$$auth_status" = 0 ] && [ "$$refund_status" = 0 ]
 
 soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md
 	@$(MAKE) --no-print-directory up

@@ -3,7 +3,8 @@
 //! gets the charge before the refund although the checkout never recorded the charge.
 //!
 //! Its own test binary: it breaks the shared `payment` function for a minute, and cargo runs
-//! test binaries one after another, so no other test's checkout meets the fault.
+//! test binaries one after another, so no other test's checkout meets the fault. Only `auth`,
+//! which checks out nothing, runs beside it (the Makefile's `auth-beside-refund`).
 
 #![allow(clippy::print_stderr)] // prints the owed-refund wait, a figure for the note
 

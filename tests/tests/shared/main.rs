@@ -7,8 +7,10 @@
 //! lowered) are binaries of their own (`checkout_refund`, `login_throttle`, `outage`, `soak`)
 //! and run alone, after these; so does `auth`, whose failed logins all come from this host's
 //! one address and would trip the per-address rules (the login guard's, the fraud
-//! detector's) for the other tests' logins. `no_secrets` runs last, over every log group they
-//! filled.
+//! detector's) for the other tests' logins. The one pair that runs side by side is `auth` and
+//! `checkout_refund` (the Makefile's `auth-beside-refund`): the fault the refund test injects
+//! is in `payment`, which no `auth` test reaches. `no_secrets` runs last, over every log group
+//! they filled.
 //!
 //! | module | what |
 //! | --- | --- |
