@@ -100,6 +100,29 @@ make_venv() { # make_venv DIR: (re)create DIR unless it already runs the chosen 
 }
 
 # ---------------------------------------------------------------------------------------------
+# 0. cfn-guard (make lint: infra/policies), AWS's Rust tool, pinned, is not on the Python or npm
+#    registries: built from crates.io once per machine into the user's cache (a clean clone
+#    reuses it) and linked into .local/bin. The build (~80 s on 2 cores) starts first and runs
+#    in the background, beside the pip installs that mostly wait on downloads and unpacking;
+#    the end of this script waits for it.
+# ---------------------------------------------------------------------------------------------
+CFN_GUARD_PIN="3.2.1"
+GUARD_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/serverless-shop/cfn-guard-$CFN_GUARD_PIN"
+GUARD_LOG="$LOCAL_DIR/cfn-guard-build.log"
+guard_pid=""
+if [[ -x "$GUARD_ROOT/bin/cfn-guard" ]] && "$GUARD_ROOT/bin/cfn-guard" --version 2>/dev/null | grep -q "$CFN_GUARD_PIN"; then
+    log "cfn-guard $CFN_GUARD_PIN: up to date"
+else
+    log "cfn-guard $CFN_GUARD_PIN: cargo install in the background (once per machine; $GUARD_LOG)"
+    command -v cargo >/dev/null || die "cargo not found (rustup)"
+    nice -n 10 cargo install cfn-guard --version "$CFN_GUARD_PIN" --locked --root "$GUARD_ROOT" --quiet \
+        >"$GUARD_LOG" 2>&1 &
+    guard_pid=$!
+    # A step below that fails ends the script: stop the build with it.
+    trap '[[ -n "$guard_pid" ]] && kill "$guard_pid" 2>/dev/null; true' EXIT
+fi
+
+# ---------------------------------------------------------------------------------------------
 # 1. venv-localstack: LocalStack + pins + pytest
 # ---------------------------------------------------------------------------------------------
 VENV_LS="$LOCAL_DIR/venv-localstack"
@@ -241,19 +264,15 @@ else
     stamp_set dynamodb-local "$key"
 fi
 
-# ---------------------------------------------------------------------------------------------
-# 6. cfn-guard (make lint: infra/policies), AWS's Rust tool, pinned. Built once per machine into
-#    the user's cache (a clean clone reuses it; building takes a few minutes on 2 cores) and
-#    linked into .local/bin.
-# ---------------------------------------------------------------------------------------------
-CFN_GUARD_PIN="3.2.1"
-GUARD_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/serverless-shop/cfn-guard-$CFN_GUARD_PIN"
-if [[ -x "$GUARD_ROOT/bin/cfn-guard" ]] && "$GUARD_ROOT/bin/cfn-guard" --version 2>/dev/null | grep -q "$CFN_GUARD_PIN"; then
-    log "cfn-guard $CFN_GUARD_PIN: up to date"
-else
-    log "cfn-guard $CFN_GUARD_PIN: cargo install (once per machine)"
-    command -v cargo >/dev/null || die "cargo not found (rustup)"
-    nice -n 10 cargo install cfn-guard --version "$CFN_GUARD_PIN" --locked --root "$GUARD_ROOT" --quiet
+if [[ -n "$guard_pid" ]]; then
+    status=0
+    wait "$guard_pid" || status=$?
+    guard_pid=""
+    if [[ "$status" != 0 ]]; then
+        cat "$GUARD_LOG" >&2
+        die "cfn-guard $CFN_GUARD_PIN: cargo install failed (exit $status)"
+    fi
+    log "cfn-guard $CFN_GUARD_PIN: built"
 fi
 mkdir -p "$LOCAL_DIR/bin"
 ln -sfn "$GUARD_ROOT/bin/cfn-guard" "$LOCAL_DIR/bin/cfn-guard"
