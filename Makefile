@@ -100,12 +100,14 @@ bench: ## Measure every function (cold/warm/RSS/size), the API end to end and th
 	@bench/install-hey.sh
 	@$(ENV) && CARGO_TARGET_DIR="$(CURDIR)/target/aws" "$(CURDIR)/.local/venv-localstack/bin/python" bench/run.py
 
+# The two load runs below deploy optimised functions (`fast`: the release profile minus fat LTO),
+# as their published figures were measured, instead of the local loop's debug builds.
 coupling: ## The coupling experiment: a tightly coupled login (bench/coupling/, a synchronous fraud check) beside the event-driven one, fraud service healthy, slow and down; writes bench/coupling/
-	@$(MAKE) --no-print-directory up
+	@LAMBDA_BUILD_PROFILE=fast $(MAKE) --no-print-directory up
 	@$(ENV) && PLOT_PYTHON="$$(bench/install-plot.sh)" "$(CURDIR)/.local/venv-localstack/bin/python" bench/coupling.py
 
 burst: ## Backpressure: publish a burst of events (BURST_EVENTS, default 5000, over 10 s) and sample the queues until drained; writes bench/burst/
-	@$(MAKE) --no-print-directory up
+	@LAMBDA_BUILD_PROFILE=fast $(MAKE) --no-print-directory up
 	@$(ENV) && PLOT_PYTHON="$$(bench/install-plot.sh)" "$(CURDIR)/.local/venv-localstack/bin/python" bench/burst.py
 
 schemas: ## Regenerate events/schemas/ (JSON Schemas of the event types) and events/asyncapi.yaml

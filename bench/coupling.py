@@ -3,8 +3,9 @@
 Map of this script:
 
 1. ``build`` - ``cargo lambda build --release --bin tight-login`` with the local stack's
-   ``fast`` profile (the environment ``infra/scripts/deploy-local.sh`` sets), so it reuses the
-   shop's compiled dependencies.
+   ``fast`` profile (the environment ``infra/scripts/deploy-local.sh`` sets for
+   ``LAMBDA_BUILD_PROFILE=fast``, which ``make coupling`` deploys the shop with), so both logins
+   are built alike and it reuses the shop's compiled dependencies.
 2. ``deploy`` - ``bench/coupling/template.yaml`` as its own stack (``shop-coupling``) in the same
    LocalStack, with SAM as the shop is deployed; the shop's table names, topic and fraud
    detector come from ``.local/stack-outputs.json``.
