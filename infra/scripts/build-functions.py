@@ -11,10 +11,10 @@ Two kinds of build (deploy-local.sh's `fast` is `release` with lighter optimisat
 - `dev` (`LAMBDA_BUILD_PROFILE=dev`, the local stack's default): `cargo build --workspace
   --bins --examples` with the tests' features, i.e. the very feature set and profile `make
   test` compiles its tests with, so one compile of the dependency graph serves the functions
-  and the tests. (`--examples` only switches on the dev-dependencies' features, as a test
-  build does; there are no examples.) The debug binaries are stripped of their line tables into target/lambda-local/
-  for SAM to zip. The functions then carry the in-memory fakes and the schemas, unused; no
-  AWS deployment is built this way.
+  and the tests. (`--examples` only switches on the dev-dependencies' features, as a test build
+  does; there are no examples.) The debug binaries are stripped of their line tables into
+  target/lambda-local/ for SAM to zip. The functions then carry the in-memory fakes and the
+  schemas, unused; no AWS deployment is built this way.
 
 Usage: build-functions.py <x86_64|arm64> <out-template.json> [release|dev]
 The dev profile reads the tests' features from SHOP_TEST_FEATURES (the Makefile exports it).
