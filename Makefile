@@ -67,28 +67,8 @@ unit-test: ## Rust unit tests (in-memory fakes, no AWS)
 executor-test: start ## Tests of our LocalStack Lambda executor plugin
 	@infra/local/test.sh
 
-integration-test: ## Tests against LocalStack: DynamoDB stores; the deployed stack through its API (tests sharing it side by side, then those that change it one by one, then the log scan for secrets); the API fuzzed against api/openapi.json
-	@$(ENV) && cargo test --workspace $(TEST_FEATURES) --lib --test dynamo_stores --test checkout_stores -- --ignored
-	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
-	  cargo test --workspace $(TEST_FEATURES) --test shared -- --test-threads 6 && \
-	  $(MAKE) --no-print-directory auth-beside-refund && \
-	  cargo test --workspace $(TEST_FEATURES) --test login_throttle --test outage --test soak && \
-	  cargo test --workspace $(TEST_FEATURES) --test no_secrets
-	@infra/scripts/fuzz-api.sh
-
-# `auth` and `checkout_refund` side by side: each mostly waits (a lock to expire; the payment
-# function's timeouts), and they share nothing: `checkout_refund` breaks only `payment`, which no
-# `auth` test reaches, and `auth`'s failed logins stay far below the local per-address limit.
-# The refund test's output follows auth's, whole.
-.PHONY: auth-beside-refund
-auth-beside-refund:
-	@$(ENV) && export SHOP_STACK_OUTPUTS="$(CURDIR)/$(OUTPUTS)" && \
-	  cargo test --workspace $(TEST_FEATURES) --no-run --quiet --test auth --test checkout_refund && \
-	  refund_log=$$(mktemp) && trap 'rm -f "$$refund_log"' EXIT && \
-	  { cargo test --workspace $(TEST_FEATURES) --test checkout_refund > "$$refund_log" 2>&1 & refund=$$!; } && \
-	  auth_status=0 && { cargo test --workspace $(TEST_FEATURES) --test auth || auth_status=$$?; } && \
-	  refund_status=0 && { wait "$$refund" || refund_status=$$?; } && \
-	  cat "$$refund_log" && [ "$$auth_status" = 0 ] && [ "$$refund_status" = 0 ]
+integration-test: ## Tests against LocalStack: DynamoDB stores; the deployed stack through its API (tests sharing it side by side, then those that change it, alone or beside one that cannot notice, then the log scan for secrets); the API fuzzed against api/openapi.json (infra/scripts/integration-tests.sh)
+	@infra/scripts/integration-tests.sh
 
 soak: ## The soak (not in CI): SOAK_ORDERS checkouts (default 200) under injected AWS faults and crashes, then the invariants; writes bench/soak-results.md
 	@$(MAKE) --no-print-directory up

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Stops the LocalStack started by start.sh: TERM, up to 15 s grace, then KILL - for LocalStack and
+# Stops the LocalStack started by start.sh: TERM, up to 5 s grace, then KILL - for LocalStack and
 # every process it started (DynamoDB Local's java, Lambda bootstrap processes, which run in their
-# own sessions). Only that process tree is touched. Idempotent.
+# own sessions). Only that process tree is touched. Idempotent. After a test run LocalStack did not
+# finish its own shutdown within 15 s either, and it keeps nothing a KILL could lose (it runs
+# without persistence), so the grace is short.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 PIDFILE="$REPO/.local/localstack.pid"
-GRACE="${LOCALSTACK_STOP_GRACE:-15}"
+GRACE="${LOCALSTACK_STOP_GRACE:-5}"
 
 if [[ ! -f "$PIDFILE" ]]; then echo "LocalStack not running (no pid file)"; exit 0; fi
 pid="$(cat "$PIDFILE")"

@@ -4,7 +4,7 @@
 //!
 //! Its own test binary: it breaks the shared `payment` function for a minute, and cargo runs
 //! test binaries one after another, so no other test's checkout meets the fault. Only `auth`,
-//! which checks out nothing, runs beside it (the Makefile's `auth-beside-refund`).
+//! which checks out nothing, runs beside it (infra/scripts/integration-tests.sh).
 
 #![allow(clippy::print_stderr)] // prints the owed-refund wait, a figure for the note
 

@@ -3,7 +3,8 @@
 //! Every consumer is broken by pointing its idempotency table at a table that does not exist
 //! (each record then fails and is retried after the visibility timeout), logins run, then the
 //! configuration is restored and every event must be processed. This binary has one test, so
-//! no other test sees the broken consumers (cargo runs test binaries one after another).
+//! no other test sees the broken consumers (cargo runs test binaries one after another; the
+//! API fuzzer, which runs beside it, calls only the API's functions and checks their answers).
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,

@@ -11,7 +11,8 @@
 //! shoppers wait while the drained queues hold more, default 100), `SOAK_REPORT` (a path:
 //! write the report there). This
 //! binary has one test, so no other test sees the injected faults (cargo runs test binaries
-//! one after another).
+//! one after another; the API fuzzer, which runs beside it, calls only the API's functions,
+//! which get no faults, and checks only their answers).
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,

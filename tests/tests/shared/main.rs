@@ -8,7 +8,7 @@
 //! and run alone, after these; so does `auth`, whose failed logins all come from this host's
 //! one address and would trip the per-address rules (the login guard's, the fraud
 //! detector's) for the other tests' logins. The one pair that runs side by side is `auth` and
-//! `checkout_refund` (the Makefile's `auth-beside-refund`): the fault the refund test injects
+//! `checkout_refund` (infra/scripts/integration-tests.sh): the fault the refund test injects
 //! is in `payment`, which no `auth` test reaches. `no_secrets` runs last, over every log group
 //! they filled.
 //!
