@@ -118,12 +118,54 @@ else
     nice -n 10 cargo install cfn-guard --version "$CFN_GUARD_PIN" --locked --root "$GUARD_ROOT" --quiet \
         >"$GUARD_LOG" 2>&1 &
     guard_pid=$!
-    # A step below that fails ends the script: stop the build with it.
-    trap '[[ -n "$guard_pid" ]] && kill "$guard_pid" 2>/dev/null; true' EXIT
 fi
+tools_pid=""
+# A step below that fails ends the script: stop what runs in the background with it.
+trap 'for pid in "$guard_pid" "$tools_pid"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; done; true' EXIT
 
 # ---------------------------------------------------------------------------------------------
-# 1. venv-localstack: LocalStack + pins + pytest
+# 1. The tools' venvs, installed in the background beside venv-localstack (step 2): they share
+#    nothing with it, and each pip install mostly waits on one core for unpacking and compiling
+#    bytecode. Their log lines are printed when they are done (after step 5).
+# ---------------------------------------------------------------------------------------------
+install_tool_venvs() {
+    # 1a. venv-tools: cargo-lambda (+ ziglang), aws-sam-cli, cfn-lint
+    VENV_TOOLS="$LOCAL_DIR/venv-tools"
+    TOOLS_REQ="$HERE/requirements-tools.txt"
+    key="$(fingerprint "$PYTHON" "$PY_VERSION" "$TOOLS_REQ")"
+    if stamp_ok venv-tools "$key" && [[ -x "$VENV_TOOLS/bin/python" ]]; then
+        log "venv-tools: up to date"
+    else
+        log "venv-tools: installing (cargo-lambda, aws-sam-cli, cfn-lint)"
+        make_venv "$VENV_TOOLS"
+        "$VENV_TOOLS/bin/pip" install -q -r "$TOOLS_REQ"
+        "$VENV_TOOLS/bin/pip" check >/dev/null || log "warning: pip check reports conflicts in venv-tools"
+        "$VENV_TOOLS/bin/cargo-lambda" lambda --version >/dev/null
+        "$VENV_TOOLS/bin/sam" --version >/dev/null
+        "$VENV_TOOLS/bin/cfn-lint" --version >/dev/null
+        stamp_set venv-tools "$key"
+    fi
+
+    # 1b. venv-fuzz: schemathesis, alone (its pins must not fight aws-sam-cli's)
+    VENV_FUZZ="$LOCAL_DIR/venv-fuzz"
+    FUZZ_REQ="$HERE/requirements-fuzz.txt"
+    key="$(fingerprint "$PYTHON" "$PY_VERSION" "$FUZZ_REQ")"
+    if stamp_ok venv-fuzz "$key" && [[ -x "$VENV_FUZZ/bin/st" ]]; then
+        log "venv-fuzz: up to date"
+    else
+        log "venv-fuzz: installing (schemathesis)"
+        make_venv "$VENV_FUZZ"
+        "$VENV_FUZZ/bin/pip" install -q -r "$FUZZ_REQ"
+        "$VENV_FUZZ/bin/st" --version >/dev/null
+        stamp_set venv-fuzz "$key"
+    fi
+}
+TOOLS_LOG="$LOCAL_DIR/install-tools.log"
+install_tool_venvs >"$TOOLS_LOG" 2>&1 &
+tools_pid=$!
+
+# ---------------------------------------------------------------------------------------------
+# 2. venv-localstack: LocalStack + pins + pytest
 # ---------------------------------------------------------------------------------------------
 VENV_LS="$LOCAL_DIR/venv-localstack"
 key="$(fingerprint "$PYTHON" "$PY_VERSION" "$LS_REQ_EFFECTIVE")"
@@ -140,7 +182,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 2. our Lambda executor plugin (non-editable install from a copy, so the source tree stays
+# 3. our Lambda executor plugin (non-editable install from a copy, so the source tree stays
 #    clean; re-installed whenever a source file changes)
 # ---------------------------------------------------------------------------------------------
 PLUGIN_SRC="$HERE/lambda_host_executor"
@@ -179,41 +221,6 @@ PY
         die "the Lambda host executor does not work with the installed localstack-core ($(cat "$LS_REQ_EFFECTIVE" | grep '^localstack-core')); on Python 3.11 use a Python 3.12+ interpreter (LOCAL_PYTHON=...)"
     fi
     stamp_set lambda-host-executor "$key"
-fi
-
-# ---------------------------------------------------------------------------------------------
-# 3. venv-tools: cargo-lambda (+ ziglang), aws-sam-cli, cfn-lint
-# ---------------------------------------------------------------------------------------------
-VENV_TOOLS="$LOCAL_DIR/venv-tools"
-TOOLS_REQ="$HERE/requirements-tools.txt"
-key="$(fingerprint "$PYTHON" "$PY_VERSION" "$TOOLS_REQ")"
-if stamp_ok venv-tools "$key" && [[ -x "$VENV_TOOLS/bin/python" ]]; then
-    log "venv-tools: up to date"
-else
-    log "venv-tools: installing (cargo-lambda, aws-sam-cli, cfn-lint)"
-    make_venv "$VENV_TOOLS"
-    "$VENV_TOOLS/bin/pip" install -q -r "$TOOLS_REQ"
-    "$VENV_TOOLS/bin/pip" check >/dev/null || log "warning: pip check reports conflicts in venv-tools"
-    "$VENV_TOOLS/bin/cargo-lambda" lambda --version >/dev/null
-    "$VENV_TOOLS/bin/sam" --version >/dev/null
-    "$VENV_TOOLS/bin/cfn-lint" --version >/dev/null
-    stamp_set venv-tools "$key"
-fi
-
-# ---------------------------------------------------------------------------------------------
-# 3b. venv-fuzz: schemathesis, alone (its pins must not fight aws-sam-cli's)
-# ---------------------------------------------------------------------------------------------
-VENV_FUZZ="$LOCAL_DIR/venv-fuzz"
-FUZZ_REQ="$HERE/requirements-fuzz.txt"
-key="$(fingerprint "$PYTHON" "$PY_VERSION" "$FUZZ_REQ")"
-if stamp_ok venv-fuzz "$key" && [[ -x "$VENV_FUZZ/bin/st" ]]; then
-    log "venv-fuzz: up to date"
-else
-    log "venv-fuzz: installing (schemathesis)"
-    make_venv "$VENV_FUZZ"
-    "$VENV_FUZZ/bin/pip" install -q -r "$FUZZ_REQ"
-    "$VENV_FUZZ/bin/st" --version >/dev/null
-    stamp_set venv-fuzz "$key"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -263,6 +270,12 @@ else
     [[ -x "$JAVA_LINK/bin/java" ]] || die "$JAVA_LINK/bin/java is not executable"
     stamp_set dynamodb-local "$key"
 fi
+
+status=0
+wait "$tools_pid" || status=$?
+tools_pid=""
+cat "$TOOLS_LOG" >&2
+[[ "$status" == 0 ]] || die "the tools' venvs did not install (exit $status; $TOOLS_LOG)"
 
 if [[ -n "$guard_pid" ]]; then
     status=0
