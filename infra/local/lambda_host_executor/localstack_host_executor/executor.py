@@ -1075,13 +1075,18 @@ def _cache_step_functions_clients() -> None:
             with lock:
                 client = clients.get(key)
                 if client is None:
-                    factory = boto_client.connect_to.with_assumed_role(
-                        role_arn=state_credentials.role_arn,
-                        service_principal=boto_client.ServicePrincipal.states,
-                        region_name=region,
-                        config=config,
-                    )
-                    client = clients[key] = factory.get_client(service=service)
+                    try:
+                        factory = boto_client.connect_to.with_assumed_role(
+                            role_arn=state_credentials.role_arn,
+                            service_principal=boto_client.ServicePrincipal.states,
+                            region_name=region,
+                            config=config,
+                        )
+                        client = factory.get_client(service=service)
+                    except Exception as e:  # noqa: BLE001 - LocalStack's own way still works
+                        LOG.warning("Step Functions client for %s built LocalStack's way: %r", service, e)
+                        client = original(service=service, region=region, state_credentials=state_credentials)
+                    clients[key] = client
         return client
 
     boto_client_for.cached_clients = clients
@@ -1103,9 +1108,17 @@ def install_patches() -> None:
     if _PATCHED:
         return
     threading.Thread(target=_reap_finished_threads, name="lambda-host-thread-reaper", daemon=True).start()
-    _cache_step_functions_json_paths()
-    _cache_step_functions_definitions()
-    _cache_step_functions_clients()
+    # Speed-ups only: a LocalStack whose internals moved (e.g. the Python 3.11 fallback's
+    # release) runs without the one that no longer fits, instead of losing the executor.
+    for speed_up in (
+        _cache_step_functions_json_paths,
+        _cache_step_functions_definitions,
+        _cache_step_functions_clients,
+    ):
+        try:
+            speed_up()
+        except Exception as e:  # noqa: BLE001 - any failure only means no speed-up
+            LOG.warning("%s not applied to this LocalStack: %r", speed_up.__name__, e)
     from localstack.services.lambda_.invocation import execution_environment
 
     original = execution_environment.ExecutionEnvironment.invoke
