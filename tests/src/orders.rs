@@ -99,7 +99,8 @@ impl Stack {
         .await
     }
 
-    /// Polls `GET /orders/{id}` until its status is one of `wanted`; returns the order.
+    /// Polls `GET /orders/{id}` (with the tests' [`Backoff`](crate::poll::Backoff)) until its
+    /// status is one of `wanted`; returns the order.
     /// Fails at once if the order settles in a terminal status that is not wanted.
     pub async fn wait_for_order(
         &self,
@@ -109,9 +110,7 @@ impl Stack {
         timeout: std::time::Duration,
     ) -> Value {
         let deadline = std::time::Instant::now() + timeout;
-        // Every poll is an API Gateway + Lambda call on the same two cores as the workflow:
-        // start fast (approvals and the cancel window need a quick reaction), then back off.
-        let mut pause = std::time::Duration::from_millis(100);
+        let mut backoff = crate::poll::Backoff::default();
         loop {
             let response = self.order(token, order_id).await;
             response.expect_status(StatusCode::OK);
@@ -129,8 +128,7 @@ impl Stack {
                 "timed out after {timeout:?} waiting for order {order_id} to be {wanted:?}; last: {}",
                 response.body
             );
-            tokio::time::sleep(pause).await;
-            pause = (pause * 3 / 2).min(std::time::Duration::from_secs(1));
+            backoff.wait().await;
         }
     }
 

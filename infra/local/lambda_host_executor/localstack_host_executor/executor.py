@@ -34,6 +34,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -1054,9 +1055,6 @@ def _cache_step_functions_clients() -> None:
     between threads; LocalStack does not enforce IAM, so the role's first credentials stay as
     good as the next ones. The pool is sized for the concurrent tasks of a test run.
     """
-    import sys
-    import threading as _threading
-
     from botocore.config import Config
 
     from localstack.services.stepfunctions.asl.utils import boto_client
@@ -1065,7 +1063,7 @@ def _cache_step_functions_clients() -> None:
     if hasattr(original, "cached_clients"):
         return
     clients: dict = {}
-    lock = _threading.Lock()
+    lock = threading.Lock()
     config = boto_client._BOTO_CLIENT_CONFIG.merge(Config(max_pool_connections=64))
 
     def boto_client_for(service, region, state_credentials):
