@@ -162,6 +162,29 @@ impl Stack {
             .item
     }
 
+    /// How many S3 notifications of the object `key` the media consumer `consumer` has
+    /// finished (its idempotency records: one per object version, keyed
+    /// `<consumer>#<bucket>/<key>/<eTag>[/<versionId>]`).
+    pub async fn media_events_processed(&self, consumer: &str, key: &str) -> usize {
+        let prefix = format!("{consumer}#{}/{key}/", self.output("MediaBucketName"));
+        let items: Vec<_> = self
+            .dynamodb()
+            .scan()
+            .table_name(self.output("IdempotencyTableName"))
+            .filter_expression("begins_with(pk, :prefix) AND #status = :done")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .expression_attribute_values(":done", AttributeValue::S("DONE".to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("scan the idempotency table");
+        items.len()
+    }
+
     /// The product's item in the products table, read consistently.
     pub async fn product_item(&self, sku: &str) -> Option<HashMap<String, AttributeValue>> {
         self.dynamodb()

@@ -21,8 +21,10 @@ async fn main() -> Result<(), Error> {
     run_media_consumer(BatchProcessor::new(
         CATALOG_IMAGES_FUNCTION_NAME,
         CatalogImages::new(
-            DynamoImageRecords::new(dynamodb.clone(), settings.media_table),
-            DynamoProductImages::new(dynamodb.clone(), settings.products_table),
+            DynamoImageRecords::new(dynamodb.clone(), settings.media_table.clone()),
+            // Guarded: an image deleted while this publishes it is not brought back.
+            DynamoProductImages::new(dynamodb.clone(), settings.products_table)
+                .guarded_by(settings.media_table),
             settings.media_bucket,
         ),
         settings

@@ -395,7 +395,7 @@ async fn a_consumer_failing_a_record_does_not_hold_back_the_others() {
 }
 
 #[tokio::test]
-async fn deleting_an_image_removes_it_from_the_product_the_bucket_and_the_table() {
+async fn deleting_an_image_removes_it_and_a_late_upload_does_not_bring_it_back() {
     let stack = Stack::load().await;
     let sku = unique_sku(1);
     stack.create_product(&sku, 1200, 4).await;
@@ -414,7 +414,15 @@ async fn deleting_an_image_removes_it_from_the_product_the_bucket_and_the_table(
         .await
         .expect_status(StatusCode::NO_CONTENT);
 
-    assert!(stack.image_record(&image_id).await.is_none());
+    // The record is a tombstone: no verdict or thumbnails, an expiry (TTL).
+    let tombstone = stack.image_record(&image_id).await.expect("a tombstone");
+    assert!(
+        tombstone.contains_key("deleted_at")
+            && tombstone.contains_key("expires_at")
+            && !tombstone.contains_key("verdict")
+            && !tombstone.contains_key("thumbnails"),
+        "{tombstone:?}"
+    );
     assert!(stack.media_keys(&upload).await.is_empty());
     assert!(stack.media_keys(&thumbnails).await.is_empty());
     let item = stack.product_item(&sku).await.expect("the product");
@@ -429,4 +437,23 @@ async fn deleting_an_image_removes_it_from_the_product_the_bucket_and_the_table(
         .call(Method::DELETE, &path, Some(&admin), None)
         .await
         .expect_error(StatusCode::NOT_FOUND, "IMAGE_NOT_FOUND");
+
+    // The same bytes PUT again after the DELETE (the upload URL is still valid; or a
+    // consumer that read the upload just before the DELETE): both consumers process it and
+    // the tombstone refuses their writes, so nothing is made and nothing is shown again.
+    stack
+        .put_media_object(&upload, jpeg(800, 600), "image/jpeg")
+        .await;
+    for consumer in ["image-checker", "thumbnailer"] {
+        eventually(
+            &format!("{consumer} processed the late upload"),
+            Duration::from_secs(60),
+            || async { (stack.media_events_processed(consumer, &upload).await >= 2).then_some(()) },
+        )
+        .await;
+    }
+    assert!(stack.media_keys(&thumbnails).await.is_empty());
+    let record = stack.image_record(&image_id).await.expect("the tombstone");
+    assert!(!record.contains_key("verdict"), "{record:?}");
+    product_with_images(&stack, &sku, 0).await;
 }

@@ -8,8 +8,9 @@
 //!   the field; an unknown product 404 `PRODUCT_NOT_FOUND`; a product holding
 //!   [`MAX_IMAGES_PER_PRODUCT`] images 409 `TOO_MANY_IMAGES`. Nothing is written: the image
 //!   exists once its bytes do (the consumers take it from there).
-//! - `DELETE /products/{sku}/images/{imageId}` (role `admin`) → 204: off the product first (no
-//!   longer shown), then the upload and the thumbnails (two prefix deletes), then the record.
+//! - `DELETE /products/{sku}/images/{imageId}` (role `admin`) → 204: the record becomes a
+//!   tombstone first (no consumer brings the image back after this: `dynamo.rs`), then off
+//!   the product (no longer shown), then the upload and the thumbnails (two prefix deletes).
 //!   An image with none of these is 404 `IMAGE_NOT_FOUND` (so is a malformed id). Deleting
 //!   again after a partial failure finishes the job.
 //!
@@ -18,8 +19,8 @@
 //! demoted admin keeps their sessions but not the routes. Not admin → 403 `FORBIDDEN`.
 //!
 //! What a DELETE cannot undo: an upload URL handed out stays valid until it expires
-//! (`UPLOAD_URL_SECONDS`), so a PUT after the DELETE makes the image again (checked and
-//! published like any upload).
+//! (`UPLOAD_URL_SECONDS`), so a PUT after the DELETE stores bytes again; the tombstone keeps
+//! them from being recorded or shown, and they stay under `uploads/` until deleted again.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -370,11 +371,13 @@ where
             return Err(not_found());
         }
         let keys = ImageKeys::new(sku.clone(), image_id);
-        // Off the product first: from here on it is not shown, whatever fails next.
+        // The tombstone first: from here on no consumer records, and catalog-images cannot
+        // publish, this image again (a publish already under way is refused at its write).
+        self.records.delete(&keys.image_id).await?;
+        // Then off the product: no longer shown, whatever fails next.
         let was_shown = self.images.remove(sku, &keys.image_id).await?;
         let uploads = self.objects.delete_prefix(&keys.upload_key()).await?;
         let thumbnails = self.objects.delete_prefix(&keys.thumbnail_prefix()).await?;
-        self.records.delete(&keys.image_id).await?;
         if record.is_none() && !was_shown && uploads == 0 && thumbnails == 0 {
             return Err(not_found());
         }

@@ -19,9 +19,12 @@
 //! once ([`ImageAdded::AlreadyPresent`] for the other). The upload's event is acknowledged
 //! untouched (a filter policy on the subscription can keep it off this queue).
 //!
-//! On a thumbnail's event the record may also be: absent, or without a verdict (the image was
+//! On a thumbnail's event the record may also be: absent or a tombstone (the image was
 //! deleted; the thumbnailer cleans up what it wrote after the delete) → nothing published;
-//! rejected → nothing published (cannot happen for the same bytes; a replaced upload).
+//! rejected → nothing published (cannot happen for the same bytes; a replaced upload). The
+//! image may also be deleted between this read of the record and the add: the store is
+//! guarded by the records ([`ProductImages::add`]), so the add is refused
+//! ([`ImageAdded::Deleted`]) rather than bringing the image back onto its product.
 //!
 //! URLs: the bucket is private and this stack has no CDN, so the view carries presigned GET
 //! URLs, signed locally (no network call) with the reading function's credentials and valid
@@ -159,6 +162,11 @@ impl<R: ImageRecords, P: ProductImages> CatalogImages<R, P> {
             }
             ImageAdded::AlreadyPresent => {
                 tracing::info!(sku = %keys.sku, image_id = %keys.image_id, "image already on the product");
+            }
+            ImageAdded::Deleted => {
+                // Deleted between the record's read and the add: the guard refused it.
+                tracing::info!(sku = %keys.sku, image_id = %keys.image_id, "image deleted meanwhile: not published");
+                return Ok(Publication::Deleted);
             }
             ImageAdded::NoProduct => {
                 // Deleted since the upload URL was handed out: nothing to show it on.

@@ -56,8 +56,8 @@ impl Settings for ImageCheckerSettings {
 pub enum Checked {
     /// The verdict, now recorded.
     Recorded(ImageVerdict),
-    /// The object is gone (the image was deleted since the upload): nothing recorded, so a
-    /// deleted image's record is not made again.
+    /// The object is gone, or the image's record is a tombstone (deleted since the upload):
+    /// nothing recorded, so a deleted image's record is not made again.
     Gone,
 }
 
@@ -98,7 +98,10 @@ impl<O: ImageObjects, R: ImageRecords> ImageChecker<O, R> {
             tracing::info!(key = %key, "upload gone (image deleted): nothing to check");
             return Ok(Checked::Gone);
         };
-        self.records.record_verdict(keys, &verdict).await?;
+        if self.records.record_verdict(keys, &verdict).await?.is_none() {
+            tracing::info!(key = %key, "image deleted: verdict not recorded");
+            return Ok(Checked::Gone);
+        }
         log_verdict(&key, &verdict);
         Ok(Checked::Recorded(verdict))
     }

@@ -10,6 +10,8 @@
 //! | `sku` | S | the product; an image belongs to one product for good |
 //! | `verdict` | M | image-checker's [`ImageVerdict`]: `verdict` (`ACCEPTED` / `REJECTED`), then `format`, `width`, `height`, `bytes` or `reason` |
 //! | `thumbnails` | L of M | thumbnailer's [`StoredThumbnail`]s: `size_px`, `width`, `height` |
+//! | `deleted_at` | N | set by the DELETE (epoch s): the item is a tombstone, verdict and thumbnails removed |
+//! | `expires_at` | N | a tombstone's TTL: [`TOMBSTONE_DAYS`] after the DELETE |
 //!
 //! Both writes are one UpdateItem each returning `ALL_NEW`, so whichever of the two consumers
 //! writes last reads the complete record and sees [`ready_to_publish`](super::ready_to_publish).
@@ -20,6 +22,13 @@
 //! which must be judged again. A write naming another product than the record's is refused
 //! ([`StoreError::Malformed`]): an image id is random and bound to one product's key.
 //!
+//! **Tombstones.** A DELETE turns the item into a tombstone instead of removing it, and both
+//! writes are conditional on `attribute_not_exists(deleted_at)`: a consumer that read the
+//! upload just before the DELETE, or a redelivered event, finds it and writes nothing (the
+//! write returns `None`), where an upsert would have made the record again and let the image
+//! be published a second time. [`TOMBSTONE_DAYS`] outlives any message about the image (SQS
+//! keeps one at most 14 days) and the upload URLs (minutes); DynamoDB's TTL removes it after.
+//!
 //! **Products table** (key `sku`). The product's images are the map attribute `images` of its
 //! item: image id → `format`, `width`, `height`, `thumbnails`, `added_at` (epoch ms, for the
 //! order). At most [`MAX_IMAGES_PER_PRODUCT`] images (about 170 bytes each, so at most ~3.5 KB
@@ -29,7 +38,9 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, ReturnValue, TransactWriteItem, Update,
+};
 
 use super::{
     ImageAdded, ImageFormat, ImageId, ImageKeys, ImageRecord, ImageRecords, ImageVerdict,
@@ -37,8 +48,11 @@ use super::{
 };
 use crate::catalog::Sku;
 use crate::store::{
-    Item, ItemReader, StoreError, backend, delete_item, is_conditional_failure, n, pk_key, s,
+    Item, ItemReader, StoreError, backend, failed_conditions, is_conditional_failure, n, pk_key, s,
 };
+
+/// How long a deleted image's tombstone is kept (module doc): longer than SQS keeps a message.
+pub const TOMBSTONE_DAYS: i64 = 15;
 
 /// Most images a product holds; [`ProductImages::add`] refuses more. Keeps the product item
 /// (read on every product page, cart and checkout) small.
@@ -49,6 +63,9 @@ pub const MAX_IMAGES_PER_PRODUCT: usize = 20;
 const ADD_MAX_ROUNDS: u32 = 3;
 
 const PK_PREFIX: &str = "IMAGE#";
+
+/// The attribute that makes a media item a tombstone (module doc).
+const DELETED_AT: &str = "deleted_at";
 
 fn record_key(image_id: &ImageId) -> Item {
     pk_key(format!("{PK_PREFIX}{image_id}"))
@@ -220,23 +237,27 @@ impl DynamoImageRecords {
     }
 
     /// `SET sku = :sku, <attribute> = :value` on the record of `keys`, created when missing,
-    /// refused when it belongs to another product; the record after the write.
+    /// refused when it belongs to another product; the record after the write, `None` when
+    /// the image was deleted (a tombstone: nothing written).
     async fn upsert(
         &self,
         keys: &ImageKeys,
         attribute: &'static str,
         value: AttributeValue,
         operation: &'static str,
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(record_key(&keys.image_id)))
             .update_expression("SET #sku = :sku, #a = :value")
-            .condition_expression("attribute_not_exists(pk) OR #sku = :sku")
+            .condition_expression(
+                "(attribute_not_exists(pk) OR #sku = :sku) AND attribute_not_exists(#deleted)",
+            )
             .expression_attribute_names("#sku", "sku")
             .expression_attribute_names("#a", attribute)
+            .expression_attribute_names("#deleted", DELETED_AT)
             .expression_attribute_values(":sku", s(keys.sku.as_str()))
             .expression_attribute_values(":value", value)
             .return_values(ReturnValue::AllNew)
@@ -244,19 +265,44 @@ impl DynamoImageRecords {
             .await;
         match result {
             Ok(output) => match output.attributes() {
-                Some(item) => record_from_item(item),
+                Some(item) => record_from_item(item).map(Some),
                 None => Err(StoreError::Backend {
                     operation,
                     message: "no attributes returned for ALL_NEW".to_owned(),
                 }),
             },
-            Err(err) if is_conditional_failure(&err) => Err(StoreError::Malformed {
-                key: format!("{PK_PREFIX}{}", keys.image_id),
-                problem: format!("the image belongs to another product than {}", keys.sku),
-            }),
+            // Which half of the condition failed: a read tells (rare, so not worth
+            // ReturnValuesOnConditionCheckFailure on every write).
+            Err(err) if is_conditional_failure(&err) => match self.item(&keys.image_id).await? {
+                Some(item) if is_tombstone(&item) => Ok(None),
+                _ => Err(StoreError::Malformed {
+                    key: format!("{PK_PREFIX}{}", keys.image_id),
+                    problem: format!("the image belongs to another product than {}", keys.sku),
+                }),
+            },
             Err(err) => Err(backend(operation, &err)),
         }
     }
+
+    /// The item of `image_id`, tombstone or not, read strongly consistently.
+    async fn item(&self, image_id: &ImageId) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(image_id)))
+            // The consumers decide from it right after the other one wrote.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem media", &e))?;
+        Ok(output.item)
+    }
+}
+
+/// Whether a media item is a deleted image's tombstone.
+fn is_tombstone(item: &Item) -> bool {
+    item.contains_key(DELETED_AT)
 }
 
 impl ImageRecords for DynamoImageRecords {
@@ -264,7 +310,7 @@ impl ImageRecords for DynamoImageRecords {
         &self,
         keys: &ImageKeys,
         verdict: &ImageVerdict,
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         self.upsert(
             keys,
             "verdict",
@@ -278,7 +324,7 @@ impl ImageRecords for DynamoImageRecords {
         &self,
         keys: &ImageKeys,
         thumbnails: &[StoredThumbnail],
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         self.upsert(
             keys,
             "thumbnails",
@@ -289,27 +335,32 @@ impl ImageRecords for DynamoImageRecords {
     }
 
     async fn get(&self, image_id: &ImageId) -> Result<Option<ImageRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(record_key(image_id)))
-            // The consumers decide from it right after the other one wrote.
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| backend("GetItem media", &e))?;
-        output.item().map(record_from_item).transpose()
+        match self.item(image_id).await? {
+            Some(item) if !is_tombstone(&item) => record_from_item(&item).map(Some),
+            _ => Ok(None),
+        }
     }
 
     async fn delete(&self, image_id: &ImageId) -> Result<(), StoreError> {
-        delete_item(
-            &self.client,
-            &self.table,
-            record_key(image_id),
-            "DeleteItem media",
-        )
-        .await
+        // Unconditional: a second DELETE moves the tombstone's expiry on, which is harmless.
+        let now = now_millis() / 1000;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(image_id)))
+            .update_expression(
+                "SET #deleted = :now, #expires = :expires REMOVE #verdict, #thumbnails",
+            )
+            .expression_attribute_names("#deleted", DELETED_AT)
+            .expression_attribute_names("#expires", "expires_at")
+            .expression_attribute_names("#verdict", "verdict")
+            .expression_attribute_names("#thumbnails", "thumbnails")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":expires", n(now + TOMBSTONE_DAYS * 86_400))
+            .send()
+            .await
+            .map_err(|e| backend("UpdateItem media (tombstone)", &e))?;
+        Ok(())
     }
 }
 
@@ -378,19 +429,51 @@ fn images_map<'a>(item: &'a Item, sku: &str) -> Result<Option<&'a Item>, StoreEr
 }
 
 /// Products' images on the products table's items (module doc).
+///
+/// Built with [`new`](Self::new) it reads and removes them (catalog-api, images-api); the
+/// publisher (catalog-images) builds it [`guarded_by`](Self::guarded_by) the media table, so
+/// that each add is one `TransactWriteItems`: a `ConditionCheck` that the image's record
+/// stands (not a tombstone) and the product's update. A record read and an add are two calls;
+/// the transaction makes "not deleted" hold at the moment of the write, not at the read.
 #[derive(Debug, Clone)]
 pub struct DynamoProductImages {
     client: Client,
     products_table: String,
+    media_table: Option<String>,
+}
+
+/// One conditional update of a product item, sent alone or inside a transaction.
+struct ProductUpdate {
+    update: &'static str,
+    condition: &'static str,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+/// What a [`ProductUpdate`] did.
+enum Written {
+    Yes,
+    /// The product's condition did not hold.
+    ConditionFailed,
+    /// The guard found the image deleted.
+    ImageDeleted,
 }
 
 impl DynamoProductImages {
-    /// Images on the items of `products_table`, using `client`.
+    /// Images on the items of `products_table`, using `client`; adds unguarded (type doc).
     pub fn new(client: Client, products_table: impl Into<String>) -> Self {
         Self {
             client,
             products_table: products_table.into(),
+            media_table: None,
         }
+    }
+
+    /// Every add also checks, atomically, that the image's record in `media_table` stands.
+    #[must_use]
+    pub fn guarded_by(mut self, media_table: impl Into<String>) -> Self {
+        self.media_table = Some(media_table.into());
+        self
     }
 
     fn sku_key(sku: &Sku) -> Item {
@@ -419,65 +502,123 @@ impl DynamoProductImages {
         Ok(output.item)
     }
 
-    /// `SET images.<id> = :image` when the map exists, has room and lacks the id; whether it
-    /// was written.
+    /// `update` on the product `sku`: an UpdateItem, or, when guarded, a transaction of the
+    /// guard's ConditionCheck on the record of `image_id` and the update.
+    async fn write(
+        &self,
+        sku: &Sku,
+        image_id: &ImageId,
+        update: ProductUpdate,
+        operation: &'static str,
+    ) -> Result<Written, StoreError> {
+        let Some(media_table) = &self.media_table else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.products_table)
+                .set_key(Some(Self::sku_key(sku)))
+                .update_expression(update.update)
+                .condition_expression(update.condition)
+                .set_expression_attribute_names(Some(update.names))
+                .set_expression_attribute_values(Some(update.values))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Written::Yes),
+                Err(err) if is_conditional_failure(&err) => Ok(Written::ConditionFailed),
+                Err(err) => Err(backend(operation, &err)),
+            };
+        };
+        let build = |err| backend("TransactWriteItems product images (build)", &err);
+        let guard = ConditionCheck::builder()
+            .table_name(media_table)
+            .set_key(Some(record_key(image_id)))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#deleted)")
+            .expression_attribute_names("#deleted", DELETED_AT)
+            .build()
+            .map_err(build)?;
+        let product = Update::builder()
+            .table_name(&self.products_table)
+            .set_key(Some(Self::sku_key(sku)))
+            .update_expression(update.update)
+            .condition_expression(update.condition)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(guard).build())
+            .transact_items(TransactWriteItem::builder().update(product).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Written::Yes),
+            Err(err) => {
+                let failed = failed_conditions(&err);
+                if failed.contains(&0) {
+                    Ok(Written::ImageDeleted)
+                } else if failed.contains(&1) {
+                    Ok(Written::ConditionFailed)
+                } else {
+                    Err(backend(operation, &err))
+                }
+            }
+        }
+    }
+
+    /// `SET images.<id> = :image` when the map exists, has room and lacks the id.
     async fn add_to_map(
         &self,
         sku: &Sku,
         image: &ProductImage,
         entry: AttributeValue,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.products_table)
-            .set_key(Some(Self::sku_key(sku)))
-            .update_expression("SET #images.#id = :image")
-            .condition_expression(
-                "attribute_exists(#sku) AND attribute_exists(#images) \
+    ) -> Result<Written, StoreError> {
+        let update = ProductUpdate {
+            update: "SET #images.#id = :image",
+            condition: "attribute_exists(#sku) AND attribute_exists(#images) \
                  AND attribute_not_exists(#images.#id) AND size(#images) < :max",
-            )
-            .expression_attribute_names("#sku", "sku")
-            .expression_attribute_names("#images", "images")
-            .expression_attribute_names("#id", image.image_id.as_str())
-            .expression_attribute_values(":image", entry)
-            .expression_attribute_values(":max", n(MAX_IMAGES_PER_PRODUCT))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(backend("UpdateItem product images", &err)),
-        }
+            names: HashMap::from([
+                ("#sku".to_owned(), "sku".to_owned()),
+                ("#images".to_owned(), "images".to_owned()),
+                ("#id".to_owned(), image.image_id.to_string()),
+            ]),
+            values: HashMap::from([
+                (":image".to_owned(), entry),
+                (":max".to_owned(), n(MAX_IMAGES_PER_PRODUCT)),
+            ]),
+        };
+        self.write(sku, &image.image_id, update, "UpdateItem product images")
+            .await
     }
 
-    /// `SET images = {<id>: :image}` on a product that has no map yet; whether it was written.
+    /// `SET images = {<id>: :image}` on a product that has no map yet.
     async fn create_map(
         &self,
         sku: &Sku,
         image: &ProductImage,
         entry: AttributeValue,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.products_table)
-            .set_key(Some(Self::sku_key(sku)))
-            .update_expression("SET #images = :map")
-            .condition_expression("attribute_exists(#sku) AND attribute_not_exists(#images)")
-            .expression_attribute_names("#sku", "sku")
-            .expression_attribute_names("#images", "images")
-            .expression_attribute_values(
-                ":map",
+    ) -> Result<Written, StoreError> {
+        let update = ProductUpdate {
+            update: "SET #images = :map",
+            condition: "attribute_exists(#sku) AND attribute_not_exists(#images)",
+            names: HashMap::from([
+                ("#sku".to_owned(), "sku".to_owned()),
+                ("#images".to_owned(), "images".to_owned()),
+            ]),
+            values: HashMap::from([(
+                ":map".to_owned(),
                 AttributeValue::M(HashMap::from([(image.image_id.to_string(), entry)])),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(backend("UpdateItem product images (create)", &err)),
-        }
+            )]),
+        };
+        self.write(
+            sku,
+            &image.image_id,
+            update,
+            "UpdateItem product images (create)",
+        )
+        .await
     }
 }
 
@@ -491,12 +632,16 @@ impl ProductImages for DynamoProductImages {
     /// rounds in all. A product holding [`MAX_IMAGES_PER_PRODUCT`] images refuses
     /// more with [`StoreError::Malformed`] naming it: retrying cannot help, so a consumer
     /// sends the event to its DLQ (the API checks the count before handing out an upload).
+    /// Guarded (type doc), each write is a two-item transaction and an image deleted meanwhile
+    /// is [`ImageAdded::Deleted`] whatever the product's state.
     async fn add(&self, sku: &Sku, image: &ProductImage) -> Result<ImageAdded, StoreError> {
         const OPERATION: &str = "UpdateItem product images";
         let entry = image_value(image, now_millis());
         for _ in 0..ADD_MAX_ROUNDS {
-            if self.add_to_map(sku, image, entry.clone()).await? {
-                return Ok(ImageAdded::Added);
+            match self.add_to_map(sku, image, entry.clone()).await? {
+                Written::Yes => return Ok(ImageAdded::Added),
+                Written::ImageDeleted => return Ok(ImageAdded::Deleted),
+                Written::ConditionFailed => {}
             }
             let Some(item) = self
                 .product_images_item(sku, true, "GetItem product images")
@@ -505,11 +650,11 @@ impl ProductImages for DynamoProductImages {
                 return Ok(ImageAdded::NoProduct);
             };
             match images_map(&item, sku.as_str())? {
-                None => {
-                    if self.create_map(sku, image, entry.clone()).await? {
-                        return Ok(ImageAdded::Added);
-                    }
-                }
+                None => match self.create_map(sku, image, entry.clone()).await? {
+                    Written::Yes => return Ok(ImageAdded::Added),
+                    Written::ImageDeleted => return Ok(ImageAdded::Deleted),
+                    Written::ConditionFailed => {}
+                },
                 Some(images) if images.contains_key(image.image_id.as_str()) => {
                     return Ok(ImageAdded::AlreadyPresent);
                 }
@@ -914,8 +1059,16 @@ mod real_table {
             bytes: 300,
         };
 
-        let first = records.record_verdict(&keys, &verdict).await.unwrap();
-        let second = records.record_verdict(&keys, &verdict).await.unwrap();
+        let first = records
+            .record_verdict(&keys, &verdict)
+            .await
+            .unwrap()
+            .unwrap();
+        let second = records
+            .record_verdict(&keys, &verdict)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first, second);
         assert_eq!(first.verdict, Some(verdict));
         assert!(!ready_to_publish(&second));
@@ -923,21 +1076,37 @@ mod real_table {
         assert_eq!(scanned.count(), 1);
 
         let thumbnails = published(keys.image_id.clone()).thumbnails;
-        let done = records.mark_thumbnails(&keys, &thumbnails).await.unwrap();
+        let done = records
+            .mark_thumbnails(&keys, &thumbnails)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(ready_to_publish(&done), "{done:?}");
         assert_eq!(records.get(&keys.image_id).await.unwrap(), Some(done));
 
         // Thumbnails first, verdict last: the verdict's write returns the complete record.
         let other = ImageKeys::new(sku("MUG-1"), image_id(2));
-        let partial = records.mark_thumbnails(&other, &thumbnails).await.unwrap();
+        let partial = records
+            .mark_thumbnails(&other, &thumbnails)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(!ready_to_publish(&partial));
         assert!(ready_to_publish(
-            &records.record_verdict(&other, &verdict).await.unwrap()
+            &records
+                .record_verdict(&other, &verdict)
+                .await
+                .unwrap()
+                .unwrap()
         ));
 
         // A different verdict replaces the earlier one (a re-upload judged again).
         let rejected = ImageVerdict::rejected(RejectReason::Corrupt);
-        let judged = records.record_verdict(&other, &rejected).await.unwrap();
+        let judged = records
+            .record_verdict(&other, &rejected)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(judged.verdict, Some(rejected));
         assert!(!ready_to_publish(&judged));
 
@@ -946,9 +1115,29 @@ mod real_table {
         let err = records.record_verdict(&hijack, &verdict).await;
         assert!(matches!(err, Err(StoreError::Malformed { .. })), "{err:?}");
 
+        // DELETE leaves a tombstone: read as no record, refusing both writes, with a TTL.
         records.delete(&keys.image_id).await.unwrap();
         records.delete(&keys.image_id).await.unwrap();
         assert_eq!(records.get(&keys.image_id).await.unwrap(), None);
+        assert_eq!(records.record_verdict(&keys, &verdict).await.unwrap(), None);
+        assert_eq!(
+            records.mark_thumbnails(&keys, &thumbnails).await.unwrap(),
+            None
+        );
+        assert_eq!(records.get(&keys.image_id).await.unwrap(), None);
+        let tombstone = records.item(&keys.image_id).await.unwrap().unwrap();
+        assert!(!tombstone.contains_key("verdict") && !tombstone.contains_key("thumbnails"));
+        let r = ItemReader {
+            item: &tombstone,
+            key: "tombstone",
+        };
+        let (deleted_at, expires_at): (i64, i64) = (
+            r.number(DELETED_AT).unwrap(),
+            r.number("expires_at").unwrap(),
+        );
+        assert_eq!(expires_at - deleted_at, TOMBSTONE_DAYS * 86_400);
+        // Deleting an image that never had a record succeeds too.
+        records.delete(&image_id(9)).await.unwrap();
         client.delete_table().table_name(&name).send().await.ok();
     }
 
@@ -1010,5 +1199,86 @@ mod real_table {
             "{over:?}"
         );
         client.delete_table().table_name(&name).send().await.ok();
+    }
+
+    /// The race of a publish and a DELETE, on real tables: catalog-images read the record
+    /// (ready), then the DELETE (tombstone, off the product), then the add.
+    #[tokio::test]
+    #[ignore = "needs a DynamoDB endpoint (AWS_ENDPOINT_URL, default LocalStack's)"]
+    async fn a_guarded_add_refuses_an_image_deleted_since_its_record_was_read() {
+        let conf = crate::test_support::local_sdk_config().await;
+        let client = Client::new(&conf);
+        let products_table = format!("media-guard-products-{}", std::process::id());
+        let media_table = format!("media-guard-records-{}", std::process::id());
+        table(&client, &products_table, "sku").await;
+        table(&client, &media_table, "pk").await;
+        DynamoProductStore::new(client.clone(), &products_table)
+            .put(&product("MUG-1", 900, 5))
+            .await
+            .unwrap();
+        let records = DynamoImageRecords::new(client.clone(), &media_table);
+        let images =
+            DynamoProductImages::new(client.clone(), &products_table).guarded_by(&media_table);
+        let mug = sku("MUG-1");
+        let verdict = ImageVerdict::Accepted {
+            format: ImageFormat::Webp,
+            width: 640,
+            height: 480,
+            bytes: 300,
+        };
+        let ready = async |id| {
+            let keys = ImageKeys::new(sku("MUG-1"), image_id(id));
+            records.record_verdict(&keys, &verdict).await.unwrap();
+            let thumbnails = published(image_id(id)).thumbnails;
+            let record = records
+                .mark_thumbnails(&keys, &thumbnails)
+                .await
+                .unwrap()
+                .unwrap();
+            ProductImage::from_record(&record).unwrap()
+        };
+
+        // The first image creates the map, the second is added to it; both with their guard.
+        let (first, second) = (ready(1).await, ready(2).await);
+        assert_eq!(images.add(&mug, &first).await.unwrap(), ImageAdded::Added);
+        assert_eq!(
+            images.add(&mug, &first).await.unwrap(),
+            ImageAdded::AlreadyPresent
+        );
+        assert_eq!(images.add(&mug, &second).await.unwrap(), ImageAdded::Added);
+
+        // The second thumbnail's publish of `first` had read its record; the DELETE runs.
+        records.delete(&first.image_id).await.unwrap();
+        assert!(images.remove(&mug, &first.image_id).await.unwrap());
+        assert_eq!(images.add(&mug, &first).await.unwrap(), ImageAdded::Deleted);
+        assert_eq!(images.list(&mug).await.unwrap(), vec![second.clone()]);
+        // An image with no record at all is not published either.
+        assert_eq!(
+            images.add(&mug, &published(image_id(3))).await.unwrap(),
+            ImageAdded::Deleted
+        );
+        // The guard also holds for the map's creation (a product with no images yet).
+        let tee = product("TEE-1", 1500, 3);
+        DynamoProductStore::new(client.clone(), &products_table)
+            .put(&tee)
+            .await
+            .unwrap();
+        assert_eq!(
+            images.add(&tee.sku, &published(image_id(3))).await.unwrap(),
+            ImageAdded::Deleted
+        );
+        assert_eq!(images.list(&tee.sku).await.unwrap(), Vec::new());
+        client
+            .delete_table()
+            .table_name(&products_table)
+            .send()
+            .await
+            .ok();
+        client
+            .delete_table()
+            .table_name(&media_table)
+            .send()
+            .await
+            .ok();
     }
 }

@@ -175,7 +175,7 @@ impl<T: ImageRecords> ImageRecords for Shared<T> {
         &self,
         keys: &ImageKeys,
         verdict: &ImageVerdict,
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         self.0.record_verdict(keys, verdict).await
     }
 
@@ -183,7 +183,7 @@ impl<T: ImageRecords> ImageRecords for Shared<T> {
         &self,
         keys: &ImageKeys,
         thumbnails: &[StoredThumbnail],
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         self.0.mark_thumbnails(keys, thumbnails).await
     }
 
@@ -219,7 +219,7 @@ impl ImageRecords for DeletedBeforeMark {
         &self,
         keys: &ImageKeys,
         verdict: &ImageVerdict,
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         self.0.record_verdict(keys, verdict).await
     }
 
@@ -227,7 +227,7 @@ impl ImageRecords for DeletedBeforeMark {
         &self,
         keys: &ImageKeys,
         thumbnails: &[StoredThumbnail],
-    ) -> Result<ImageRecord, StoreError> {
+    ) -> Result<Option<ImageRecord>, StoreError> {
         self.0.delete(&keys.image_id).await?;
         self.0.mark_thumbnails(keys, thumbnails).await
     }
@@ -238,6 +238,30 @@ impl ImageRecords for DeletedBeforeMark {
 
     async fn delete(&self, image_id: &ImageId) -> Result<(), StoreError> {
         self.0.delete(image_id).await
+    }
+}
+
+/// Products whose image is deleted (by images-api: the tombstone, then off the product) just
+/// before catalog-images' add: the publish read the record while it still stood.
+#[derive(Debug, Clone)]
+struct DeletedBeforeAdd {
+    records: Shared<InMemoryImageRecords>,
+    products: Shared<InMemoryProductImages>,
+}
+
+impl ProductImages for DeletedBeforeAdd {
+    async fn add(&self, sku: &Sku, image: &ProductImage) -> Result<ImageAdded, StoreError> {
+        self.records.delete(&image.image_id).await?;
+        self.products.remove(sku, &image.image_id).await?;
+        self.products.add(sku, image).await
+    }
+
+    async fn remove(&self, sku: &Sku, image_id: &ImageId) -> Result<bool, StoreError> {
+        self.products.remove(sku, image_id).await
+    }
+
+    async fn list(&self, sku: &Sku) -> Result<Vec<ProductImage>, StoreError> {
+        self.products.list(sku).await
     }
 }
 
@@ -282,9 +306,15 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let world = Self::default();
-        world.products.0.add_product(&sku(SKU));
-        world
+        let records = Records::default();
+        // Guarded, as catalog-images' store is.
+        let products = Shared(Arc::new(InMemoryProductImages::guarded_by(&records.0)));
+        products.0.add_product(&sku(SKU));
+        Self {
+            records,
+            products,
+            ..Self::default()
+        }
     }
 
     fn with_limits(limits: MediaLimits) -> Self {
@@ -711,6 +741,41 @@ async fn an_image_deleted_while_thumbnailed_leaves_nothing_behind() {
     assert!(run(&thumbnailer, &[upload]).await.is_empty());
     assert!(world.thumbnail_objects(&keys).is_empty());
     assert_eq!(world.record(&keys).await, None);
+}
+
+#[tokio::test]
+async fn an_image_deleted_while_catalog_images_publishes_it_is_not_brought_back() {
+    // The race a DELETE right after the first thumbnail's publish used to lose: the second
+    // thumbnail's event reads the record (ready), the DELETE runs, then the add.
+    let world = World::new();
+    let (keys, upload) = world.upload(png(300, 200));
+    assert_acked(&world.checker(), &upload).await;
+    assert_acked(&world.thumbnailer(), &upload).await;
+    let events = world.thumbnail_events(&keys);
+    assert_eq!(events.len(), 2);
+    assert!(run(&world.catalog(), &events[..1]).await.is_empty());
+    assert_eq!(world.shown().await.len(), 1);
+    let racing = processor(
+        CATALOG_IMAGES_FUNCTION_NAME,
+        CatalogImages::new(
+            world.records.clone(),
+            DeletedBeforeAdd {
+                records: world.records.clone(),
+                products: world.products.clone(),
+            },
+            BUCKET,
+        ),
+    );
+    // Acknowledged (nothing to retry), and the image stays deleted.
+    assert!(run(&racing, &events[1..]).await.is_empty());
+    assert!(world.shown().await.is_empty());
+    assert_eq!(world.record(&keys).await, None);
+    // Late redeliveries of the upload's event to the other consumers make nothing again.
+    assert_acked(&world.checker(), &upload).await;
+    assert_acked(&world.thumbnailer(), &upload).await;
+    assert_eq!(world.record(&keys).await, None);
+    assert!(run(&world.catalog(), &events).await.is_empty());
+    assert!(world.shown().await.is_empty());
 }
 
 #[tokio::test]
@@ -1273,7 +1338,19 @@ async fn an_unknown_or_full_product_takes_no_upload() {
             height: 1,
             thumbnails: Vec::new(),
         };
-        world.products.add(&full, &image).await.unwrap();
+        // The store is guarded: each image needs its record.
+        let keys = ImageKeys::new(full.clone(), image.image_id.clone());
+        let verdict = ImageVerdict::Accepted {
+            format: ImageFormat::Png,
+            width: 1,
+            height: 1,
+            bytes: 100,
+        };
+        world.records.record_verdict(&keys, &verdict).await.unwrap();
+        assert_eq!(
+            world.products.add(&full, &image).await.unwrap(),
+            ImageAdded::Added
+        );
     }
     let response = call(&api, "POST", "/products/FULL-1/images", &admin, body).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{
     ImageAdded, ImageId, ImageKeys, ImageObjects, ImageRecord, ImageRecords, ImageVerdict,
@@ -76,21 +76,43 @@ impl ImageObjects for InMemoryImageObjects {
     }
 }
 
-/// The image records in memory, by image id.
+/// A media item: a record, or a deleted image's tombstone.
+#[derive(Debug, Clone)]
+enum Entry {
+    Record(ImageRecord),
+    Tombstone,
+}
+
+/// The image records in memory, by image id. Its table is shared with the
+/// [`InMemoryProductImages`] [`guarded_by`](InMemoryProductImages::guarded_by) it.
 #[derive(Debug, Default)]
 pub struct InMemoryImageRecords {
-    records: Mutex<HashMap<ImageId, ImageRecord>>,
+    records: Arc<Mutex<HashMap<ImageId, Entry>>>,
 }
 
 impl InMemoryImageRecords {
-    /// Applies `change` to the record of `keys` (created when missing) and returns it.
-    fn upsert(&self, keys: &ImageKeys, change: impl FnOnce(&mut ImageRecord)) -> ImageRecord {
+    /// Applies `change` to the record of `keys` (created when missing) and returns it; `None`
+    /// on a tombstone (nothing changed). Another product's record is refused, as DynamoDB's.
+    fn upsert(
+        &self,
+        keys: &ImageKeys,
+        change: impl FnOnce(&mut ImageRecord),
+    ) -> Result<Option<ImageRecord>, StoreError> {
         let mut records = lock(&self.records);
-        let record = records
+        let entry = records
             .entry(keys.image_id.clone())
-            .or_insert_with(|| ImageRecord::new(keys.clone()));
-        change(record);
-        record.clone()
+            .or_insert_with(|| Entry::Record(ImageRecord::new(keys.clone())));
+        match entry {
+            Entry::Tombstone => Ok(None),
+            Entry::Record(record) if record.keys.sku != keys.sku => Err(StoreError::Malformed {
+                key: format!("IMAGE#{}", keys.image_id),
+                problem: format!("the image belongs to another product than {}", keys.sku),
+            }),
+            Entry::Record(record) => {
+                change(record);
+                Ok(Some(record.clone()))
+            }
+        }
     }
 }
 
@@ -99,26 +121,29 @@ impl ImageRecords for InMemoryImageRecords {
         &self,
         keys: &ImageKeys,
         verdict: &ImageVerdict,
-    ) -> Result<ImageRecord, StoreError> {
-        Ok(self.upsert(keys, |record| record.verdict = Some(*verdict)))
+    ) -> Result<Option<ImageRecord>, StoreError> {
+        self.upsert(keys, |record| record.verdict = Some(*verdict))
     }
 
     async fn mark_thumbnails(
         &self,
         keys: &ImageKeys,
         thumbnails: &[StoredThumbnail],
-    ) -> Result<ImageRecord, StoreError> {
-        Ok(self.upsert(keys, |record| {
+    ) -> Result<Option<ImageRecord>, StoreError> {
+        self.upsert(keys, |record| {
             record.thumbnails = Some(thumbnails.to_vec());
-        }))
+        })
     }
 
     async fn get(&self, image_id: &ImageId) -> Result<Option<ImageRecord>, StoreError> {
-        Ok(lock(&self.records).get(image_id).cloned())
+        Ok(match lock(&self.records).get(image_id) {
+            Some(Entry::Record(record)) => Some(record.clone()),
+            Some(Entry::Tombstone) | None => None,
+        })
     }
 
     async fn delete(&self, image_id: &ImageId) -> Result<(), StoreError> {
-        lock(&self.records).remove(image_id);
+        lock(&self.records).insert(image_id.clone(), Entry::Tombstone);
         Ok(())
     }
 }
@@ -128,9 +153,19 @@ impl ImageRecords for InMemoryImageRecords {
 pub struct InMemoryProductImages {
     products: Mutex<HashSet<Sku>>,
     images: Mutex<HashMap<Sku, Vec<ProductImage>>>,
+    guard: Option<Arc<Mutex<HashMap<ImageId, Entry>>>>,
 }
 
 impl InMemoryProductImages {
+    /// Products whose adds check that the image's record in `records` stands, as
+    /// [`DynamoProductImages::guarded_by`](super::DynamoProductImages::guarded_by)'s do.
+    pub fn guarded_by(records: &InMemoryImageRecords) -> Self {
+        Self {
+            guard: Some(Arc::clone(&records.records)),
+            ..Self::default()
+        }
+    }
+
     /// Makes `sku` a product (with no images).
     pub fn add_product(&self, sku: &Sku) {
         lock(&self.products).insert(sku.clone());
@@ -139,6 +174,13 @@ impl InMemoryProductImages {
 
 impl ProductImages for InMemoryProductImages {
     async fn add(&self, sku: &Sku, image: &ProductImage) -> Result<ImageAdded, StoreError> {
+        // Held through the write, as the transaction's ConditionCheck is.
+        let records = self.guard.as_deref().map(lock);
+        if let Some(records) = &records
+            && !matches!(records.get(&image.image_id), Some(Entry::Record(_)))
+        {
+            return Ok(ImageAdded::Deleted);
+        }
         if !lock(&self.products).contains(sku) {
             return Ok(ImageAdded::NoProduct);
         }

@@ -11,7 +11,7 @@
 //! | `memory.rs` | the three stores in memory (tests and the `fakes` feature) |
 //! | `samples.rs` | real PNGs and JPEGs and size-declaring PNG headers made in memory (tests, the `fakes` feature) |
 //! | `s3.rs` | [`S3ImageObjects`] (the bucket), [`UploadSigner`] / [`S3UploadSigner`] (presigned upload PUTs), [`S3DownloadSigner`] (presigned thumbnail GETs, catalog-api), [`s3_client`] |
-//! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]) |
+//! | `dynamo.rs` | [`DynamoImageRecords`] (the media table, `pk = IMAGE#<imageId>`; a deleted image's record a tombstone for [`TOMBSTONE_DAYS`]), [`DynamoProductImages`] (the products table's `images` map, at most [`MAX_IMAGES_PER_PRODUCT`]; the publisher's adds guarded by the record) |
 //! | `tests.rs` | real PNG / JPEG / WebP made in memory, hostile headers and keys, random bytes |
 //! | `events.rs` | the bucket's notifications on the media queues: [`BucketEvent`] (each created object an upload or a thumbnail), [`as_envelopes`] (S3 notification → the kit's envelope, keyed `bucket/key/eTag[/versionId]`), [`run_media_consumer`], [`NotificationError`] (permanent) / [`MediaError`] |
 //! | `checker.rs` | image-checker: [`ImageChecker`] (ranged GET, [`inspect`], the verdict), [`ImageCheckerSettings`] |
@@ -50,7 +50,7 @@ use crate::catalog::Sku;
 use crate::store::StoreError;
 use lambda_kit::config::{ConfigError, Settings, lookup_in_range};
 
-pub use dynamo::{DynamoImageRecords, DynamoProductImages, MAX_IMAGES_PER_PRODUCT};
+pub use dynamo::{DynamoImageRecords, DynamoProductImages, MAX_IMAGES_PER_PRODUCT, TOMBSTONE_DAYS};
 pub use inspect::{HEADER_BYTES, inspect};
 #[cfg(any(test, feature = "fakes"))]
 pub use memory::{InMemoryImageObjects, InMemoryImageRecords, InMemoryProductImages};
@@ -574,6 +574,8 @@ pub enum ImageAdded {
     AlreadyPresent,
     /// The product does not exist (deleted since the upload): nothing written.
     NoProduct,
+    /// The image was deleted (its record is a tombstone or gone): nothing written.
+    Deleted,
 }
 
 /// The bucket's objects: uploads and thumbnails. Keys are those of [`ImageKeys`].
@@ -612,36 +614,48 @@ pub trait ImageObjects: Send + Sync {
 
 /// The per-image record of [`ImageRecord`]s. Both writes are upserts that return the record
 /// after the write, so the writer that completes it sees [`ready_to_publish`].
+///
+/// A deleted image's record is a **tombstone** ([`delete`](Self::delete)), kept
+/// [`TOMBSTONE_DAYS`]: a consumer's write that arrives after the DELETE (it read the upload
+/// just before, or its event was redelivered) is refused instead of making the record again,
+/// and [`ProductImages::add`] refuses to publish it. Without it a late write could bring a
+/// deleted image back onto its product.
 pub trait ImageRecords: Send + Sync {
     /// Records `verdict` for the image (replacing an earlier one: a re-upload to the same key
-    /// is judged again); the record after the write.
+    /// is judged again); the record after the write, or `None` when the image was deleted
+    /// (nothing written).
     fn record_verdict(
         &self,
         keys: &ImageKeys,
         verdict: &ImageVerdict,
-    ) -> impl Future<Output = Result<ImageRecord, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<ImageRecord>, StoreError>> + Send;
 
-    /// Records that every thumbnail is written; the record after the write.
+    /// Records that every thumbnail is written; the record after the write, or `None` when the
+    /// image was deleted (nothing written).
     fn mark_thumbnails(
         &self,
         keys: &ImageKeys,
         thumbnails: &[StoredThumbnail],
-    ) -> impl Future<Output = Result<ImageRecord, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<ImageRecord>, StoreError>> + Send;
 
-    /// The record of `image_id`, if any.
+    /// The record of `image_id`; `None` when there is none or the image was deleted.
     fn get(
         &self,
         image_id: &ImageId,
     ) -> impl Future<Output = Result<Option<ImageRecord>, StoreError>> + Send;
 
-    /// Deletes the record (deleting what is not there succeeds).
+    /// Marks the image deleted: its record becomes a tombstone that refuses every later write
+    /// (deleting again succeeds).
     fn delete(&self, image_id: &ImageId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The images shown on products.
 pub trait ProductImages: Send + Sync {
     /// Adds `image` to the product `sku` unless an image with its id is there already
-    /// (a conditional write: two racing adds publish it once).
+    /// (a conditional write: two racing adds publish it once). A store guarded by the image
+    /// records (catalog-images' is) adds only while the image's record stands, in the same
+    /// atomic write: an image deleted between the consumer's read of its record and this
+    /// write is [`ImageAdded::Deleted`], not brought back.
     fn add(
         &self,
         sku: &Sku,

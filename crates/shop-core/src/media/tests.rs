@@ -680,25 +680,20 @@ fn stored_thumbnails() -> Vec<StoredThumbnail> {
 async fn published_once_whichever_write_comes_last() {
     for verdict_first in [true, false] {
         let records = InMemoryImageRecords::default();
-        let products = InMemoryProductImages::default();
+        let products = InMemoryProductImages::guarded_by(&records);
         let keys = keys();
         products.add_product(&keys.sku);
+        let verdict = async || records.record_verdict(&keys, &accepted()).await.unwrap();
+        let mark = async || {
+            records
+                .mark_thumbnails(&keys, &stored_thumbnails())
+                .await
+                .unwrap()
+        };
         let (first, last) = if verdict_first {
-            (
-                records.record_verdict(&keys, &accepted()).await.unwrap(),
-                records
-                    .mark_thumbnails(&keys, &stored_thumbnails())
-                    .await
-                    .unwrap(),
-            )
+            (verdict().await.unwrap(), mark().await.unwrap())
         } else {
-            (
-                records
-                    .mark_thumbnails(&keys, &stored_thumbnails())
-                    .await
-                    .unwrap(),
-                records.record_verdict(&keys, &accepted()).await.unwrap(),
-            )
+            (mark().await.unwrap(), verdict().await.unwrap())
         };
         assert!(!ready_to_publish(&first), "verdict first: {verdict_first}");
         assert!(ready_to_publish(&last), "verdict first: {verdict_first}");
@@ -718,17 +713,56 @@ async fn published_once_whichever_write_comes_last() {
             records.get(&keys.image_id).await.unwrap().as_ref(),
             Some(&last)
         );
-        // DELETE: everything goes, twice is fine.
-        assert!(products.remove(&keys.sku, &keys.image_id).await.unwrap());
-        assert!(!products.remove(&keys.sku, &keys.image_id).await.unwrap());
-        records.delete(&keys.image_id).await.unwrap();
-        assert_eq!(records.get(&keys.image_id).await.unwrap(), None);
         // A product that is gone takes no image.
         assert_eq!(
             products.add(&sku("GONE"), &image).await.unwrap(),
             ImageAdded::NoProduct
         );
+        // DELETE: everything goes, twice is fine.
+        records.delete(&keys.image_id).await.unwrap();
+        assert!(products.remove(&keys.sku, &keys.image_id).await.unwrap());
+        assert!(!products.remove(&keys.sku, &keys.image_id).await.unwrap());
+        records.delete(&keys.image_id).await.unwrap();
+        assert_eq!(records.get(&keys.image_id).await.unwrap(), None);
+        // What a consumer still under way writes after the DELETE changes nothing: the
+        // tombstone refuses the record's writes, and the guard the publish that read the
+        // record before the DELETE.
+        assert_eq!(verdict().await, None);
+        assert_eq!(mark().await, None);
+        assert_eq!(records.get(&keys.image_id).await.unwrap(), None);
+        assert_eq!(
+            products.add(&keys.sku, &image).await.unwrap(),
+            ImageAdded::Deleted
+        );
+        assert_eq!(products.list(&keys.sku).await.unwrap(), Vec::new());
     }
+}
+
+#[tokio::test]
+async fn an_unguarded_store_adds_without_the_records_and_a_record_keeps_its_product() {
+    let records = InMemoryImageRecords::default();
+    let products = InMemoryProductImages::default();
+    let keys = keys();
+    products.add_product(&keys.sku);
+    let image = ProductImage {
+        image_id: keys.image_id.clone(),
+        format: ImageFormat::Png,
+        width: 1200,
+        height: 800,
+        thumbnails: stored_thumbnails(),
+    };
+    // Readers' stores (catalog-api, images-api) are unguarded: no record needed.
+    assert_eq!(
+        products.add(&keys.sku, &image).await.unwrap(),
+        ImageAdded::Added
+    );
+    records.record_verdict(&keys, &accepted()).await.unwrap();
+    let hijack = ImageKeys::new(sku("TEE-1"), keys.image_id.clone());
+    let refused = records.record_verdict(&hijack, &accepted()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Malformed { .. })),
+        "{refused:?}"
+    );
 }
 
 #[test]
@@ -820,7 +854,11 @@ async fn check_then_thumbnail_through_the_fakes() {
             ..
         }
     ));
-    records.record_verdict(&parsed, &verdict).await.unwrap();
+    records
+        .record_verdict(&parsed, &verdict)
+        .await
+        .unwrap()
+        .unwrap();
     // thumbnailer: the whole object, the thumbnails, the marker.
     let bytes = objects
         .get(&parsed.upload_key(), limits.max_bytes)
@@ -839,7 +877,11 @@ async fn check_then_thumbnail_through_the_fakes() {
             .unwrap();
     }
     let stored: Vec<_> = thumbs.iter().map(Thumbnail::stored).collect();
-    let record = records.mark_thumbnails(&parsed, &stored).await.unwrap();
+    let record = records
+        .mark_thumbnails(&parsed, &stored)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(ready_to_publish(&record));
     assert_eq!(objects.keys().len(), 3);
 }

@@ -19,8 +19,8 @@
 //!
 //! The verdict is on the record before any thumbnail exists, so catalog-images, woken by the
 //! thumbnails' own ObjectCreated events, only ever waits for the mark (see `catalog.rs`). An
-//! image deleted while it was being thumbnailed: the mark finds no verdict (the delete took
-//! the record), so the thumbnails and the half record just made are removed again.
+//! image deleted while it was being thumbnailed: the mark finds the record's tombstone and
+//! writes nothing, so the thumbnails just made are removed again.
 //!
 //! Memory (measured by `make bench`, `bench/thumbnail`; `MemorySize: 768`): the object, the
 //! decoded image (at most [`MediaLimits::decode_budget`]: 40 MP × 8 bytes = 320 MB) and the
@@ -141,7 +141,10 @@ impl<O: ImageObjects, R: ImageRecords> Thumbnailer<O, R> {
                     tracing::info!(key = %key, "upload gone (image deleted): no thumbnails");
                     return Ok(Thumbnailed::Gone);
                 };
-                self.records.record_verdict(keys, &verdict).await?;
+                if self.records.record_verdict(keys, &verdict).await?.is_none() {
+                    tracing::info!(key = %key, "image deleted: no thumbnails");
+                    return Ok(Thumbnailed::Gone);
+                }
                 log_verdict(&key, &verdict);
                 if let ImageVerdict::Rejected { reason } = verdict {
                     return Ok(Thumbnailed::Rejected(reason));
@@ -180,13 +183,11 @@ impl<O: ImageObjects, R: ImageRecords> Thumbnailer<O, R> {
                 )
                 .await?;
         }
-        let record = self.records.mark_thumbnails(keys, &stored).await?;
-        if record.verdict.is_none() {
-            // The verdict was there before the PUTs: only a DELETE of the image since can
-            // have taken it. Undo what this run just wrote.
+        if self.records.mark_thumbnails(keys, &stored).await?.is_none() {
+            // The record is a tombstone: the image was deleted during the PUTs. Undo what
+            // this run just wrote (the DELETE's own prefix delete may have come before them).
             tracing::warn!(key = %key, "image deleted while thumbnailed: removing its thumbnails");
             self.objects.delete_prefix(&keys.thumbnail_prefix()).await?;
-            self.records.delete(&keys.image_id).await?;
             return Ok(Thumbnailed::Gone);
         }
         tracing::info!(key = %key, thumbnails = stored.len(), "thumbnails written");
@@ -200,7 +201,10 @@ impl<O: ImageObjects, R: ImageRecords> Thumbnailer<O, R> {
         reason: RejectReason,
     ) -> Result<Thumbnailed, MediaError> {
         let verdict = ImageVerdict::rejected(reason);
-        self.records.record_verdict(keys, &verdict).await?;
+        if self.records.record_verdict(keys, &verdict).await?.is_none() {
+            tracing::info!(key = %keys.upload_key(), "image deleted: rejection not recorded");
+            return Ok(Thumbnailed::Gone);
+        }
         log_verdict(&keys.upload_key(), &verdict);
         Ok(Thumbnailed::Rejected(reason))
     }
