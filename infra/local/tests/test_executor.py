@@ -516,3 +516,27 @@ def test_step_functions_tasks_share_one_client_per_service_region_and_role():
     assert again is first
     assert boto_client.boto_client_for(service="lambda", region="us-east-1", state_credentials=other_role) is not first
     assert boto_client.boto_client_for(service="sqs", region="us-east-1", state_credentials=role) is not first
+
+
+def test_a_runtime_gone_mid_answer_is_no_traceback_but_other_errors_still_are(capsys):
+    """A runtime killed while its environment shuts down breaks the pipe of the answer to its
+    last ``/next``; that printed a traceback per environment at every ``make down``. Other
+    errors of the Runtime API still print theirs."""
+    from localstack_host_executor import executor
+
+    server = executor._RuntimeApiServer(("127.0.0.1", 0), executor._RuntimeApiHandler)
+    try:
+        cases = (
+            (BrokenPipeError(32, "Broken pipe"), False),
+            (ConnectionResetError(), False),
+            (ValueError("a bug"), True),
+        )
+        for error, printed in cases:
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 1))
+            err = capsys.readouterr().err
+            assert ("Traceback" in err) is printed, (error, err)
+    finally:
+        server.server_close()

@@ -177,7 +177,7 @@ class _Generation:
         self._fd: int | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         handler = type("BoundRuntimeApiHandler", (_RuntimeApiHandler,), {"generation": self})
-        self.server = ThreadingHTTPServer((HOST, 0), handler)
+        self.server = _RuntimeApiServer((HOST, 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._serve_thread = threading.Thread(
@@ -498,6 +498,17 @@ class _Generation:
             self.server.server_close()
         except Exception as e:
             LOG.debug("Error closing runtime API server: %s", e)
+
+
+class _RuntimeApiServer(ThreadingHTTPServer):
+    """The Runtime API's server: a runtime that goes away mid-answer (its process was killed
+    as its environment shut down) is expected, not an error worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            LOG.debug("runtime at %s went away before its answer was written", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _RuntimeApiHandler(BaseHTTPRequestHandler):
