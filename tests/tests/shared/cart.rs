@@ -256,9 +256,11 @@ async fn twenty_concurrent_writes_to_one_cart_all_land() {
         let quantity = i64::try_from(n % 5 + 1).expect("small");
         writes.spawn(async move {
             // A write that kept losing for the function's retry budget answers 409
-            // CART_CONFLICT, "retry the request": a client does, once or twice.
+            // CART_CONFLICT, "retry the request": a client does, backing off as it should
+            // (without the pause, 20 writers retrying at once on a loaded LocalStack kept
+            // colliding: one still had 409 after three immediate retries).
             let mut response = stack.put_item(&token, &sku, quantity).await;
-            for _ in 0..3 {
+            for retry in 1..=5u64 {
                 if response.status != StatusCode::CONFLICT {
                     break;
                 }
@@ -267,6 +269,9 @@ async fn twenty_concurrent_writes_to_one_cart_all_land() {
                     "{}",
                     response.body
                 );
+                // Spread apart by their index rather than at random: the same each run.
+                let spread = 20 * u64::try_from(n).expect("small");
+                tokio::time::sleep(Duration::from_millis(200 * retry + spread)).await;
                 response = stack.put_item(&token, &sku, quantity).await;
             }
             (response.status, quantity)

@@ -407,14 +407,16 @@ async fn demoted_admin_session(stack: &Stack) -> String {
 async fn an_admin_rejects_an_order_the_customer_cannot_approve() {
     let stack = Stack::load().await;
     let (sku, shopper, _) = approval_fixture(&stack, "reject").await;
+    // Both sessions made before the order: the decision has to come within the approval
+    // timeout, and four sign-ins on a loaded LocalStack once took longer than its 20 s.
     let admin = stack.admin_token().await;
+    let demoted = demoted_admin_session(&stack).await;
     let id = stack.place_order(&shopper.token, "tok_ok").await;
     stack
         .wait_for_order(&shopper.token, &id, &["AWAITING_APPROVAL"], SETTLE)
         .await;
     // Only admins decide: not the customer, and not an admin demoted since signing in
     // (the role in the session is a copy; the account's role now is what counts).
-    let demoted = demoted_admin_session(&stack).await;
     for token in [&shopper.token, &demoted] {
         for action in ["approve", "reject"] {
             stack
